@@ -24,6 +24,9 @@ typedef struct lw_db {
  * Returns 0, or -1 with a message in err. */
 int lw_db_open(const char *path, lw_db **out, char *err, size_t errlen);
 void lw_db_close(lw_db *db);
+/* Opens an existing store read-only (`leakwatch sql`): SQLite refuses any
+ * statement that would modify it. Returns 0, or -1 with a message in err. */
+int lw_db_open_readonly(const char *path, lw_db **out, char *err, size_t errlen);
 
 /* Returns 1 if path is an existing SQLite database file, 0 otherwise. */
 int lw_db_is_database(const char *path);

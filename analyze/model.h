@@ -13,6 +13,10 @@
  *
  * Ownership: every lw_model_* result is owned by the caller and released with
  * the matching *_free function. Strings inside point into the result.
+ *
+ * Errors: every lw_model_* function returns 0, or a negative errno
+ * (-ENOENT: no such snapshot, -ENOMEM, -EIO: a query failed); on error the
+ * output is left empty and needs no *_free.
  */
 #ifndef LW_MODEL_H
 #define LW_MODEL_H
@@ -69,14 +73,18 @@ typedef struct lw_snapshot {
 typedef struct lw_snapshot_list {
 	size_t n;
 	lw_snapshot *v;         /* ordered by process, then seq */
+	void *priv_;            /* owns the strings */
 } lw_snapshot_list;
 
 /* All snapshots in the store (both kinds). */
 int lw_model_snapshots(lw_db *db, lw_snapshot_list *out);
 void lw_snapshot_list_free(lw_snapshot_list *l);
 
-/* One snapshot's figures per site: sites with all-zero values are omitted.
- * Mappings (modules) are included for export. */
+/* One snapshot's figures per site, sites in id order: sites with all-zero
+ * values are omitted. Mappings (executable segments of the modules loaded by
+ * then, ordered by address) are included for export. raw_pcs[i] is the first
+ * raw stack (lowest stack index) of the snapshot's process that symbolized to
+ * sites[i], without its leading allocator-only pcs. */
 typedef struct lw_mapping {
 	uint64_t start, end, file_offset;   /* executable segment, runtime */
 	const char *path;

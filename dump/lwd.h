@@ -27,6 +27,9 @@
 
 #define LWD_EFORMAT (-1000)   /* the bytes are not a valid .lwd file */
 #define LWD_EVERSION (-1001)  /* a valid file of a newer major version */
+/* lw_file_open refuses larger files (-EFBIG). The reader needs at most about
+ * twice the file size in memory. Additive to the original interface. */
+#define LWD_MAX_FILE_SIZE (UINT64_C(4) << 30)
 
 /* ---- I/O table (so tests can inject ENOSPC, EIO, short writes) ---------- */
 /* Each function has the contract of the syscall it names: returns -1 and sets
@@ -72,6 +75,10 @@ int lw_writer_put(lw_writer *w, const void *data, size_t len);
 int lw_writer_put_u32(lw_writer *w, uint32_t v);
 int lw_writer_put_u64(lw_writer *w, uint64_t v);
 int lw_writer_put_f64(lw_writer *w, double v);
+/* Replaces the record count of the open section (for callers that learn the
+ * count only while writing, e.g. while walking a table). Additive to the
+ * original interface. */
+int lw_writer_section_set_count(lw_writer *w, uint32_t count);
 /* Closes the open section: pads, then patches its header (length, CRC). */
 int lw_writer_section_end(lw_writer *w);
 /* Writes the END section and flushes. Does not fsync or close. */
@@ -212,6 +219,13 @@ int lw_file_parse(const void *buf, size_t len, lw_file **out, char *err, size_t 
 /* Reads and parses a file. Also returns -errno for I/O errors. */
 int lw_file_open(const char *path, lw_file **out, char *err, size_t errlen);
 void lw_file_free(lw_file *f);
+
+/* Raw access to a section the parser validated (bounds and CRC) but does not
+ * decode itself (the heap-graph sections, decoded by dump/lwd_graph.c).
+ * Returns 0 and sets *data, *len, *count; -ENOENT if the file has none.
+ * The bytes stay valid until lw_file_free. */
+int lw_file_section(const lw_file *f, uint32_t type, const uint8_t **data,
+		    uint64_t *len, uint32_t *count);
 
 /* CRC-32 (zlib polynomial), usable incrementally: crc = lw_crc32(crc, p, n),
  * starting from 0. Async-signal-safe. */

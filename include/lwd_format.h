@@ -22,7 +22,8 @@
 #define LWD_MAGIC "LEAKWTCH"     /* 8 bytes, no terminator on disk */
 #define LWD_MAGIC_LEN 8
 #define LWD_VERSION_MAJOR 1      /* readers refuse a larger major */
-#define LWD_VERSION_MINOR 0      /* readers accept any minor of their major */
+#define LWD_VERSION_MINOR 1      /* readers accept any minor of their major;
+                                  * 1 added the heap-graph sections 8..11 */
 
 #define LWD_MAX_DEPTH 128        /* frames per stack */
 #define LWD_MAX_BUILD_ID 64      /* bytes of a GNU build-id note we keep */
@@ -65,10 +66,10 @@ enum lwd_section {
 	LWD_SEC_STACKS = 5,      /* count = stacks; variable records, see below */
 	LWD_SEC_COUNTERS = 6,    /* count = records; LWD_COUNTER_SIZE each */
 	LWD_SEC_LIVE_BLOCKS = 7, /* dumps only; count = blocks; LWD_LIVE_BLOCK_SIZE each */
-	LWD_SEC_THREADS = 8,     /* reserved for heap dumps (issue: heap graph) */
-	LWD_SEC_HEAP_BLOCKS = 9, /* reserved for heap dumps */
-	LWD_SEC_HEAP_EDGES = 10, /* reserved for heap dumps */
-	LWD_SEC_ROOTS = 11,      /* reserved for heap dumps */
+	LWD_SEC_THREADS = 8,     /* heap dumps (minor >= 1); count = threads; see "Heap graph" below */
+	LWD_SEC_HEAP_BLOCKS = 9, /* heap dumps; count = blocks; LWD_HEAP_BLOCK_SIZE each */
+	LWD_SEC_HEAP_EDGES = 10, /* heap dumps; count = edges; LWD_HEAP_EDGE_SIZE each */
+	LWD_SEC_ROOTS = 11,      /* heap dumps; count = root references; LWD_ROOT_SIZE each */
 	LWD_SEC_END = 0x454e44,  /* "END": count = number of sections before it, length 16 */
 };
 
@@ -167,5 +168,81 @@ enum lwd_reason {
 /* END: payload is 16 bytes: u64 section_count (sections before END), u64 file_size
  * (total file length including END and its header). count = section_count. */
 #define LWD_END_SIZE 16
+
+/* ---- Heap graph (format minor 1; written only in dumps) -----------------
+ * Written by the forked dump child (preload/heapgraph.c), encoded and decoded
+ * by dump/lwd_graph.c. The four sections are written together or not at all
+ * (a dump whose heap walker refused to run has none of them), always WITHOUT
+ * LWD_SECF_OPTIONAL, so a reader that predates them refuses the file instead
+ * of silently showing a dump without its graph. Order in the file: THREADS,
+ * HEAP_BLOCKS, ROOTS, HEAP_EDGES (after LIVE_BLOCKS). The graph never holds
+ * memory contents: only addresses, sizes and the edges found by a
+ * conservative scan (an aligned word whose value points at or into a live
+ * block is an edge).
+ *
+ * THREADS: `count` variable-size records; thread indices are their order.
+ *   0  u32 tid              kernel thread id
+ *   4  u32 flags            LWD_THREADF_*
+ *   8  u64 stack_start      lowest scanned stack address (8-aligned)
+ *  16  u64 stack_end        one past the highest (top of the stack mapping)
+ *  24  u64 sp               stack pointer at capture (0 if not captured)
+ *  32  u32 n_regs           0..LWD_MAX_REGS general registers that follow
+ *  36  u32 reserved         zero
+ *  40  u64 regs[n_regs]     register values (x86-64: ucontext gregs order,
+ *                           REG_R8 = 0 ... REG_RIP = 16); a value that does not
+ *                           point into a live block is stored as 0, so no
+ *                           register contents other than heap addresses leave
+ *                           the process
+ */
+#define LWD_THREAD_HEADER_SIZE 40
+#define LWD_MAX_REGS 32
+#define LWD_THREADF_REGS 0x1u        /* sp and regs were captured by a signal */
+#define LWD_THREADF_WHOLE_STACK 0x2u /* no capture (timeout or signals blocked):
+                                      * the whole stack mapping was scanned */
+#define LWD_THREADF_DUMPER 0x4u      /* a thread of the shim itself (the one
+                                      * that forked, the walker's self-check
+                                      * thread): its stack holds no program
+                                      * roots and is not scanned
+                                      * (stack_start == stack_end == 0) */
+
+/* HEAP_BLOCKS record, 24 bytes: one live block of the allocator, every one,
+ * sampled or not. Records are sorted by addr and do not overlap
+ * (addr + size <= next addr); block indices are their order.
+ *   0  u64 addr             start of the block (the pointer malloc returned,
+ *                           or the allocator block holding an aligned one)
+ *   8  u64 size             usable bytes of the block (allocator block size)
+ *  16  u32 live             index into LIVE_BLOCKS of the sample whose
+ *                           address is within this block, or LWD_NONE
+ *  20  u32 stack            that sample's stack (index into STACKS) or LWD_NONE
+ */
+#define LWD_HEAP_BLOCK_SIZE 24
+
+/* ROOTS record, 24 bytes: one root word that points at or into a live block.
+ * Sorted by (kind, owner, addr).
+ *   0  u32 kind             enum lwd_root_kind
+ *   4  u32 owner            GLOBAL: index into MODULES; STACK, REGISTER:
+ *                           index into THREADS
+ *   8  u64 addr             GLOBAL, STACK: address of the word (the analyzer
+ *                           symbolizes globals offline with MODULES and the
+ *                           module's symbol table); REGISTER: register number
+ *                           (index into that thread's regs)
+ *  16  u32 block            index into HEAP_BLOCKS of the target
+ *  20  u32 flags            LWD_ROOTF_*
+ */
+#define LWD_ROOT_SIZE 24
+enum lwd_root_kind {
+	LWD_ROOT_GLOBAL = 1,     /* writable PT_LOAD segment (data, bss) of a module */
+	LWD_ROOT_STACK = 2,      /* a thread's stack between sp (minus the red zone) and its top */
+	LWD_ROOT_REGISTER = 3,   /* a thread's register at capture */
+};
+#define LWD_ROOTF_INTERIOR 0x1u  /* the word points inside the block, not at its start */
+
+/* HEAP_EDGES record, 8 bytes: block `from` holds a word that points at or
+ * into block `to`. Records are sorted by `from` (non-decreasing); a pair may
+ * repeat (writers remove most repeats; readers must tolerate them).
+ *   0  u32 from             index into HEAP_BLOCKS
+ *   4  u32 to               index into HEAP_BLOCKS
+ */
+#define LWD_HEAP_EDGE_SIZE 8
 
 #endif /* LWD_FORMAT_H */

@@ -1,0 +1,1150 @@
+/* stats.c — Theil–Sen, Mann–Kendall, Benjamini–Hochberg, the sampling-noise
+ * model and the growth verdict (docs/GROWTH.md explains the method).
+ *
+ * Invariants: inputs are never modified; every function allocates its own
+ * scratch space and frees it before returning. Results are deterministic:
+ * the randomized slope selection seeds its generator from n.
+ * Locks: none. The exact Mann–Kendall null distributions are cached in a
+ * static table built on first use (single-threaded analyzer).
+ * Hot path: lw_growth_analyze runs once per site; for 1,000 snapshots it is
+ * dominated by the slope selection (a few O(n log n) passes plus an
+ * enumeration of about n^1.5 pairs).
+ */
+#include "stats.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- basic helpers ------------------------------------------------------ */
+
+double lw_stats_norm_cdf(double z)
+{
+	return 0.5 * erfc(-z / M_SQRT2);
+}
+
+double lw_stats_norm_sf(double z)
+{
+	return 0.5 * erfc(z / M_SQRT2);
+}
+
+double lw_stats_norm_quantile(double p)
+{
+	if (!(p > 0.0 && p < 1.0))
+		return p == 0.0 ? -INFINITY : p == 1.0 ? INFINITY : NAN;
+	/* Bisection on the monotone cdf, then Newton steps to full precision. */
+	double lo = -40.0, hi = 40.0;
+	for (int i = 0; i < 80; i++) {
+		double mid = 0.5 * (lo + hi);
+		if (lw_stats_norm_cdf(mid) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	double z = 0.5 * (lo + hi);
+	for (int i = 0; i < 3; i++) {
+		double pdf = exp(-0.5 * z * z) / sqrt(2.0 * M_PI);
+		if (pdf <= 0)
+			break;
+		z -= (lw_stats_norm_cdf(z) - p) / pdf;
+	}
+	return z;
+}
+
+/* splitmix64: small, fast, good enough to pick random pairs. */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static size_t rng_below(uint64_t *s, size_t n)
+{
+	return (size_t)(rng_next(s) % (uint64_t)n);
+}
+
+static void swapd(double *a, double *b)
+{
+	double t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Rearranges v so v[k] is the k-th smallest, smaller-or-equal ones before
+ * it and larger-or-equal ones after it (Hoare-partition quickselect with a
+ * median-of-three pivot; runs of equal values split evenly). */
+static void select_k(double *v, size_t n, size_t k)
+{
+	if (n < 2)
+		return;
+	ptrdiff_t l = 0, r = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+	while (l < r) {
+		double a = v[l], b = v[l + (r - l) / 2], c = v[r];
+		double x = a < b ? (b < c ? b : (a < c ? c : a))
+				 : (a < c ? a : (b < c ? c : b));
+		ptrdiff_t i = l, j = r;
+		do {
+			while (v[i] < x)
+				i++;
+			while (x < v[j])
+				j--;
+			if (i <= j) {
+				swapd(&v[i], &v[j]);
+				i++;
+				j--;
+			}
+		} while (i <= j);
+		if (j < kk)
+			l = i;
+		if (kk < i)
+			r = j;
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double lw_stats_median(double *v, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	size_t k = n / 2;
+	select_k(v, n, k);
+	double hi = v[k];
+	if (n % 2)
+		return hi;
+	/* the largest of the lower half is the other middle value */
+	double lo = v[0];
+	for (size_t i = 1; i < k; i++)
+		if (v[i] > lo)
+			lo = v[i];
+	return 0.5 * (lo + hi);
+}
+
+double lw_stats_robust_sd(double *v, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	double med = lw_stats_median(v, n);
+	for (size_t i = 0; i < n; i++)
+		v[i] = fabs(v[i] - med);
+	return 1.4826 * lw_stats_median(v, n);
+}
+
+/* ---- Theil–Sen ---------------------------------------------------------- */
+
+typedef struct pt {
+	double x, y;
+} pt;
+
+static int cmp_pt_xy(const void *a, const void *b)
+{
+	const pt *p = a, *q = b;
+	if (p->x != q->x)
+		return (p->x > q->x) - (p->x < q->x);
+	return (p->y > q->y) - (p->y < q->y);
+}
+
+/* Points sorted by (x, y); returns NULL on ENOMEM. */
+static pt *sorted_points(const double *x, const double *y, size_t n)
+{
+	pt *p = malloc((n ? n : 1) * sizeof *p);
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		p[i].x = x[i];
+		p[i].y = y[i];
+	}
+	qsort(p, n, sizeof *p, cmp_pt_xy);
+	return p;
+}
+
+/* Pairs with equal x among sorted points. */
+static uint64_t xtie_pairs(const pt *p, size_t n)
+{
+	uint64_t w = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j].x == p[i].x)
+			j++;
+		uint64_t g = j - i;
+		w += g * (g - 1) / 2;
+		i = j;
+	}
+	return w;
+}
+
+uint64_t lw_stats_pair_count(const double *x, size_t n)
+{
+	if (n < 2)
+		return 0;
+	double *v = malloc(n * sizeof *v);
+	if (!v)
+		return 0;
+	memcpy(v, x, n * sizeof *v);
+	qsort(v, n, sizeof *v, cmp_double);
+	uint64_t total = (uint64_t)n * (n - 1) / 2, w = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && v[j] == v[i])
+			j++;
+		uint64_t g = j - i;
+		w += g * (g - 1) / 2;
+		i = j;
+	}
+	free(v);
+	return total - w;
+}
+
+/* Counts pairs p < q with a[q] <= a[p] and sorts a ascending (merge sort;
+ * tmp has n slots). */
+static uint64_t count_noninc(double *a, double *tmp, size_t n)
+{
+	uint64_t c = 0;
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t i = lo, j = mid, o = lo;
+			while (i < mid && j < hi) {
+				if (a[i] < a[j]) {
+					tmp[o++] = a[i++];
+				} else {
+					c += mid - i;
+					tmp[o++] = a[j++];
+				}
+			}
+			while (i < mid)
+				tmp[o++] = a[i++];
+			while (j < hi)
+				tmp[o++] = a[j++];
+		}
+		memcpy(a, tmp, n * sizeof *a);
+	}
+	return c;
+}
+
+/* Slope selection context: points sorted by x, scratch buffers. */
+typedef struct sel_ctx {
+	const pt *p;
+	size_t n;
+	uint64_t n_pairs, xties;
+	double *u, *tmp;
+	/* enumeration */
+	size_t *idx, *itmp;
+	double *ka, *kb;        /* sort keys (primary, secondary) */
+	double *seq;            /* key of the predicate order */
+	double *out;
+	size_t n_out, cap_out;
+	int oom;
+} sel_ctx;
+
+static int cmp_desc(const void *a, const void *b)
+{
+	return cmp_double(b, a);
+}
+
+/* Pairs (x_i < x_j) whose slope is <= theta, as the float predicate
+ * y_j - theta x_j <= y_i - theta x_i. Points ordered by (x asc, u desc), so
+ * every pair inside a group of equal x is counted, then subtracted. */
+static uint64_t count_le(sel_ctx *c, double theta)
+{
+	const pt *p = c->p;
+	size_t n = c->n;
+	for (size_t i = 0; i < n; i++)
+		c->u[i] = p[i].y - theta * p[i].x;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j].x == p[i].x)
+			j++;
+		if (j - i > 1)
+			qsort(c->u + i, j - i, sizeof *c->u, cmp_desc);
+		i = j;
+	}
+	return count_noninc(c->u, c->tmp, n) - c->xties;
+}
+
+/* Sort key of point i for a bound theta: (u, 0) when finite; as theta goes
+ * to -inf the order of u is the order of (x, y), to +inf of (-x, y). */
+static void bound_key(const pt *q, double theta, double *a, double *b)
+{
+	if (theta == -INFINITY) {
+		*a = q->x;
+		*b = q->y;
+	} else if (theta == INFINITY) {
+		*a = -q->x;
+		*b = q->y;
+	} else {
+		*a = q->y - theta * q->x;
+		*b = 0;
+	}
+}
+
+static sel_ctx *g_sort_ctx; /* for the qsort comparator below */
+
+static int cmp_idx_key(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const sel_ctx *c = g_sort_ctx;
+	if (c->ka[i] != c->ka[j])
+		return (c->ka[i] > c->ka[j]) - (c->ka[i] < c->ka[j]);
+	if (c->kb[i] != c->kb[j])
+		return (c->kb[i] > c->kb[j]) - (c->kb[i] < c->kb[j]);
+	return (c->seq[i] > c->seq[j]) - (c->seq[i] < c->seq[j]);
+}
+
+static void emit(sel_ctx *c, size_t i, size_t j)
+{
+	const pt *a = &c->p[i], *b = &c->p[j];
+	double dx = b->x - a->x;
+	if (dx == 0)
+		return;
+	if (c->n_out == c->cap_out) {
+		size_t cap = c->cap_out ? 2 * c->cap_out : 1024;
+		double *o = realloc(c->out, cap * sizeof *o);
+		if (!o) {
+			c->oom = 1;
+			return;
+		}
+		c->out = o;
+		c->cap_out = cap;
+	}
+	c->out[c->n_out++] = (b->y - a->y) / dx;
+}
+
+/* Collects the slopes of the pairs that are above lo and at most hi by the
+ * float predicates of count_le: in the order of the lo-keys, the pairs whose
+ * hi-keys do not increase. Merge sort over indices, emitting each pair when
+ * its right element passes the remaining left ones. */
+static void enumerate(sel_ctx *c, double lo, double hi)
+{
+	size_t n = c->n;
+	for (size_t i = 0; i < n; i++) {
+		double sa, sb;
+		bound_key(&c->p[i], lo, &c->ka[i], &c->kb[i]);
+		bound_key(&c->p[i], hi, &sa, &sb);
+		c->seq[i] = sa;
+		c->u[i] = sb; /* secondary key of the hi order */
+		c->idx[i] = i;
+	}
+	g_sort_ctx = c;
+	qsort(c->idx, n, sizeof *c->idx, cmp_idx_key);
+	/* Merge on (seq, u) lexicographic; pair (L, R) when R <= L. */
+	size_t *a = c->idx, *t = c->itmp;
+	for (size_t width = 1; width < n && !c->oom; width *= 2) {
+		for (size_t lo_ = 0; lo_ < n; lo_ += 2 * width) {
+			size_t mid = lo_ + width < n ? lo_ + width : n;
+			size_t end = lo_ + 2 * width < n ? lo_ + 2 * width : n;
+			size_t i = lo_, j = mid, o = lo_;
+			while (i < mid && j < end) {
+				size_t li = a[i], rj = a[j];
+				int less = c->seq[li] < c->seq[rj] ||
+					   (c->seq[li] == c->seq[rj] && c->u[li] < c->u[rj]);
+				if (less) {
+					t[o++] = a[i++];
+				} else {
+					for (size_t k = i; k < mid; k++)
+						emit(c, a[k], rj);
+					t[o++] = a[j++];
+				}
+			}
+			while (i < mid)
+				t[o++] = a[i++];
+			while (j < end)
+				t[o++] = a[j++];
+		}
+		memcpy(a, t, n * sizeof *a);
+	}
+}
+
+/* Selects each wanted rank (shifted by offset, clamped to the array) from
+ * v, ascending, each search confined to the part right of the previous. */
+static int ranks_select_from(double *v, size_t nv, const uint64_t *ranks,
+			     size_t n_ranks, uint64_t offset, double *out)
+{
+	if (nv == 0)
+		return -EINVAL;
+	size_t from = 0;
+	int64_t prev = -1;
+	/* serve the ranks in increasing order (insertion sort of <= 8) */
+	size_t order[8];
+	size_t m = n_ranks < 8 ? n_ranks : 8;
+	for (size_t r = 0; r < m; r++)
+		order[r] = r;
+	for (size_t i = 1; i < m; i++)
+		for (size_t j = i; j > 0 && ranks[order[j - 1]] > ranks[order[j]]; j--) {
+			size_t t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (size_t oi = 0; oi < n_ranks; oi++) {
+		size_t r = oi < m ? order[oi] : oi;
+		int64_t k = (int64_t)ranks[r] - (int64_t)offset;
+		if (k < 0)
+			k = 0;
+		if ((uint64_t)k >= nv)
+			k = (int64_t)nv - 1;
+		if (oi >= m || k < prev) {
+			select_k(v, nv, (size_t)k);
+		} else if (k != prev) {
+			if ((size_t)k == from) {
+				/* the minimum of the right part */
+				size_t mi = from;
+				for (size_t i = from + 1; i < nv; i++)
+					if (v[i] < v[mi])
+						mi = i;
+				swapd(&v[from], &v[mi]);
+			} else {
+				select_k(v + from, nv - from, (size_t)k - from);
+			}
+		}
+		out[r] = v[k];
+		prev = k;
+		from = (size_t)k + 1;
+	}
+	return 0;
+}
+
+int lw_stats_slope_select_naive(const double *x, const double *y, size_t n,
+				const uint64_t *ranks, size_t n_ranks,
+				double *out)
+{
+	uint64_t np = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			np += x[i] != x[j];
+	for (size_t r = 0; r < n_ranks; r++)
+		if (ranks[r] >= np)
+			return -EINVAL;
+	double *v = malloc((np ? np : 1) * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (x[i] != x[j])
+				v[m++] = (y[j] - y[i]) / (x[j] - x[i]);
+	qsort(v, m, sizeof *v, cmp_double);
+	for (size_t r = 0; r < n_ranks; r++)
+		out[r] = v[ranks[r]];
+	free(v);
+	return 0;
+}
+
+/* Below this many pairs every slope is enumerated directly. */
+#define LW_TS_EXACT_PAIRS 4096
+
+int lw_stats_slope_select(const double *x, const double *y, size_t n,
+			  const uint64_t *ranks, size_t n_ranks, double *out)
+{
+	if (!x || !y || !ranks || !out || n < 2)
+		return -EINVAL;
+	pt *p = sorted_points(x, y, n);
+	if (!p)
+		return -ENOMEM;
+	sel_ctx c = { .p = p, .n = n };
+	c.xties = xtie_pairs(p, n);
+	c.n_pairs = (uint64_t)n * (n - 1) / 2 - c.xties;
+	int rc = 0;
+	uint64_t kmin = UINT64_MAX, kmax = 0;
+	for (size_t r = 0; r < n_ranks; r++) {
+		if (ranks[r] >= c.n_pairs) {
+			free(p);
+			return -EINVAL;
+		}
+		if (ranks[r] < kmin)
+			kmin = ranks[r];
+		if (ranks[r] > kmax)
+			kmax = ranks[r];
+	}
+	if (n_ranks == 0) {
+		free(p);
+		return 0;
+	}
+	c.u = malloc(n * sizeof *c.u);
+	c.tmp = malloc(n * sizeof *c.tmp);
+	c.idx = malloc(n * sizeof *c.idx);
+	c.itmp = malloc(n * sizeof *c.itmp);
+	c.ka = malloc(n * sizeof *c.ka);
+	c.kb = malloc(n * sizeof *c.kb);
+	c.seq = malloc(n * sizeof *c.seq);
+	double *sample = NULL;
+	if (!c.u || !c.tmp || !c.idx || !c.itmp || !c.ka || !c.kb || !c.seq) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	double lo = -INFINITY, hi = INFINITY;
+	uint64_t c_lo = 0;
+	if (c.n_pairs > LW_TS_EXACT_PAIRS) {
+		/* Bracket the wanted ranks between two values taken from a random
+		 * sample of pair slopes, verify the bracket by counting, and
+		 * enumerate only the pairs inside it. */
+		size_t r = 8 * n;
+		if (r > c.n_pairs)
+			r = (size_t)c.n_pairs;
+		sample = malloc(r * sizeof *sample);
+		if (!sample) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		uint64_t seed = UINT64_C(0x6c77677277746873) ^ n;
+		for (size_t s = 0; s < r;) {
+			size_t i = rng_below(&seed, n), j = rng_below(&seed, n);
+			if (p[i].x == p[j].x)
+				continue;
+			sample[s++] = (p[j].y - p[i].y) / (p[j].x - p[i].x);
+		}
+		double qmin = (double)kmin / (double)c.n_pairs;
+		double qmax = (double)(kmax + 1) / (double)c.n_pairs;
+		for (int attempt = 0; attempt < 4; attempt++) {
+			/* 3 binomial sd (<= sqrt(r)/2) of the sample count, doubled
+			 * on each retry */
+			double w = 3.0 * (double)(1 << attempt) *
+				   sqrt((double)r * 0.25) + 2.0;
+			double plo = floor(qmin * (double)r - w);
+			double phi = ceil(qmax * (double)r + w);
+			double l = -INFINITY, h = INFINITY;
+			if (plo >= 0) {
+				/* midway to the next smaller distinct sample value
+				 * (after selection all smaller ones lie left of a) */
+				size_t a = (size_t)plo;
+				select_k(sample, r, a);
+				double v = sample[a], best = -INFINITY;
+				for (size_t i = 0; i < a; i++)
+					if (sample[i] < v && sample[i] > best)
+						best = sample[i];
+				if (best > -INFINITY)
+					l = 0.5 * (best + v);
+			}
+			if (phi < (double)r) {
+				size_t a = (size_t)phi;
+				select_k(sample, r, a);
+				double v = sample[a], best = INFINITY;
+				for (size_t i = a + 1; i < r; i++)
+					if (sample[i] > v && sample[i] < best)
+						best = sample[i];
+				if (best < INFINITY)
+					h = 0.5 * (v + best);
+			}
+			uint64_t cl = isfinite(l) ? count_le(&c, l) : 0;
+			if (cl > kmin)
+				continue;
+			uint64_t ch = isfinite(h) ? count_le(&c, h) : c.n_pairs;
+			if (ch <= kmax)
+				continue;
+			lo = l;
+			hi = h;
+			c_lo = cl;
+			/* the bracket holds ch - cl pairs: size the buffer once */
+			c.cap_out = (size_t)(ch - cl) + 64;
+			c.out = malloc(c.cap_out * sizeof *c.out);
+			if (!c.out) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			break;
+		}
+	}
+	enumerate(&c, lo, hi);
+	if (c.oom) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = ranks_select_from(c.out, c.n_out, ranks, n_ranks, c_lo, out);
+out:
+	free(sample);
+	free(c.out);
+	free(c.u);
+	free(c.tmp);
+	free(c.idx);
+	free(c.itmp);
+	free(c.ka);
+	free(c.kb);
+	free(c.seq);
+	free(p);
+	return rc;
+}
+
+static int theil_sen_impl(const double *x, const double *y, size_t n,
+			  double conf, const lw_mk *mk_in, lw_ts_fit *out);
+
+int lw_stats_theil_sen(const double *x, const double *y, size_t n,
+		       double conf, lw_ts_fit *out)
+{
+	return theil_sen_impl(x, y, n, conf, NULL, out);
+}
+
+/* mk_in: the Mann–Kendall result of the same data, if already known. */
+static int theil_sen_impl(const double *x, const double *y, size_t n,
+			  double conf, const lw_mk *mk_in, lw_ts_fit *out)
+{
+	if (!x || !y || !out)
+		return -EINVAL;
+	out->slope = out->intercept = out->ci_lo = out->ci_hi = NAN;
+	out->conf = conf;
+	out->n_pairs = lw_stats_pair_count(x, n);
+	if (out->n_pairs == 0)
+		return 0;
+	uint64_t N = out->n_pairs;
+	uint64_t ranks[4];
+	double vals[4];
+	size_t nr = 0;
+	ranks[nr++] = (N - 1) / 2;
+	ranks[nr++] = N / 2;
+	if (conf > 0 && conf < 1) {
+		/* Sen (1968): the interval's ends are the order statistics
+		 * (N -/+ z sqrt(var S)) / 2 of the pairwise slopes. */
+		lw_mk mk;
+		if (mk_in) {
+			mk = *mk_in;
+		} else {
+			int rc = lw_stats_mann_kendall(x, y, n, &mk);
+			if (rc < 0)
+				return rc;
+		}
+		double cz = lw_stats_norm_quantile(0.5 + conf / 2) * sqrt(mk.var_s);
+		double l = floor(((double)N - cz) / 2.0);
+		double h = ceil(((double)N + cz) / 2.0);
+		if (l < 0)
+			l = 0;
+		if (h > (double)(N - 1))
+			h = (double)(N - 1);
+		ranks[nr++] = (uint64_t)l;
+		ranks[nr++] = (uint64_t)h;
+	}
+	int rc = lw_stats_slope_select(x, y, n, ranks, nr, vals);
+	if (rc < 0)
+		return rc;
+	out->slope = 0.5 * (vals[0] + vals[1]);
+	if (nr == 4) {
+		out->ci_lo = vals[2];
+		out->ci_hi = vals[3];
+	}
+	double *r = malloc(n * sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		r[i] = y[i] - out->slope * x[i];
+	out->intercept = lw_stats_median(r, n);
+	free(r);
+	return 0;
+}
+
+/* ---- Mann–Kendall ------------------------------------------------------- */
+
+/* Strict inversions: pairs p < q with a[q] < a[p]; sorts a. */
+static uint64_t count_strict_inv(double *a, double *tmp, size_t n)
+{
+	uint64_t c = 0;
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t i = lo, j = mid, o = lo;
+			while (i < mid && j < hi) {
+				if (a[i] <= a[j]) {
+					tmp[o++] = a[i++];
+				} else {
+					c += mid - i;
+					tmp[o++] = a[j++];
+				}
+			}
+			while (i < mid)
+				tmp[o++] = a[i++];
+			while (j < hi)
+				tmp[o++] = a[j++];
+		}
+		memcpy(a, tmp, n * sizeof *a);
+	}
+	return c;
+}
+
+/* Tie sums over groups of equal values in sorted v: sum t(t-1)/2,
+ * t(t-1)(2t+5), t(t-1), t(t-1)(t-2). */
+typedef struct ties {
+	double pairs, v5, v1, v2;
+} ties;
+
+static ties tie_sums(const double *v, size_t n)
+{
+	ties t = { 0, 0, 0, 0 };
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && v[j] == v[i])
+			j++;
+		double g = (double)(j - i);
+		if (g > 1) {
+			t.pairs += g * (g - 1) / 2;
+			t.v5 += g * (g - 1) * (2 * g + 5);
+			t.v1 += g * (g - 1);
+			t.v2 += g * (g - 1) * (g - 2);
+		}
+		i = j;
+	}
+	return t;
+}
+
+/* Exact null cdf of the number of inversions of a random permutation of
+ * n elements: cdf[n][d] = P(inversions <= d). Built once per n. */
+static double *mk_cdf[LW_MK_EXACT_MAX + 1];
+
+static const double *mk_exact_cdf(size_t n)
+{
+	if (n < 2 || n > LW_MK_EXACT_MAX)
+		return NULL;
+	if (mk_cdf[n])
+		return mk_cdf[n];
+	size_t maxd = n * (n - 1) / 2;
+	double *f = calloc(maxd + 1, sizeof *f), *g = calloc(maxd + 1, sizeof *g);
+	if (!f || !g) {
+		free(f);
+		free(g);
+		return NULL;
+	}
+	f[0] = 1.0;
+	size_t cur = 0; /* max inversions so far */
+	for (size_t k = 2; k <= n; k++) {
+		/* inserting the k-th element adds 0..k-1 inversions uniformly */
+		size_t nmax = cur + k - 1;
+		double win = 0;
+		for (size_t d = 0; d <= nmax; d++) {
+			if (d <= cur)
+				win += f[d];
+			if (d >= k && d - k <= cur)
+				win -= f[d - k];
+			g[d] = win / (double)k;
+		}
+		cur = nmax;
+		memcpy(f, g, (cur + 1) * sizeof *f);
+	}
+	for (size_t d = 1; d <= maxd; d++)
+		f[d] += f[d - 1];
+	free(g);
+	mk_cdf[n] = f;
+	return f;
+}
+
+int lw_stats_mann_kendall(const double *x, const double *y, size_t n,
+			  lw_mk *out)
+{
+	if (!x || !y || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof *out);
+	out->p_up = 1.0;
+	if (n < 2)
+		return 0;
+	pt *p = sorted_points(x, y, n);
+	double *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
+	if (!p || !a || !tmp) {
+		free(p);
+		free(a);
+		free(tmp);
+		return -ENOMEM;
+	}
+	/* ties in x, and joint ties in (x, y) */
+	double xs_pairs = 0, joint = 0, tx5 = 0, tx1 = 0, tx2 = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j].x == p[i].x)
+			j++;
+		double g = (double)(j - i);
+		xs_pairs += g * (g - 1) / 2;
+		tx5 += g * (g - 1) * (2 * g + 5);
+		tx1 += g * (g - 1);
+		tx2 += g * (g - 1) * (g - 2);
+		for (size_t k = i; k < j;) {
+			size_t l = k + 1;
+			while (l < j && p[l].y == p[k].y)
+				l++;
+			double h = (double)(l - k);
+			joint += h * (h - 1) / 2;
+			k = l;
+		}
+		i = j;
+	}
+	for (size_t i = 0; i < n; i++)
+		a[i] = p[i].y;
+	double D = (double)count_strict_inv(a, tmp, n); /* a is now sorted y */
+	ties ty = tie_sums(a, n);
+	double nn = (double)n;
+	double n0 = nn * (nn - 1) / 2;
+	double S = n0 - xs_pairs - ty.pairs + joint - 2 * D;
+	double var = (nn * (nn - 1) * (2 * nn + 5) - tx5 - ty.v5) / 18.0;
+	if (n > 1)
+		var += tx1 * ty.v1 / (2 * nn * (nn - 1));
+	if (n > 2)
+		var += tx2 * ty.v2 / (9 * nn * (nn - 1) * (nn - 2));
+	out->s = S;
+	out->var_s = var > 0 ? var : 0;
+	if (out->var_s > 0) {
+		double sd = sqrt(out->var_s);
+		out->z = S > 0 ? (S - 1) / sd : S < 0 ? (S + 1) / sd : 0;
+		out->p_up = lw_stats_norm_sf(out->z);
+		const double *cdf = NULL;
+		if (xs_pairs == 0 && ty.pairs == 0)
+			cdf = mk_exact_cdf(n);
+		if (cdf) {
+			/* no ties: S = n0 - 2D, so S >= s iff D <= (n0 - s)/2 */
+			out->p_up = cdf[(size_t)D];
+			out->exact = 1;
+		}
+	}
+	free(p);
+	free(a);
+	free(tmp);
+	return 0;
+}
+
+double lw_stats_mk_s_naive(const double *x, const double *y, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			double dx = x[j] - x[i], dy = y[j] - y[i];
+			s += (double)((dx > 0) - (dx < 0)) * ((dy > 0) - (dy < 0));
+		}
+	return s;
+}
+
+/* ---- Benjamini–Hochberg -------------------------------------------------- */
+
+typedef struct pidx {
+	double p;
+	size_t i;
+} pidx;
+
+static int cmp_pidx(const void *a, const void *b)
+{
+	const pidx *x = a, *y = b;
+	if (x->p != y->p)
+		return (x->p > y->p) - (x->p < y->p);
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+int lw_stats_bh(const double *p, size_t n, double *q)
+{
+	if (n && (!p || !q))
+		return -EINVAL;
+	pidx *v = malloc((n ? n : 1) * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		q[i] = NAN;
+		if (!isnan(p[i]))
+			v[m++] = (pidx){ p[i], i };
+	}
+	qsort(v, m, sizeof *v, cmp_pidx);
+	double run = 1.0;
+	for (size_t k = m; k-- > 0;) {
+		double adj = v[k].p * (double)m / (double)(k + 1);
+		if (adj < run)
+			run = adj;
+		q[v[k].i] = run;
+	}
+	free(v);
+	return 0;
+}
+
+double lw_stats_sampling_var(double bytes, double objects, double rate)
+{
+	if (!(rate > 1) || !(bytes > 0) || !(objects > 0))
+		return 0;
+	double s = bytes / objects;
+	double pr = -expm1(-s / rate); /* sampling probability */
+	if (!(pr > 0))
+		return bytes * rate;
+	return bytes * s * (1 - pr) / pr;
+}
+
+/* ---- growth verdict ------------------------------------------------------ */
+
+const char *lw_verdict_name(enum lw_verdict v)
+{
+	switch (v) {
+	case LW_VERDICT_LEAK: return "leak";
+	case LW_VERDICT_GROWING: return "growing";
+	case LW_VERDICT_PLATEAU: return "plateau";
+	case LW_VERDICT_STABLE: return "stable";
+	}
+	return "?";
+}
+
+void lw_growth_params_default(lw_growth_params *p)
+{
+	p->alpha = 0.01;
+	p->alpha_weak = 0.01;
+	p->conf = 0.95;
+	p->recent_frac = 1.0 / 3.0;
+	p->rho_continue = 0.4;
+	p->rho_flat = 0.25;
+	p->alpha_recent = 0.05;
+	p->k_gap = 3.0;
+	p->min_steps = 3;
+	p->c_noise = 2.0;
+	p->c_resid = 2.0;
+	p->c_sampling = 2.0;
+	p->dd_frac = 0.25;
+	p->dd_noise = 5.0;
+	p->dd_min = 2;
+}
+
+static double ts_slope(const double *x, const double *y, size_t n)
+{
+	lw_ts_fit f;
+	if (n < 2 || lw_stats_theil_sen(x, y, n, 0, &f) < 0)
+		return NAN;
+	return f.slope;
+}
+
+/* Median of v[from..to) without modifying v. */
+static double median_of(const double *v, size_t from, size_t to, double *scratch)
+{
+	memcpy(scratch, v + from, (to - from) * sizeof *scratch);
+	return lw_stats_median(scratch, to - from);
+}
+
+/* Model sd of an estimated amount (in the series' unit) made of blocks of
+ * the latest mean size, at the latest sample rate; 0 without a model. */
+static double rise_model_sd(const lw_growth_input *in, double amount)
+{
+	size_t n = in->n;
+	if (!in->rate || !in->objects || !(amount > 0))
+		return 0;
+	const double *yb = in->y_bytes ? in->y_bytes : in->y;
+	double sz = in->objects[n - 1] > 0 ? yb[n - 1] / in->objects[n - 1] : 0;
+	if (!(sz > 0))
+		return 0;
+	double rb = in->y_is_objects ? amount * sz : amount;
+	double v = lw_stats_sampling_var(rb, rb / sz, in->rate[n - 1]);
+	/* an object count's variance is the byte variance / size^2 */
+	if (in->y_is_objects)
+		v /= sz * sz;
+	return sqrt(v);
+}
+
+/* Recent-window statistics: Theil–Sen and Mann–Kendall over the last
+ * recent_frac of the span (>= 3 points), and the slope of the part before. */
+static int recency(const double *t, const double *y, size_t n, double b,
+		   const lw_growth_params *prm, lw_growth_result *out)
+{
+	int rc;
+	size_t start = n - 1;
+	double tcut = t[n - 1] - prm->recent_frac * out->span_s;
+	while (start > 0 && t[start - 1] >= tcut)
+		start--;
+	if (n - start < 3)
+		start = n - 3;
+	out->recent_s = t[n - 1] - t[start];
+	out->recent_slope = ts_slope(t + start, y + start, n - start);
+	lw_mk mk_recent;
+	rc = lw_stats_mann_kendall(t + start, y + start, n - start, &mk_recent);
+	if (rc < 0)
+		return rc;
+	out->recent_p = mk_recent.p_up;
+	/* reference: the fastest of the whole window, the part before the
+	 * recent window and the first third (where a cache that filled early
+	 * did its growing) */
+	double early = start + 1 >= 3 ? ts_slope(t, y, start + 1) : NAN;
+	size_t first = 1;
+	double tfirst = t[0] + prm->recent_frac * out->span_s;
+	while (first < n && t[first] <= tfirst)
+		first++;
+	double head = first >= 3 ? ts_slope(t, y, first) : NAN;
+	out->ref_slope = b;
+	if (!isnan(early) && early > out->ref_slope)
+		out->ref_slope = early;
+	if (!isnan(head) && head > out->ref_slope)
+		out->ref_slope = head;
+	return 0;
+}
+
+int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
+		      lw_growth_result *out)
+{
+	if (!in || !prm || !out || in->n < 3 || !in->t || !in->y)
+		return -EINVAL;
+	size_t n = in->n;
+	const double *t = in->t, *y = in->y;
+	memset(out, 0, sizeof *out);
+	out->n = n;
+	out->q = NAN;
+	out->verdict = LW_VERDICT_STABLE;
+	out->span_s = t[n - 1] - t[0];
+	out->last = y[n - 1];
+	double *w = malloc(n * sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	int rc = lw_stats_mann_kendall(t, y, n, &out->mk);
+	out->p = out->mk.var_s > 0 ? out->mk.p_up : NAN;
+	/* Screening: without p below both alphas the verdict is `stable`
+	 * whatever else holds, so the interval and the recency statistics
+	 * (most of the cost) are skipped. */
+	double pmax = prm->alpha > prm->alpha_weak ? prm->alpha : prm->alpha_weak;
+	out->screened = !(out->p < pmax);
+	if (rc == 0)
+		rc = theil_sen_impl(t, y, n, out->screened ? 0 : prm->conf, &out->mk,
+				    &out->fit);
+	if (rc < 0) {
+		free(w);
+		return rc;
+	}
+	double b = isnan(out->fit.slope) ? 0 : out->fit.slope;
+	out->rise = b * out->span_s;
+
+	/* noise: residuals from the fit, and first differences */
+	for (size_t i = 0; i < n; i++)
+		w[i] = y[i] - b * t[i] - (isnan(out->fit.intercept) ? 0 : out->fit.intercept);
+	out->resid_sd = lw_stats_robust_sd(w, n);
+	/* first differences (w[0..n-1)): their median and robust spread */
+	for (size_t i = 0; i + 1 < n; i++)
+		w[i] = y[i + 1] - y[i];
+	double med_diff = lw_stats_median(w, n - 1);
+	for (size_t i = 0; i + 1 < n; i++)
+		w[i] = y[i + 1] - y[i];
+	out->diff_sd = lw_stats_robust_sd(w, n - 1);
+	double ymin = y[0], ymax = y[0];
+	for (size_t i = 1; i < n; i++) {
+		if (y[i] < ymin)
+			ymin = y[i];
+		if (y[i] > ymax)
+			ymax = y[i];
+	}
+	out->range = ymax - ymin;
+
+	/* level change: medians of the first and last tenth (>= 1 point) */
+	size_t m = n / 10 ? n / 10 : 1;
+	double lvl0 = median_of(y, 0, m, w), lvl1 = median_of(y, n - m, n, w);
+	out->rise_level = lvl1 - lvl0;
+	out->noise_sd = out->diff_sd / M_SQRT2;
+
+	/* sampling noise of the rise: were the rise made of blocks of the
+	 * latest mean size, its estimate would have this model sd */
+	out->sampling_sd = rise_model_sd(in, out->rise_level);
+
+	/* jumps: differences far above the typical one */
+	double scale = fabs(ymax) > fabs(ymin) ? fabs(ymax) : fabs(ymin);
+	double jthr = 4 * out->diff_sd;
+	if (jthr < 1e-12 * scale)
+		jthr = 1e-12 * scale;
+	jthr += med_diff;
+	double jump_sum = 0, last_jump_t = t[0];
+	for (size_t i = 0; i + 1 < n; i++) {
+		double d = y[i + 1] - y[i];
+		/* a step, not a spike: the level after stays up (medians of
+		 * up to 3 points on each side rise by at least half of d) */
+		if (d > 0 && d > jthr) {
+			size_t a0 = i >= 2 ? i - 2 : 0, b1 = i + 4 < n ? i + 4 : n;
+			double before = median_of(y, a0, i + 1, w);
+			double after = median_of(y, i + 1, b1, w);
+			if (after - before < 0.5 * d)
+				continue;
+			out->n_jumps++;
+			jump_sum += d;
+			last_jump_t = t[i + 1];
+		}
+	}
+	out->staircase = out->n_jumps >= 2 && out->rise_level > 0 &&
+			 jump_sum >= 0.5 * out->rise_level &&
+			 (size_t)out->n_jumps * 3 <= n - 1;
+	if (out->n_jumps > 0) {
+		out->gap_s = out->span_s / out->n_jumps;
+		out->flat_s = t[n - 1] - last_jump_t;
+	}
+
+	/* recent window: the last recent_frac of the span, >= 3 points */
+	out->recent_slope = out->ref_slope = out->recent_p = NAN;
+	if (!out->screened) {
+		rc = recency(t, y, n, b, prm, out);
+		if (rc < 0) {
+			free(w);
+			return rc;
+		}
+	}
+
+	/* drawdowns from the running peak */
+	double dthr = prm->dd_frac * out->range;
+	if (dthr < prm->dd_noise * out->diff_sd)
+		dthr = prm->dd_noise * out->diff_sd;
+	if (dthr > 0) {
+		double peak = y[0];
+		for (size_t i = 1; i < n; i++) {
+			if (y[i] > peak)
+				peak = y[i];
+			if (peak - y[i] >= dthr) {
+				out->n_drawdowns++;
+				peak = y[i];
+			}
+		}
+	}
+	out->sawtooth = out->n_drawdowns >= prm->dd_min;
+
+	/* decisions that do not depend on other sites */
+	out->material = out->rise_level > 0 &&
+			out->rise_level >= prm->c_noise * out->noise_sd &&
+			out->rise_level >= prm->c_sampling * out->sampling_sd;
+	/* a staircase's steps are its own evidence; a smooth series must rise
+	 * beyond its scatter around the line (guards against slow wandering) */
+	out->linear = out->rise > 0 && (out->staircase ||
+					out->rise >= prm->c_resid * out->resid_sd);
+	if (out->staircase) {
+		out->stopped = out->flat_s >= prm->k_gap * out->gap_s ||
+			       (out->n_jumps < prm->min_steps &&
+				out->flat_s >= prm->recent_frac * out->span_s);
+		out->continuing = !out->stopped && out->n_jumps >= prm->min_steps;
+	} else if (out->ref_slope > 0 && !isnan(out->recent_slope)) {
+		/* No allowance for sampling noise here: with it, a cache of a few
+		 * dozen samples whose estimate wanders upward at the end reads as
+		 * a leak (docs/GROWTH.md, limitations). */
+		out->continuing = out->recent_slope >= prm->rho_continue * out->ref_slope;
+		out->stopped = !out->continuing &&
+			       (out->recent_slope < prm->rho_flat * out->ref_slope ||
+				!(out->recent_p < prm->alpha_recent));
+	}
+	free(w);
+	return 0;
+}
+
+enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
+				  const lw_growth_params *prm)
+{
+	int strong = !isnan(r->q) && r->q < prm->alpha;
+	int weak = !isnan(r->p) && r->p < prm->alpha_weak;
+	if (!(r->fit.slope > 0) || !(strong || weak) || !r->material)
+		return LW_VERDICT_STABLE;
+	if (r->stopped)
+		return LW_VERDICT_PLATEAU;
+	if (strong && r->continuing && !r->sawtooth && r->linear)
+		return LW_VERDICT_LEAK;
+	return LW_VERDICT_GROWING;
+}
+
+int lw_growth_adjust(lw_growth_result *r, size_t n, const lw_growth_params *prm)
+{
+	if (n == 0)
+		return 0;
+	double *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q);
+	if (!p || !q) {
+		free(p);
+		free(q);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		p[i] = r[i].p;
+	int rc = lw_stats_bh(p, n, q);
+	if (rc == 0)
+		for (size_t i = 0; i < n; i++) {
+			r[i].q = q[i];
+			r[i].verdict = lw_growth_verdict(&r[i], prm);
+		}
+	free(p);
+	free(q);
+	return rc;
+}

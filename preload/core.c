@@ -1,0 +1,212 @@
+/* core.c — allocation slow paths: sampling decisions, stack capture, live and
+ * stack table accounting; operator new failure handling; call counters.
+ *
+ * Invariants: every function here runs with the reentrancy guard held while
+ * it does its own work and restores errno on success paths. Order on a
+ * sample: (1) decide, (2) take the stack (no lock held), (3) allocate,
+ * (4) intern the stack (stacktab lock on a new stack), (5) insert the live
+ * entry (one stripe lock), (6) bump counters (atomics). A tracked free
+ * removes the live entry before the block goes back to mimalloc.
+ * Locks: none of its own; takes stacktab and livetab locks one at a time.
+ */
+#include "core.h"
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+
+#include "sampler.h"
+#include "stacktab.h"
+#include "unwind.h"
+
+__thread struct lw_tls lw_tls __attribute__((tls_model("initial-exec")));
+int lw_core_active;
+
+static atomic_uint_fast64_t calls_alloc, calls_free;
+
+void lw_core_flush_counts(void)
+{
+	struct lw_tls *t = &lw_tls;
+	if (t->allocs) {
+		atomic_fetch_add_explicit(&calls_alloc, t->allocs, memory_order_relaxed);
+		t->allocs = 0;
+	}
+	if (t->frees) {
+		atomic_fetch_add_explicit(&calls_free, t->frees, memory_order_relaxed);
+		t->frees = 0;
+	}
+}
+
+void lw_core_calls(uint64_t *allocs, uint64_t *frees)
+{
+	*allocs = atomic_load_explicit(&calls_alloc, memory_order_relaxed);
+	*frees = atomic_load_explicit(&calls_free, memory_order_relaxed);
+}
+
+static void seed(struct lw_tls *t)
+{
+	uint64_t s = lw_now_mono() ^ ((uint64_t)lw_gettid() << 32) ^ (uint64_t)(uintptr_t)t;
+	t->rng = s;
+	(void)lw_rng_next(&t->rng);
+	t->seeded = 1;
+}
+
+void lw_core_start(void)
+{
+	struct lw_tls *t = &lw_tls;
+	t->countdown = 0;     /* redraw with the configured rate */
+	lw_core_active = 1;
+}
+
+void lw_core_after_fork_child(void)
+{
+	lw_tid_reset();
+	seed(&lw_tls);
+	lw_tls.rng ^= lw_random64();
+}
+
+static void *do_alloc(int kind, void *old, size_t n, size_t align)
+{
+	switch (kind) {
+	case LW_K_CALLOC:
+		return mi_zalloc(n);
+	case LW_K_ALIGNED:
+		return mi_malloc_aligned(n, align);
+	case LW_K_REALLOC:
+		return mi_realloc(old, n);
+	default:
+		return mi_malloc(n);
+	}
+}
+
+void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
+{
+	struct lw_tls *t = &lw_tls;
+	int saved_errno = errno;
+	struct lw_live prev;
+	int had_prev = 0;
+	int sample = 0;
+	uint64_t rate = lw_cfg.rate;
+
+	t->guard++;
+	if (kind == LW_K_REALLOC && lw_livetab_maybe(old))
+		had_prev = lw_livetab_remove((uint64_t)(uintptr_t)old, &prev);
+	if (LW_UNLIKELY(!t->seeded))
+		seed(t);
+	lw_core_flush_counts();
+	if (LW_LIKELY(lw_core_active))
+		sample = lw_sampler_account(&t->countdown, &t->rng, rate, n);
+
+	uint32_t id = LW_STACK_NONE;
+	if (sample) {
+		uint64_t pcs[LW_UNWIND_MAX];
+		int truncated = 0;
+		uint32_t depth = lw_unwind_capture(pcs, &truncated);
+		id = lw_stacktab_intern(pcs, depth, truncated ? LWD_STACKF_TRUNCATED : 0);
+	}
+
+	void *p = do_alloc(kind, old, n, align);
+	if (p == NULL) {
+		if (had_prev) {
+			struct lw_live stale;
+			(void)lw_livetab_insert(&prev, &stale);
+		}
+		t->guard--;
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (had_prev)
+		lw_stacktab_count_free(prev.stack, prev.size, prev.weight);
+	if (id != LW_STACK_NONE) {
+		struct lw_live e = {
+			.addr = (uint64_t)(uintptr_t)p,
+			.size = n,
+			.mono_ns = lw_now_mono(),
+			.weight = lw_sampler_weight(n, rate),
+			.stack = id,
+			.tid = lw_gettid(),
+		};
+		struct lw_live stale;
+		int r = lw_livetab_insert(&e, &stale);
+		if (r == 1)   /* the address was freed behind our back */
+			lw_stacktab_count_free(stale.stack, stale.size, stale.weight);
+		if (r >= 0)
+			lw_stacktab_count_alloc(id, n, e.weight);
+	}
+	t->guard--;
+	errno = saved_errno;
+	return p;
+}
+
+void lw_core_free_slow(void *p)
+{
+	struct lw_tls *t = &lw_tls;
+	int saved_errno = errno;
+	struct lw_live e;
+	t->guard++;
+	if (lw_livetab_remove((uint64_t)(uintptr_t)p, &e))
+		lw_stacktab_count_free(e.stack, e.size, e.weight);
+	t->guard--;
+	errno = saved_errno;
+}
+
+void *lw_core_realloc(void *p, size_t n)
+{
+	struct lw_tls *t = &lw_tls;
+	if (p == NULL)
+		return lw_core_malloc(n);
+	if (n == 0) {               /* glibc: realloc(p, 0) frees p and returns NULL */
+		lw_core_free(p);
+		return NULL;
+	}
+	if (LW_UNLIKELY(t->guard))
+		return mi_realloc(p, n);
+	t->allocs++;
+	if (LW_LIKELY(!lw_livetab_maybe(p) && n < t->countdown)) {
+		t->countdown -= n;
+		return mi_realloc(p, n);
+	}
+	return lw_core_alloc_slow(p, n, 0, LW_K_REALLOC);
+}
+
+/* ---- operator new failure ------------------------------------------------
+ * Debian's libmimalloc is built as C: its mi_new() calls abort() instead of
+ * throwing when no new_handler is installed (checked: mi_new(1 << 62) aborts
+ * under g++). So the shim implements the C++ contract itself: call the
+ * installed std::new_handler and retry; without one, throw std::bad_alloc
+ * through libstdc++'s std::__throw_bad_alloc(), both looked up at failure
+ * time (the shim does not link libstdc++). */
+typedef void (*lw_handler_fn)(void);
+
+static void *cxx_sym(const char *name)
+{
+	void *s = dlsym(RTLD_DEFAULT, name);
+	if (s == NULL) {
+		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD);
+		if (h != NULL)
+			s = dlsym(h, name);
+	}
+	return s;
+}
+
+void *lw_core_new_fail(size_t n, size_t align, int nothrow)
+{
+	for (;;) {
+		lw_guard_enter();
+		lw_handler_fn (*get)(void) = (lw_handler_fn (*)(void))cxx_sym("_ZSt15get_new_handlerv");
+		lw_handler_fn h = get ? get() : NULL;
+		void (*thrower)(void) = h ? NULL : (void (*)(void))cxx_sym("_ZSt17__throw_bad_allocv");
+		lw_guard_leave();
+		if (h == NULL) {
+			if (nothrow)
+				return NULL;
+			if (thrower == NULL)
+				lw_panic("operator new: out of memory and no C++ runtime to throw std::bad_alloc");
+			thrower();
+			lw_panic("std::__throw_bad_alloc returned");
+		}
+		h();
+		void *p = align ? lw_core_aligned(align, n) : lw_core_malloc(n);
+		if (p != NULL)
+			return p;
+	}
+}

@@ -1,0 +1,646 @@
+/* heapgraph.c — thread capture (parent) and the conservative pointer scan
+ * that writes the heap-graph sections (forked child). See heapgraph.h.
+ *
+ * Capture signal handler: an exception to "handlers only write a byte to a
+ * pipe": its whole point is the interrupted thread's ucontext, so it copies
+ * the registers into the thread's preallocated slot, acknowledges with an
+ * atomic store and parks on a futex with a deadline. It only uses
+ * async-signal-safe system calls (gettid, futex, clock_gettime) and touches
+ * no lock, so it cannot deadlock with the code it interrupted; the deadline
+ * bounds any stall if the forking thread would need a lock the parked thread
+ * holds (e.g. a libc lock taken by fork).
+ *
+ * Scan (child, hot path): for every aligned word v of a root or a live block,
+ * lw_heapwalk_find(v) — one subtract/compare rejects non-heap words; heap
+ * words cost two table loads, a 32-bit division and a popcount. Targets of a
+ * block are collected in a bounded mmap'd buffer, sorted and de-duplicated
+ * before being written, so each (from, to) pair appears once per block (once
+ * per 1M-word window for giant blocks).
+ */
+#include "heapgraph.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "lwd_graph.h"
+
+#define LW_HG_SIGNAL (SIGRTMAX - 3)
+
+/* ---- parent: capture ---------------------------------------------------- */
+
+static lw_hg_threads *_Atomic cap_threads;   /* the capture in progress */
+static _Atomic uint32_t cap_release;         /* futex word: 1 = parked threads may go */
+static _Atomic int cap_installed;
+static _Atomic lw_hg_may_park_fn cap_may_park;
+
+void lw_heapgraph_set_may_park(lw_hg_may_park_fn fn)
+{
+	atomic_store(&cap_may_park, fn);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Signal handler (any application thread). Async-signal-safe. */
+static void capture_handler(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	int saved = errno;
+	lw_hg_threads *ts = atomic_load(&cap_threads);
+	if (!ts || si->si_code != SI_TKILL || si->si_pid != getpid()) {
+		errno = saved;
+		return;
+	}
+	uint32_t tid = (uint32_t)syscall(SYS_gettid);
+	lw_hg_thread *slot = NULL;
+	for (size_t i = 0; i < ts->n; i++)
+		if (ts->t[i].tid == tid) {
+			slot = &ts->t[i];
+			break;
+		}
+	int expect = 0;                /* 0 -> 2 (filling) -> 1 (done); the
+	                                * dumper moves 0 -> -1 on timeout */
+	if (!slot || !atomic_compare_exchange_strong(&slot->acked, &expect, 2)) {
+		errno = saved;
+		return;
+	}
+	const ucontext_t *uc = ucv;
+	uint32_t n = NGREG < LWD_MAX_REGS ? NGREG : LWD_MAX_REGS;
+	for (uint32_t i = 0; i < n; i++)
+		slot->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
+	slot->n_regs = n;
+	slot->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+	uint64_t tp;
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(tp));   /* TCB self pointer */
+	slot->tp = tp;
+	slot->flags |= LWD_THREADF_REGS;
+	atomic_store(&slot->acked, 1);
+	/* a thread interrupted inside the shim may hold a shim lock that the
+	 * fork's prepare handler needs: record it, but do not park it */
+	lw_hg_may_park_fn may_park = atomic_load(&cap_may_park);
+	if (may_park && !may_park()) {
+		errno = saved;
+		return;
+	}
+	/* park until the fork is done, at most LW_HG_PARK_MS */
+	uint64_t deadline = now_ns() + (uint64_t)LW_HG_PARK_MS * 1000000ull;
+	while (atomic_load(&cap_release) == 0) {
+		uint64_t t = now_ns();
+		if (t >= deadline)
+			break;
+		uint64_t left = deadline - t;
+		struct timespec to = { (time_t)(left / 1000000000ull), (long)(left % 1000000000ull) };
+		syscall(SYS_futex, &cap_release, FUTEX_WAIT_PRIVATE, 0, &to, NULL, 0);
+	}
+	errno = saved;
+}
+
+int lw_heapgraph_install(void)
+{
+	if (atomic_load(&cap_installed))
+		return 0;
+	struct sigaction old;
+	if (sigaction(LW_HG_SIGNAL, NULL, &old) < 0)
+		return -errno;
+	if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler != SIG_DFL)
+		return -EBUSY;
+	if ((old.sa_flags & SA_SIGINFO) && old.sa_sigaction != capture_handler)
+		return -EBUSY;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = capture_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(LW_HG_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	atomic_store(&cap_installed, 1);
+	return 0;
+}
+
+/* Reads the sp of a thread blocked in a system call from
+ * /proc/self/task/TID/syscall ("nr a1 .. a6 sp pc"); 0 if unknown. */
+static uint64_t syscall_sp(uint32_t tid)
+{
+	char path[64], buf[256];
+	char num[16];
+	int k = 0;
+	uint32_t v = tid;
+	do { num[k++] = (char)('0' + v % 10); v /= 10; } while (v && k < 15);
+	memcpy(path, "/proc/self/task/", 16);
+	size_t p = 16;
+	while (k) path[p++] = num[--k];
+	memcpy(path + p, "/syscall", 9);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "nr a1 a2 a3 a4 a5 a6 sp pc": field 7 (0-based) is sp */
+	int field = 0;
+	char *s = buf;
+	while (*s && field < 7) {
+		while (*s && *s != ' ') s++;
+		while (*s == ' ') s++;
+		field++;
+	}
+	if (field != 7 || s[0] != '0' || s[1] != 'x')
+		return 0;
+	uint64_t sp = 0;
+	for (s += 2; *s; s++) {
+		int d = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 : -1;
+		if (d < 0) break;
+		sp = sp * 16 + (uint64_t)d;
+	}
+	return sp;
+}
+
+struct lw_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+int lw_heapgraph_stop_threads(lw_hg_threads *ts)
+{
+	ts->n = 0;
+	atomic_store(&cap_release, 0);
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint32_t self = (uint32_t)syscall(SYS_gettid);
+	uint32_t canary_tid = lw_heapwalk_canary_tid();
+	char buf[4096] __attribute__((aligned(8)));
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct lw_dirent64 *d = (struct lw_dirent64 *)(buf + off);
+			off += d->d_reclen;
+			uint32_t tid = 0;
+			const char *c = d->d_name;
+			if (*c < '0' || *c > '9')
+				continue;
+			for (; *c >= '0' && *c <= '9'; c++)
+				tid = tid * 10 + (uint32_t)(*c - '0');
+			if (ts->n >= LW_HG_MAX_THREADS)
+				continue;
+			lw_hg_thread *t = &ts->t[ts->n++];
+			memset(t, 0, sizeof *t);
+			t->tid = tid;
+			if (tid == self || tid == canary_tid)
+				t->flags = LWD_THREADF_DUMPER;
+		}
+	}
+	close(fd);
+	int installed = atomic_load(&cap_installed);
+	atomic_store(&cap_threads, ts);
+	pid_t pid = getpid();
+	for (size_t i = 0; i < ts->n; i++) {
+		lw_hg_thread *t = &ts->t[i];
+		if (t->flags & LWD_THREADF_DUMPER)
+			continue;
+		if (!installed || syscall(SYS_tgkill, pid, t->tid, LW_HG_SIGNAL) < 0)
+			atomic_store(&t->acked, -1);     /* gone or no handler */
+	}
+	uint64_t deadline = now_ns() + (uint64_t)LW_HG_ACK_MS * 1000000ull;
+	for (;;) {
+		size_t waiting = 0;
+		for (size_t i = 0; i < ts->n; i++)
+			if (!(ts->t[i].flags & LWD_THREADF_DUMPER) && (atomic_load(&ts->t[i].acked) == 0 ||
+			    atomic_load(&ts->t[i].acked) == 2))
+				waiting++;
+		if (!waiting || now_ns() >= deadline)
+			break;
+		struct timespec d = { 0, 50000 };
+		nanosleep(&d, NULL);
+	}
+	for (size_t i = 0; i < ts->n; i++) {
+		lw_hg_thread *t = &ts->t[i];
+		if ((t->flags & LWD_THREADF_DUMPER) || atomic_load(&t->acked) == 1)
+			continue;
+		/* no acknowledgement: claim the slot so a late handler leaves it
+		 * alone (and does not park); if a handler is filling it right
+		 * now, let it finish */
+		int expect = 0;
+		if (!atomic_compare_exchange_strong(&t->acked, &expect, -1)) {
+			while (atomic_load(&t->acked) == 2)
+				;
+			if (atomic_load(&t->acked) == 1)
+				continue;
+		}
+		t->sp = syscall_sp(t->tid);
+		if (t->sp)
+			t->flags |= LWD_THREADF_WHOLE_STACK;
+	}
+	return 0;
+}
+
+void lw_heapgraph_resume_threads(lw_hg_threads *ts)
+{
+	(void)ts;
+	atomic_store(&cap_release, 1);
+	syscall(SYS_futex, &cap_release, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+	atomic_store(&cap_threads, NULL);
+}
+
+/* ---- child: scan -------------------------------------------------------- */
+
+#define TBUF_CAP (1u << 20)      /* targets per flush: 4 MiB */
+#define EBUF_RECS 512            /* staged edge records */
+
+static void sort_u32(uint32_t *a, size_t n)
+{
+	/* iterative quicksort with insertion sort for short runs; libc's qsort
+	 * may call malloc, which the child must not */
+	size_t stk[128], sp = 0;
+	stk[sp++] = 0;
+	stk[sp++] = n;
+	while (sp) {
+		size_t hi = stk[--sp], lo = stk[--sp];
+		while (hi - lo > 16) {
+			uint32_t x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi - 1];
+			uint32_t piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+			size_t i = lo, j = hi - 1;
+			for (;;) {
+				while (a[i] < piv) i++;
+				while (a[j] > piv) j--;
+				if (i >= j) break;
+				uint32_t t = a[i]; a[i] = a[j]; a[j] = t;
+				i++; j--;
+			}
+			/* [lo, j] <= piv <= [j+1, hi) ; push the larger part */
+			size_t m = j + 1;
+			if (m - lo > hi - m) {
+				if (sp + 2 <= 128) { stk[sp++] = lo; stk[sp++] = m; lo = m; }
+				else break;
+			} else {
+				if (sp + 2 <= 128) { stk[sp++] = m; stk[sp++] = hi; hi = m; }
+				else break;
+			}
+		}
+		for (size_t i = lo + 1; i < hi; i++) {
+			uint32_t v = a[i];
+			size_t j = i;
+			while (j > lo && a[j - 1] > v) { a[j] = a[j - 1]; j--; }
+			a[j] = v;
+		}
+	}
+}
+
+typedef struct scanctx {
+	lw_writer *w;
+	const lw_heapwalk *hw;
+	uint32_t *tbuf;
+	size_t tn;
+	uint64_t edges, roots, scanned;
+	const lw_hg_range *excl;
+	size_t n_excl;
+	uint8_t ebuf[EBUF_RECS * LWD_HEAP_BLOCK_SIZE];   /* staged records (edges or blocks) */
+	size_t en;
+} scanctx;
+
+/* Edge records are staged and handed to the writer 4 KiB at a time. */
+static void put_edges_flush(scanctx *c)
+{
+	if (c->en) {
+		lw_writer_put(c->w, c->ebuf, c->en * LWD_HEAP_EDGE_SIZE);
+		c->en = 0;
+	}
+}
+
+static void flush_targets(scanctx *c, uint32_t from)
+{
+	if (c->tn == 0)
+		return;
+	if (c->tn > 1)
+		sort_u32(c->tbuf, c->tn);
+	for (size_t i = 0; i < c->tn; i++) {
+		if (i > 0 && c->tbuf[i] == c->tbuf[i - 1])
+			continue;
+		if (c->edges == 0xffffffffu)   /* the u32 record count is full */
+			break;
+		uint8_t *r = c->ebuf + c->en * LWD_HEAP_EDGE_SIZE;
+		uint32_t to = c->tbuf[i];
+		for (int k = 0; k < 4; k++) {  /* little-endian, as lw_writer_put_edge */
+			r[k] = (uint8_t)(from >> (8 * k));
+			r[4 + k] = (uint8_t)(to >> (8 * k));
+		}
+		if (++c->en == EBUF_RECS)
+			put_edges_flush(c);
+		c->edges++;
+	}
+	c->tn = 0;
+}
+
+/* Scans [a, e) (readable, 8-aligned) as block `from`. Hot path. */
+static void scan_block(scanctx *c, uint32_t from, uint64_t a, uint64_t e)
+{
+	const lw_heapwalk *hw = c->hw;
+	const uint64_t lo = hw->lo, span = hw->hi - hw->lo;
+	uint32_t last = LW_HW_NONE;
+	c->scanned += e - a;
+	for (const uint64_t *p = (const uint64_t *)a, *end = (const uint64_t *)e; p < end; p++) {
+		uint64_t v = *p;
+		if (v - lo >= span)
+			continue;
+		uint32_t to = lw_heapwalk_find(hw, v, NULL);
+		if (to == LW_HW_NONE || to == from || to == last)
+			continue;
+		last = to;
+		c->tbuf[c->tn++] = to;
+		if (c->tn == TBUF_CAP)
+			flush_targets(c, from);
+	}
+}
+
+/* Scans a root range word by word, writing a ROOTS record per hit; skips
+ * unreadable memory and the excluded ranges (sorted, disjoint). */
+static void scan_root(scanctx *c, uint32_t kind, uint32_t owner, uint64_t a, uint64_t e)
+{
+	const lw_heapwalk *hw = c->hw;
+	uint64_t rs, re;
+	a = (a + 7) & ~7ull;
+	e &= ~7ull;
+	while (a < e && lw_heapwalk_readable_next(hw, a, e, &rs, &re)) {
+		a = re;
+		/* cut the first excluded range out of [rs, re) */
+		for (size_t x = 0; x < c->n_excl; x++) {
+			const lw_hg_range *r = &c->excl[x];
+			if (r->end <= rs || r->start >= re)
+				continue;
+			if (r->start <= rs) {
+				rs = r->end < re ? r->end : re;
+				continue;
+			}
+			a = r->start;          /* resume at the excluded range */
+			re = r->start;
+			break;
+		}
+		rs = (rs + 7) & ~7ull;
+		if (rs >= re)
+			continue;
+		c->scanned += re - rs;
+		for (uint64_t p = rs; p + 8 <= re; p += 8) {
+			int interior = 0;
+			uint32_t to = lw_heapwalk_find(hw, *(const uint64_t *)p, &interior);
+			if (to == LW_HW_NONE)
+				continue;
+			lw_writer_put_root(c->w, kind, owner, p, to, interior ? LWD_ROOTF_INTERIOR : 0);
+			c->roots++;
+		}
+	}
+}
+
+/* Heap sort by start (no malloc in the child; n may be large). */
+static void sift_ranges(lw_hg_range *r, size_t i, size_t n)
+{
+	for (;;) {
+		size_t m = i, l = 2 * i + 1, rr = l + 1;
+		if (l < n && r[l].start > r[m].start) m = l;
+		if (rr < n && r[rr].start > r[m].start) m = rr;
+		if (m == i)
+			return;
+		lw_hg_range t = r[i]; r[i] = r[m]; r[m] = t;
+		i = m;
+	}
+}
+
+static void sort_ranges(lw_hg_range *r, size_t n)
+{
+	if (n < 2)
+		return;
+	for (size_t k = n / 2; k-- > 0;)
+		sift_ranges(r, k, n);
+	for (size_t end = n - 1; end > 0; end--) {
+		lw_hg_range t = r[0]; r[0] = r[end]; r[end] = t;
+		sift_ranges(r, 0, end);
+	}
+}
+
+static void sort_regions(lw_hg_region *r, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		lw_hg_region v = r[i];
+		size_t j = i;
+		while (j > 0 && (r[j - 1].module > v.module ||
+				 (r[j - 1].module == v.module && r[j - 1].start > v.start))) {
+			r[j] = r[j - 1];
+			j--;
+		}
+		r[j] = v;
+	}
+}
+
+/* Heap sort by address (n can be millions at LEAKWATCH_RATE=1; no malloc). */
+static void sort_samples(lw_hg_sample *s, size_t n)
+{
+	if (n < 2)
+		return;
+	for (size_t k = n / 2; k-- > 0;) {
+		for (size_t i = k;;) {
+			size_t m = i, l = 2 * i + 1, r = l + 1;
+			if (l < n && s[l].addr > s[m].addr) m = l;
+			if (r < n && s[r].addr > s[m].addr) m = r;
+			if (m == i) break;
+			lw_hg_sample t = s[i]; s[i] = s[m]; s[m] = t;
+			i = m;
+		}
+	}
+	for (size_t end = n - 1; end > 0; end--) {
+		lw_hg_sample t = s[0]; s[0] = s[end]; s[end] = t;
+		for (size_t i = 0;;) {
+			size_t m = i, l = 2 * i + 1, r = l + 1;
+			if (l < end && s[l].addr > s[m].addr) m = l;
+			if (r < end && s[r].addr > s[m].addr) m = r;
+			if (m == i) break;
+			lw_hg_sample u = s[i]; s[i] = s[m]; s[m] = u;
+			i = m;
+		}
+	}
+}
+
+int lw_heapgraph_write(lw_writer *w, const lw_heapwalk *hw, lw_hg_threads *ts,
+		       lw_hg_region *regions, size_t n_regions,
+		       lw_hg_range *exclude, size_t n_exclude,
+		       lw_hg_sample *samples, size_t n_samples, lw_hg_stats *st)
+{
+	uint64_t t0 = now_ns();
+	scanctx c;
+	memset(&c, 0, sizeof c);
+	c.w = w;
+	c.hw = hw;
+	/* never scan heap segments as roots either (a whole-stack fallback may
+	 * cover a mapping the kernel merged with a segment) */
+	size_t n_all = n_exclude + hw->n_segs;
+	size_t excl_bytes = (n_all ? n_all : 1) * sizeof(lw_hg_range);
+	lw_hg_range *all = mmap(NULL, excl_bytes, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (all == MAP_FAILED) {
+		munmap(c.tbuf, TBUF_CAP * sizeof(uint32_t));
+		return -ENOMEM;
+	}
+	if (n_exclude)
+		memcpy(all, exclude, n_exclude * sizeof(lw_hg_range));
+	for (size_t i = 0; i < hw->n_segs; i++)
+		all[n_exclude + i] = (lw_hg_range){ hw->segs[i].base, hw->segs[i].end };
+	sort_ranges(all, n_all);
+	c.excl = all;
+	c.n_excl = n_all;
+	c.tbuf = mmap(NULL, TBUF_CAP * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (c.tbuf == MAP_FAILED)
+		return -ENOMEM;
+
+	/* THREADS: stack ranges from the maps, registers masked to heap addresses */
+	size_t n_threads = ts ? ts->n : 0;
+	lw_writer_section_begin(w, LWD_SEC_THREADS, 0, (uint32_t)n_threads);
+	for (size_t i = 0; i < n_threads; i++) {
+		lw_hg_thread *t = &ts->t[i];
+		uint64_t ms, me;
+		t->stack_start = t->stack_end = 0;
+		if (!(t->flags & LWD_THREADF_DUMPER) && t->sp &&
+		    lw_heapwalk_mapping(hw, t->sp, &ms, &me)) {
+			uint64_t s = (t->flags & LWD_THREADF_WHOLE_STACK) ? ms :
+				     (t->sp - LW_HG_REDZONE > ms ? t->sp - LW_HG_REDZONE : ms);
+			/* glibc threads: struct pthread ends the stack block */
+			if (t->tp > t->sp && t->tp < me) {
+				uint64_t top = (t->tp + 4096) & ~4095ull;
+				if (top < me)
+					me = top;
+			}
+			t->stack_start = s & ~7ull;
+			t->stack_end = me;
+		}
+		for (uint32_t k = 0; k < t->n_regs; k++)
+			if (lw_heapwalk_find(hw, t->regs[k], NULL) == LW_HW_NONE)
+				t->regs[k] = 0;
+		lw_thread_info ti = { t->tid, t->flags, t->stack_start, t->stack_end, t->sp,
+				      t->n_regs, t->regs };
+		lw_writer_put_thread(w, &ti);
+	}
+	lw_writer_section_end(w);
+
+	/* HEAP_BLOCKS, joined with the sorted samples */
+	sort_samples(samples, n_samples);
+	lw_writer_section_begin(w, LWD_SEC_HEAP_BLOCKS, 0, (uint32_t)hw->n_blocks);
+	{
+		size_t pg = 0, si = 0;
+		uint64_t slot = 0, a, s;
+		while (lw_heapwalk_next(hw, &pg, &slot, &a, &s)) {
+			uint32_t live = LWD_NONE, stack = LWD_NONE;
+			while (si < n_samples && samples[si].addr < a)
+				si++;
+			if (si < n_samples && samples[si].addr - a < s) {
+				live = samples[si].live;
+				stack = samples[si].stack;
+				si++;
+			}
+			/* staged like the edges: one lw_writer_put per 512 records */
+			uint8_t *r = c.ebuf + c.en * LWD_HEAP_BLOCK_SIZE;
+			for (int k = 0; k < 8; k++) {
+				r[k] = (uint8_t)(a >> (8 * k));
+				r[8 + k] = (uint8_t)(s >> (8 * k));
+			}
+			for (int k = 0; k < 4; k++) {
+				r[16 + k] = (uint8_t)(live >> (8 * k));
+				r[20 + k] = (uint8_t)(stack >> (8 * k));
+			}
+			if (++c.en == EBUF_RECS) {
+				lw_writer_put(w, c.ebuf, c.en * LWD_HEAP_BLOCK_SIZE);
+				c.en = 0;
+			}
+		}
+		if (c.en) {
+			lw_writer_put(w, c.ebuf, c.en * LWD_HEAP_BLOCK_SIZE);
+			c.en = 0;
+		}
+	}
+	lw_writer_section_end(w);
+
+	/* ROOTS: globals by (module, address), stacks, registers */
+	lw_writer_section_begin(w, LWD_SEC_ROOTS, 0, 0);
+	sort_regions(regions, n_regions);
+	for (size_t i = 0; i < n_regions; i++)
+		scan_root(&c, LWD_ROOT_GLOBAL, regions[i].module, regions[i].start, regions[i].end);
+	for (size_t i = 0; i < n_threads; i++)
+		if (ts->t[i].stack_end > ts->t[i].stack_start)
+			scan_root(&c, LWD_ROOT_STACK, (uint32_t)i, ts->t[i].stack_start, ts->t[i].stack_end);
+	for (size_t i = 0; i < n_threads; i++)
+		for (uint32_t k = 0; k < ts->t[i].n_regs; k++) {
+			int interior = 0;
+			uint32_t to = lw_heapwalk_find(hw, ts->t[i].regs[k], &interior);
+			if (to == LW_HW_NONE)
+				continue;
+			lw_writer_put_root(w, LWD_ROOT_REGISTER, (uint32_t)i, k, to,
+					   interior ? LWD_ROOTF_INTERIOR : 0);
+			c.roots++;
+		}
+	lw_writer_section_set_count(w, (uint32_t)c.roots);
+	lw_writer_section_end(w);
+
+	/* HEAP_EDGES: every live block, in index order */
+	lw_writer_section_begin(w, LWD_SEC_HEAP_EDGES, 0, 0);
+	{
+		uint32_t idx = 0;
+		for (size_t pi = 0; pi < hw->n_pages && !w->err; pi++) {
+			const lw_hw_page *pg = &hw->pages[pi];
+			uint64_t rs, re;
+			/* one readability check per page; a page that is partly
+			 * unreadable (a huge aligned block whose prefix mimalloc
+			 * decommitted) is scanned run by run */
+			int whole = lw_heapwalk_readable_next(hw, pg->start, pg->start + pg->span, &rs, &re) &&
+				    rs == pg->start && re == pg->start + pg->span;
+			for (uint64_t wi = 0; wi < (pg->nslots + 63) / 64; wi++) {
+				uint64_t bits = hw->bm[pg->bm_off + wi];
+				while (bits) {
+					uint64_t slot = wi * 64 + (uint64_t)__builtin_ctzll(bits);
+					bits &= bits - 1;
+					uint64_t a = pg->start + slot * pg->bsize, e = a + pg->bsize;
+					if (whole) {
+						scan_block(&c, idx, a, e & ~7ull);
+					} else {
+						for (uint64_t from = a; from < e &&
+						     lw_heapwalk_readable_next(hw, from, e, &rs, &re); from = re)
+							scan_block(&c, idx, rs, re & ~7ull);
+					}
+					flush_targets(&c, idx);
+					idx++;
+				}
+			}
+		}
+	}
+	put_edges_flush(&c);
+	lw_graph_edges_end(w, (uint32_t)c.edges);
+
+	munmap(c.tbuf, TBUF_CAP * sizeof(uint32_t));
+	munmap(all, excl_bytes);
+	if (st) {
+		st->blocks = hw->n_blocks;
+		st->block_bytes = hw->live_bytes;
+		st->edges = c.edges;
+		st->roots = c.roots;
+		st->scanned_bytes = c.scanned;
+		st->scan_ns = now_ns() - t0;
+	}
+	return w->err;
+}

@@ -1,0 +1,263 @@
+/* stacktab.c — deduplicated stack table (see stacktab.h).
+ *
+ * Layout (all lw_mem_map memory):
+ *   chunks[]   directory of fixed-size entry chunks; id -> chunks[id >> 10][id & 1023]
+ *   pcs arena  bump-allocated blocks holding each entry's pcs
+ *   index      open-addressing hash (linear probing) of u32 slots holding id+1,
+ *              load factor <= 1/2, replaced by a doubled copy when full
+ * Invariants: entries [0, count) are complete and immutable except counters;
+ * index slots only go from 0 to id+1 (never cleared), so a lock-free probe
+ * that stops at an empty slot can only miss a concurrent insert, after which
+ * the caller retries under the lock.
+ * Locks: insert_lock (mutex) serialises inserts and index growth.
+ * Hot path: once per sample: hash + probe (+ insert for a new stack).
+ */
+#include "stacktab.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "util.h"
+
+#define CHUNK_SHIFT 10
+#define CHUNK_ENTRIES (1u << CHUNK_SHIFT)
+#define MAX_CHUNKS 4096                    /* 4M distinct stacks */
+#define ARENA_BLOCK (1u << 20)
+
+struct entry {
+	uint64_t hash;
+	const uint64_t *pcs;
+	uint32_t depth, flags;
+	atomic_uint_fast64_t alloc_samples, alloc_bytes, free_samples, free_bytes;
+	atomic_uint_fast64_t est[4];           /* doubles as bits: alloc obj/bytes, free obj/bytes */
+};
+
+struct index {
+	uint32_t mask;
+	_Atomic uint32_t slots[];
+};
+
+static struct entry *_Atomic chunks[MAX_CHUNKS];
+static _Atomic uint32_t count;
+static struct index *_Atomic cur_index;
+static pthread_mutex_t insert_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *arena;
+static size_t arena_left;
+
+void lw_stacktab_lock(void) { pthread_mutex_lock(&insert_lock); }
+void lw_stacktab_unlock(void) { pthread_mutex_unlock(&insert_lock); }
+void lw_stacktab_reinit(void) { pthread_mutex_init(&insert_lock, NULL); }
+
+static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)depth << 32 | flags);
+	for (uint32_t i = 0; i < depth; i++) {
+		h ^= pcs[i];
+		h *= 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return h | 1;   /* never 0 */
+}
+
+static struct entry *entry_at(uint32_t id)
+{
+	struct entry *c = atomic_load_explicit(&chunks[id >> CHUNK_SHIFT], memory_order_acquire);
+	return &c[id & (CHUNK_ENTRIES - 1)];
+}
+
+static int same(const struct entry *e, uint64_t h, const uint64_t *pcs, uint32_t depth,
+		uint32_t flags)
+{
+	return e->hash == h && e->depth == depth && e->flags == flags &&
+	       memcmp(e->pcs, pcs, depth * sizeof(uint64_t)) == 0;
+}
+
+/* Probes idx for the stack; returns its id or LW_STACK_NONE; *slot_out gets
+ * the empty slot where it would go. */
+static uint32_t probe(struct index *idx, uint64_t h, const uint64_t *pcs, uint32_t depth,
+		      uint32_t flags, uint32_t *slot_out)
+{
+	uint32_t i = (uint32_t)(h >> 32) & idx->mask;
+	for (;;) {
+		uint32_t v = atomic_load_explicit(&idx->slots[i], memory_order_acquire);
+		if (v == 0) {
+			*slot_out = i;
+			return LW_STACK_NONE;
+		}
+		if (same(entry_at(v - 1), h, pcs, depth, flags))
+			return v - 1;
+		i = (i + 1) & idx->mask;
+	}
+}
+
+static struct index *index_new(uint32_t nslots)
+{
+	struct index *idx = lw_mem_map(sizeof(struct index) + (size_t)nslots * sizeof(uint32_t));
+	if (idx != NULL)
+		idx->mask = nslots - 1;
+	return idx;
+}
+
+/* Under insert_lock: makes sure the index has room for one more entry. */
+static struct index *index_reserve(uint32_t n_after)
+{
+	struct index *idx = atomic_load_explicit(&cur_index, memory_order_acquire);
+	if (idx != NULL && (uint64_t)n_after * 2 <= (uint64_t)idx->mask + 1)
+		return idx;
+	uint32_t nslots = idx ? (idx->mask + 1) * 2 : 4096;
+	struct index *big = index_new(nslots);
+	if (big == NULL)
+		return NULL;
+	for (uint32_t id = 0; id < atomic_load_explicit(&count, memory_order_relaxed); id++) {
+		struct entry *e = entry_at(id);
+		uint32_t i = (uint32_t)(e->hash >> 32) & big->mask;
+		while (atomic_load_explicit(&big->slots[i], memory_order_relaxed) != 0)
+			i = (i + 1) & big->mask;
+		atomic_store_explicit(&big->slots[i], id + 1, memory_order_relaxed);
+	}
+	/* The old index is deliberately not unmapped: lock-free readers may hold it. */
+	atomic_store_explicit(&cur_index, big, memory_order_release);
+	return big;
+}
+
+static const uint64_t *arena_copy(const uint64_t *pcs, uint32_t depth)
+{
+	size_t need = depth * sizeof(uint64_t);
+	if (arena_left < need) {
+		arena = lw_mem_map(ARENA_BLOCK);
+		if (arena == NULL) {
+			arena_left = 0;
+			return NULL;
+		}
+		arena_left = ARENA_BLOCK;
+	}
+	uint64_t *dst = (uint64_t *)arena;
+	memcpy(dst, pcs, need);
+	arena += need;
+	arena_left -= need;
+	return dst;
+}
+
+uint32_t lw_stacktab_intern(const uint64_t *pcs, uint32_t depth, uint32_t flags)
+{
+	uint64_t h = hash_pcs(pcs, depth, flags);
+	uint32_t slot;
+	struct index *idx = atomic_load_explicit(&cur_index, memory_order_acquire);
+	if (idx != NULL) {
+		uint32_t id = probe(idx, h, pcs, depth, flags, &slot);
+		if (id != LW_STACK_NONE)
+			return id;
+	}
+
+	uint32_t id = LW_STACK_NONE;
+	pthread_mutex_lock(&insert_lock);
+	uint32_t n = atomic_load_explicit(&count, memory_order_relaxed);
+	idx = index_reserve(n + 1);
+	if (idx == NULL)
+		goto out;
+	id = probe(idx, h, pcs, depth, flags, &slot);
+	if (id != LW_STACK_NONE)
+		goto out;
+	if ((n >> CHUNK_SHIFT) >= MAX_CHUNKS)
+		goto out;
+	struct entry *c = atomic_load_explicit(&chunks[n >> CHUNK_SHIFT], memory_order_relaxed);
+	if (c == NULL) {
+		c = lw_mem_map(sizeof(struct entry) * CHUNK_ENTRIES);
+		if (c == NULL)
+			goto out;
+		atomic_store_explicit(&chunks[n >> CHUNK_SHIFT], c, memory_order_release);
+	}
+	const uint64_t *copy = arena_copy(pcs, depth);
+	if (copy == NULL)
+		goto out;
+	struct entry *e = &c[n & (CHUNK_ENTRIES - 1)];
+	e->hash = h;
+	e->pcs = copy;
+	e->depth = depth;
+	e->flags = flags;
+	atomic_store_explicit(&count, n + 1, memory_order_release);
+	atomic_store_explicit(&idx->slots[slot], n + 1, memory_order_release);
+	id = n;
+out:
+	pthread_mutex_unlock(&insert_lock);
+	return id;
+}
+
+static void add_double(atomic_uint_fast64_t *cell, double v)
+{
+	uint64_t old = atomic_load_explicit(cell, memory_order_relaxed);
+	for (;;) {
+		double d;
+		memcpy(&d, &old, sizeof(d));
+		d += v;
+		uint64_t nw;
+		memcpy(&nw, &d, sizeof(nw));
+		if (atomic_compare_exchange_weak_explicit(cell, &old, nw, memory_order_relaxed,
+							  memory_order_relaxed))
+			return;
+	}
+}
+
+static double get_double(atomic_uint_fast64_t *cell)
+{
+	uint64_t bits = atomic_load_explicit(cell, memory_order_relaxed);
+	double d;
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+void lw_stacktab_count_alloc(uint32_t id, uint64_t size, double w)
+{
+	struct entry *e = entry_at(id);
+	atomic_fetch_add_explicit(&e->alloc_samples, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&e->alloc_bytes, size, memory_order_relaxed);
+	add_double(&e->est[0], w);
+	add_double(&e->est[1], w * (double)size);
+}
+
+void lw_stacktab_count_free(uint32_t id, uint64_t size, double w)
+{
+	struct entry *e = entry_at(id);
+	atomic_fetch_add_explicit(&e->free_samples, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&e->free_bytes, size, memory_order_relaxed);
+	add_double(&e->est[2], w);
+	add_double(&e->est[3], w * (double)size);
+}
+
+uint32_t lw_stacktab_count(void)
+{
+	return atomic_load_explicit(&count, memory_order_acquire);
+}
+
+const uint64_t *lw_stacktab_pcs(uint32_t id, uint32_t *depth, uint32_t *flags)
+{
+	struct entry *e = entry_at(id);
+	*depth = e->depth;
+	*flags = e->flags;
+	return e->pcs;
+}
+
+void lw_stacktab_counts(uint32_t id, struct lw_stack_counts *out)
+{
+	struct entry *e = entry_at(id);
+	out->alloc_samples = atomic_load_explicit(&e->alloc_samples, memory_order_relaxed);
+	out->alloc_sample_bytes = atomic_load_explicit(&e->alloc_bytes, memory_order_relaxed);
+	out->free_samples = atomic_load_explicit(&e->free_samples, memory_order_relaxed);
+	out->free_sample_bytes = atomic_load_explicit(&e->free_bytes, memory_order_relaxed);
+	out->alloc_objects_est = get_double(&e->est[0]);
+	out->alloc_bytes_est = get_double(&e->est[1]);
+	out->free_objects_est = get_double(&e->est[2]);
+	out->free_bytes_est = get_double(&e->est[3]);
+}
+
+void lw_stacktab_foreach(void (*fn)(void *arg, uint32_t id, const uint64_t *pcs,
+				    uint32_t depth, uint32_t flags),
+			 void *arg)
+{
+	uint32_t n = lw_stacktab_count();
+	for (uint32_t id = 0; id < n; id++) {
+		struct entry *e = entry_at(id);
+		fn(arg, id, e->pcs, e->depth, e->flags);
+	}
+}

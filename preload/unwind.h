@@ -1,0 +1,43 @@
+/* unwind.h — stack capture for samples.
+ *
+ * lw_unwind_capture() walks the calling thread's stack with libgcc's DWARF
+ * unwinder (_Unwind_Backtrace; why not libunwind: see unwind.c), drops the
+ * leading frames that lie inside
+ * libleakwatch.so's own text (export/core/unwind frames), and returns return
+ * addresses innermost first. Call it with the reentrancy guard held and
+ * BEFORE taking any other shim lock.
+ *
+ * Lock: lw_unwind_lock is a reader-writer lock. Every unwind runs under its
+ * read side; the atfork prepare handler takes the write side (fork.h), so a
+ * fork never happens while a thread of the shim is inside the unwinder
+ * (whose own locks would stay locked in the child). Writer-preferring, so a
+ * stream of samples cannot starve fork(). Nothing that can wait for a loader
+ * or program lock runs under it (libgcc finds FDEs with the lock-free
+ * _dl_find_object).
+ */
+#ifndef LW_UNWIND_H
+#define LW_UNWIND_H
+
+#include <stdint.h>
+
+#include "lwd_format.h"
+
+/* Capacity a caller must provide for lw_unwind_capture. */
+#define LW_UNWIND_MAX LWD_MAX_DEPTH
+
+/* Captures up to LW_UNWIND_MAX frames into pcs; sets *truncated when the
+ * real stack was deeper. Returns the depth (>= 1: a stack that could not be
+ * walked at all is recorded as the single pc 0). */
+uint32_t lw_unwind_capture(uint64_t *pcs, int *truncated);
+
+/* Constructor: loads the unwinder, computes the shim's text range. */
+void lw_unwind_init(void);
+int lw_unwind_in_shim(uintptr_t pc);
+
+void lw_unwind_rdlock(void);
+void lw_unwind_rdunlock(void);
+void lw_unwind_wrlock(void);     /* fork prepare */
+void lw_unwind_wrunlock(void);   /* fork parent */
+void lw_unwind_reinit(void);     /* fork child */
+
+#endif /* LW_UNWIND_H */
