@@ -157,6 +157,29 @@ static int cmp_lost(const void *a, const void *b, void *arg)
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
+static int cmp_root_retained(const void *a, const void *b, void *arg)
+{
+	const lw_heap *h = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (h->roots[x].retained != h->roots[y].retained)
+		return h->roots[x].retained > h->roots[y].retained ? -1 : 1;
+	return x < y ? -1 : 1;
+}
+
+/* Root nodes that retain something, most retained bytes first. */
+static size_t top_roots(const lw_heap *h, uint32_t **idx)
+{
+	*idx = malloc((h->n_roots ? h->n_roots : 1) * sizeof **idx);
+	if (!*idx)
+		return 0;
+	size_t n = 0;
+	for (size_t r = 0; r < h->n_roots; r++)
+		if (h->roots[r].retained)
+			(*idx)[n++] = (uint32_t)r;
+	qsort_r(*idx, n, sizeof **idx, cmp_root_retained, (void *)h);
+	return n;
+}
+
 /* Groups with lost blocks, most lost bytes first. Returns count; *idx malloc'd. */
 static size_t lost_groups(const lw_heap *h, uint32_t **idx)
 {
@@ -232,6 +255,25 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	}
 
 	uint32_t *idx;
+	size_t nr = top_roots(h, &idx);
+	fprintf(out, "\nroots by retained size (whole heap): %zu of %zu retain memory\n",
+		nr, h->n_roots);
+	if (nr) {
+		lw_table *t = lw_table_new();
+		lw_table_col(t, "retained", 1);
+		lw_table_col(t, "kind", 0);
+		lw_table_col(t, "root", 0);
+		for (size_t i = 0; i < nr && i < max; i++) {
+			const lw_heap_root *rt = &h->roots[idx[i]];
+			lw_table_cell(t, hb((double)rt->retained, b1, sizeof b1));
+			lw_table_cell(t, root_kind_name(rt->kind));
+			lw_table_cell(t, rt->label);
+		}
+		lw_table_print(t, out, width);
+		lw_table_free(t);
+	}
+	free(idx);
+
 	size_t nl = lost_groups(h, &idx);
 	fprintf(out, "\nunreachable blocks by site: %zu site%s\n", nl, nl == 1 ? "" : "s");
 	if (nl) {
@@ -352,7 +394,7 @@ static void print_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	lw_json_key(j, "exe"); lw_json_str(j, f->process.exe);
 	lw_json_key(j, "blocks"); lw_json_int(j, (int64_t)h->dg->n_blocks);
 	lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)h->total_bytes);
-	lw_json_key(j, "edges"); lw_json_int(j, (int64_t)h->dg->n_edges);
+	lw_json_key(j, "heap_edges"); lw_json_int(j, (int64_t)h->dg->n_edges);
 	lw_json_key(j, "reachable_blocks"); lw_json_int(j, h->an.n_reachable);
 	lw_json_key(j, "reachable_bytes"); lw_json_int(j, (int64_t)h->reachable_bytes);
 	lw_json_key(j, "definitely_lost_blocks"); lw_json_int(j, h->n_def_lost);
@@ -401,6 +443,13 @@ static void print_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	}
 	lw_json_arr_end(j);
 	uint32_t *idx;
+	size_t nr = top_roots(h, &idx);
+	lw_json_key(j, "roots");
+	lw_json_arr_begin(j);
+	for (size_t i = 0; i < nr && i < max; i++)
+		json_node_ref(j, h, r, (uint32_t)h->n_groups + idx[i]);
+	lw_json_arr_end(j);
+	free(idx);
 	size_t nl = lost_groups(h, &idx);
 	lw_json_key(j, "lost");
 	lw_json_arr_begin(j);

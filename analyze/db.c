@@ -1650,6 +1650,8 @@ static int cache_path(char *const *abs, size_t n, char *out, size_t len)
 	char base[PATH_MAX];
 	if (xdg && xdg[0] == '/') {
 		snprintf(base, sizeof(base), "%s", xdg);
+		if (mkdir(base, 0700) < 0 && errno != EEXIST)
+			return -1;
 	} else if (home && home[0] == '/') {
 		snprintf(base, sizeof(base), "%s/.cache", home);
 		if (mkdir(base, 0700) < 0 && errno != EEXIST)

@@ -188,7 +188,7 @@ int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
 	while (sp >= 0) {
 		uint32_t u = stk[sp];
 		succ_range r = succ_of(g, u);
-		uint32_t *tn = r.dst == g->blk_dst ? tn_blk : r.dst ? tn_root : NULL;
+		uint32_t *tn = u == 0 ? NULL : u <= g->n_roots ? tn_root : tn_blk;
 		uint64_t i = pos[sp];
 		uint32_t v = LW_GRAPH_NONE;
 		for (; i < r.end; i++) {
@@ -231,7 +231,7 @@ int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
 				poff[num[succ_at(&r, i)]]++;
 			continue;
 		}
-		const uint32_t *tn = r.dst == g->blk_dst ? tn_blk : tn_root;
+		const uint32_t *tn = u <= g->n_roots ? tn_root : tn_blk;
 		for (uint64_t i = r.begin; i < r.end; i++)
 			poff[tn[i]]++;
 	}
@@ -251,7 +251,7 @@ int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
 				preds[--poff[num[succ_at(&r, i)]]] = k;
 			continue;
 		}
-		const uint32_t *tn = r.dst == g->blk_dst ? tn_blk : tn_root;
+		const uint32_t *tn = u <= g->n_roots ? tn_root : tn_blk;
 		for (uint64_t i = r.begin; i < r.end; i++)
 			preds[--poff[tn[i]]] = k;
 	}
@@ -277,7 +277,11 @@ int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
 			sm = dpar[w];
 		} else {
 			for (uint64_t e = poff[w]; e < poff[w + 1]; e++) {
-				uint32_t b = snca_eval(preds[e], fo, stk);
+				/* a predecessor numbered below w is not linked yet:
+				 * eval would return its own number, so skip the
+				 * (random) forest access */
+				uint32_t pr = preds[e];
+				uint32_t b = pr < w ? pr : snca_eval(pr, fo, stk);
 				if (b < sm)
 					sm = b;
 			}

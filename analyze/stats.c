@@ -13,7 +13,6 @@
 #include "stats.h"
 
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +230,8 @@ static uint64_t count_noninc(double *a, double *tmp, size_t n)
 	return c;
 }
 
+static uint64_t count_strict_inv(double *a, double *tmp, size_t n);
+
 /* Slope selection context: points sorted by x, scratch buffers. */
 typedef struct sel_ctx {
 	const pt *p;
@@ -269,6 +270,15 @@ static uint64_t count_le(sel_ctx *c, double theta)
 		i = j;
 	}
 	return count_noninc(c->u, c->tmp, n) - c->xties;
+}
+
+/* Pairs (x_i < x_j) whose slope is < 0, exactly: y_j < y_i (points in
+ * (x asc, y asc) order, so no pair inside a group of equal x counts). */
+static uint64_t count_neg(sel_ctx *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		c->u[i] = c->p[i].y;
+	return count_strict_inv(c->u, c->tmp, c->n);
 }
 
 /* Sort key of point i for a bound theta: (u, 0) when finite; as theta goes
@@ -483,6 +493,18 @@ int lw_stats_slope_select(const double *x, const double *y, size_t n,
 	double lo = -INFINITY, hi = INFINITY;
 	uint64_t c_lo = 0;
 	if (c.n_pairs > LW_TS_EXACT_PAIRS) {
+		/* Zero slopes (pairs at the same level: flat stretches, constant
+		 * series) are exact at theta = 0; when they hold every wanted rank
+		 * the answer is 0 without enumerating anything. */
+		uint64_t neg = count_neg(&c);
+		if (neg <= kmin) {
+			uint64_t le0 = count_le(&c, 0.0);
+			if (kmax < le0) {
+				for (size_t r = 0; r < n_ranks; r++)
+					out[r] = 0.0;
+				goto out;
+			}
+		}
 		/* Bracket the wanted ranks between two values taken from a random
 		 * sample of pair slopes, verify the bracket by counting, and
 		 * enumerate only the pairs inside it. */
@@ -896,12 +918,17 @@ void lw_growth_params_default(lw_growth_params *p)
 	p->dd_min = 2;
 }
 
-static double ts_slope(const double *x, const double *y, size_t n)
+/* Theil–Sen slope alone into *out (NAN for fewer than 2 points). */
+static int ts_slope(const double *x, const double *y, size_t n, double *out)
 {
 	lw_ts_fit f;
-	if (n < 2 || lw_stats_theil_sen(x, y, n, 0, &f) < 0)
-		return NAN;
-	return f.slope;
+	*out = NAN;
+	if (n < 2)
+		return 0;
+	int rc = lw_stats_theil_sen(x, y, n, 0, &f);
+	if (rc == 0)
+		*out = f.slope;
+	return rc;
 }
 
 /* Median of v[from..to) without modifying v. */
@@ -943,7 +970,9 @@ static int recency(const double *t, const double *y, size_t n, double b,
 	if (n - start < 3)
 		start = n - 3;
 	out->recent_s = t[n - 1] - t[start];
-	out->recent_slope = ts_slope(t + start, y + start, n - start);
+	rc = ts_slope(t + start, y + start, n - start, &out->recent_slope);
+	if (rc < 0)
+		return rc;
 	lw_mk mk_recent;
 	rc = lw_stats_mann_kendall(t + start, y + start, n - start, &mk_recent);
 	if (rc < 0)
@@ -952,12 +981,15 @@ static int recency(const double *t, const double *y, size_t n, double b,
 	/* reference: the fastest of the whole window, the part before the
 	 * recent window and the first third (where a cache that filled early
 	 * did its growing) */
-	double early = start + 1 >= 3 ? ts_slope(t, y, start + 1) : NAN;
+	double early = NAN, head = NAN;
+	if (start + 1 >= 3 && (rc = ts_slope(t, y, start + 1, &early)) < 0)
+		return rc;
 	size_t first = 1;
 	double tfirst = t[0] + prm->recent_frac * out->span_s;
 	while (first < n && t[first] <= tfirst)
 		first++;
-	double head = first >= 3 ? ts_slope(t, y, first) : NAN;
+	if (first >= 3 && (rc = ts_slope(t, y, first, &head)) < 0)
+		return rc;
 	out->ref_slope = b;
 	if (!isnan(early) && early > out->ref_slope)
 		out->ref_slope = early;
@@ -1117,8 +1149,12 @@ enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
 {
 	int strong = !isnan(r->q) && r->q < prm->alpha;
 	int weak = !isnan(r->p) && r->p < prm->alpha_weak;
-	if (!(r->fit.slope > 0) || !(strong || weak) || !r->material)
+	if (!(r->fit.slope > 0) || !(strong || weak))
 		return LW_VERDICT_STABLE;
+	/* a real trend whose size is within noise: growing, if the evidence
+	 * is strong; otherwise nothing to report */
+	if (!r->material)
+		return strong ? LW_VERDICT_GROWING : LW_VERDICT_STABLE;
 	if (r->stopped)
 		return LW_VERDICT_PLATEAU;
 	if (strong && r->continuing && !r->sawtooth && r->linear)

@@ -135,7 +135,7 @@ typedef struct lw_growth_result {
 	double recent_s;        /* length of the recent window */
 	double recent_slope;    /* Theil–Sen slope over the recent window */
 	double recent_p;        /* Mann–Kendall p (increase) over the recent window */
-	double ref_slope;       /* max(whole-window, earlier-part) slope */
+	double ref_slope;       /* max of whole-window, pre-recent and first-third slopes */
 	int n_drawdowns;
 	/* decisions */
 	int screened;           /* p too large for any verdict but stable: no

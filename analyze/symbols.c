@@ -16,7 +16,13 @@
  *     libdwfl ignores the base (bias 0, which is what the loader used).
  *   - separate debug info is found by dwfl_standard_find_debuginfo:
  *     .gnu_debuglink, /usr/lib/debug/.build-id and, when DEBUGINFOD_URLS is
- *     set, the debuginfod client that libdwfl loads on its own.
+ *     set, the debuginfod client that libdwfl loads on its own;
+ *   - a module whose file is missing or differs but whose build-id was
+ *     recorded is looked up by build-id instead (dwfl_build_id_find_elf:
+ *     .build-id directories, then debuginfod); a file found that way is used
+ *     only if libdwfl places it at the recorded load bias. Either outcome is
+ *     written to the problem list. LEAKWATCH_DEBUGINFO_PATH replaces the
+ *     search path (libdwfl's syntax, default ":.debug:/usr/lib/debug").
  *
  * Resolution (lw_sym_resolve): the CU containing the pc, the DWARF scopes
  * containing it (dwarf_getscopes, then dwarf_getscopes_die for the lexical
@@ -59,7 +65,8 @@ typedef struct sym_module {
 	const char *path;          /* interned */
 	const char *name;          /* interned basename */
 	const char *build_id_hex;  /* interned */
-	int good;                  /* reported to libdwfl */
+	int good;                  /* 1: reported to libdwfl with a verified file */
+	const char *why;           /* why the file at path was not usable */
 	/* CU address index, built on first need (see find_cu) */
 	int cus_built;
 	struct cu_range { Dwarf_Addr lo, hi; Dwarf_Off off; } *cus;
@@ -213,27 +220,26 @@ static sym_module *find_module(const lw_sym_session *s, uint64_t addr)
 
 /* ---- session ------------------------------------------------------------ */
 
-/* Opens path, checks the build-id; returns an fd to hand to libdwfl or -1
- * after recording why the module is unusable. */
-static int open_checked(lw_sym_session *s, const lw_module *m)
+/* Opens path and checks its build-id; returns an fd to hand to libdwfl, or
+ * -1 with the reason in why. */
+static int open_checked(const lw_module *m, char *why, size_t whylen)
 {
 	/* The path comes from an untrusted file: never block on a FIFO or a
 	 * device, only read regular files. */
 	int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		add_problem(s, "%s: cannot open: %s; its frames stay unsymbolized",
-			    m->path, strerror(errno));
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		add_problem(s, "%s: not a regular file; its frames stay unsymbolized", m->path);
+		snprintf(why, whylen, "not a regular file");
 		close(fd);
 		return -1;
 	}
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		add_problem(s, "%s: not an ELF file; its frames stay unsymbolized", m->path);
+		snprintf(why, whylen, "not an ELF file");
 		if (elf)
 			elf_end(elf);
 		close(fd);
@@ -244,8 +250,7 @@ static int open_checked(lw_sym_session *s, const lw_module *m)
 	int ok = 1;
 	if (m->build_id_len > 0) {
 		if (idlen <= 0) {
-			add_problem(s, "%s: file has no build-id but the recorded one is set; "
-				    "not symbolizing it", m->path);
+			snprintf(why, whylen, "file has no build-id but one was recorded");
 			ok = 0;
 		} else if ((size_t)idlen != m->build_id_len ||
 			   memcmp(id, m->build_id, m->build_id_len) != 0) {
@@ -253,8 +258,7 @@ static int open_checked(lw_sym_session *s, const lw_module *m)
 			hex_encode(m->build_id, m->build_id_len, want);
 			size_t hl = (size_t)idlen > LWD_MAX_BUILD_ID ? LWD_MAX_BUILD_ID : (size_t)idlen;
 			hex_encode(id, hl, have);
-			add_problem(s, "%s: build-id mismatch (recorded %s, file has %s); "
-				    "not symbolizing it", m->path, want, have);
+			snprintf(why, whylen, "build-id mismatch (recorded %s, file has %s)", want, have);
 			ok = 0;
 		}
 	}
@@ -275,6 +279,11 @@ lw_sym_session *lw_sym_session_new(const lw_file *f)
 	s->cb.find_elf = dwfl_build_id_find_elf;
 	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->cb.section_address = dwfl_offline_section_address;
+	/* LEAKWATCH_DEBUGINFO_PATH overrides libdwfl's search path for
+	 * separate debug files and .build-id directories (its syntax). */
+	const char *dpath = getenv("LEAKWATCH_DEBUGINFO_PATH");
+	if (dpath && *dpath)
+		s->debuginfo_path = strdup(dpath);
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->cb);
 	if (!s->dwfl) {
@@ -305,9 +314,23 @@ lw_sym_session *lw_sym_session_new(const lw_file *f)
 		s->n_mods++;
 		if (m->path[0] != '/')
 			continue;   /* [vdso] and friends: nothing on disk */
-		int fd = open_checked(s, m);
-		if (fd < 0)
+		char why[400];
+		int fd = open_checked(m, why, sizeof(why));
+		if (fd < 0) {
+			/* Not usable at its path: let libdwfl look the file up by
+			 * build-id (.build-id directories, then debuginfod when
+			 * DEBUGINFOD_URLS is set); decided after reporting ends. */
+			Dwfl_Module *dm = NULL;
+			if (m->build_id_len > 0)
+				dm = dwfl_report_module(s->dwfl, sm->name, m->start, m->end);
+			if (dm && dwfl_module_report_build_id(dm, m->build_id, m->build_id_len, 0) == 0) {
+				sm->good = -1;   /* pending */
+				sm->why = intern(s, why);
+			} else {
+				add_problem(s, "%s: %s; not symbolizing it", m->path, why);
+			}
 			continue;
+		}
 		Dwfl_Module *dm = dwfl_report_elf(s->dwfl, sm->name, m->path, fd,
 						  m->load_bias, true);
 		if (!dm) {
@@ -319,6 +342,30 @@ lw_sym_session *lw_sym_session_new(const lw_file *f)
 		sm->good = 1;
 	}
 	dwfl_report_end(s->dwfl, NULL, NULL);
+	for (size_t i = 0; i < s->n_mods; i++) {
+		sym_module *sm = &s->mods[i];
+		if (sm->good != -1)
+			continue;
+		sm->good = 0;
+		Dwfl_Module *dm = dwfl_addrmodule(s->dwfl, sm->start);
+		Dwarf_Addr bias = 0;
+		Elf *elf = dm ? dwfl_module_getelf(dm, &bias) : NULL;
+		const char *found = NULL;
+		if (dm)
+			dwfl_module_info(dm, NULL, NULL, NULL, NULL, NULL, &found, NULL);
+		if (!elf) {
+			add_problem(s, "%s: %s; not found by build-id either; not symbolizing it",
+				    sm->path, sm->why);
+		} else if (bias != sm->load_bias) {
+			/* the file found has another layout than the one mapped */
+			add_problem(s, "%s: %s; the file found by build-id does not match the "
+				    "recorded layout; not symbolizing it", sm->path, sm->why);
+		} else {
+			add_problem(s, "%s: %s; using %s, found by build-id", sm->path, sm->why,
+				    found ? found : "a file");
+			sm->good = 1;
+		}
+	}
 	if (s->n_mods > 1)
 		qsort(s->mods, s->n_mods, sizeof(*s->mods), cmp_mod);
 	return s;
@@ -330,6 +377,7 @@ void lw_sym_session_free(lw_sym_session *s)
 		return;
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
+	free(s->debuginfo_path);
 	for (size_t i = 0; i < s->strs_cap; i++)
 		free(s->strs[i]);
 	free(s->strs);

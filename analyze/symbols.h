@@ -5,7 +5,10 @@
  * checks its GNU build-id against the recorded one (a mismatch or a missing
  * file is reported once per module through lw_sym_problems, never silently
  * mis-symbolized: such a module's pcs resolve to "??" with the module name),
- * and uses debuginfod when DEBUGINFOD_URLS is set.
+ * and uses debuginfod when DEBUGINFOD_URLS is set. A module not usable at its
+ * path but with a recorded build-id is looked up by build-id first (found
+ * files are verified and the outcome is also in lw_sym_problems).
+ * LEAKWATCH_DEBUGINFO_PATH overrides libdwfl's debug search path.
  *
  * lw_sym_resolve returns the inline chain for one pc, innermost first:
  * the inlined callee frames, then the containing function. Function names

@@ -17,6 +17,7 @@
 
 #include "core.h"
 #include "modmap.h"
+#include "unwind.h"
 
 #define LW_EXPORT __attribute__((visibility("default")))
 
@@ -278,5 +279,5 @@ int dlclose(void *handle)
 		errno = ENOSYS;
 		return -1;
 	}
-	return real_dlclose(handle);
+	return lw_unwind_dlclose(real_dlclose, handle);
 }

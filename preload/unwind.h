@@ -1,14 +1,16 @@
 /* unwind.h — stack capture for samples.
  *
- * lw_unwind_capture() walks the calling thread's stack with libgcc's DWARF
- * unwinder (_Unwind_Backtrace; why not libunwind: see unwind.c), drops the
+ * lw_unwind_capture() walks the calling thread's stack with frame rules
+ * cached per return address (unwind_cache.h), falling back to libgcc's DWARF
+ * unwinder (_Unwind_Backtrace; why not libunwind: see unwind.c), which also
+ * fills the cache; both give identical stacks. It drops the
  * leading frames that lie inside
  * libleakwatch.so's own text (export/core/unwind frames), and returns return
  * addresses innermost first. Call it with the reentrancy guard held and
  * BEFORE taking any other shim lock.
  *
- * Lock: lw_unwind_lock is a reader-writer lock. Every unwind runs under its
- * read side; the atfork prepare handler takes the write side (fork.h), so a
+ * Lock: lw_unwind_lock is a reader-writer lock. Every slow (libgcc) unwind
+ * runs under its read side (the cached walk calls nothing and takes no lock); the atfork prepare handler takes the write side (fork.h), so a
  * fork never happens while a thread of the shim is inside the unwinder
  * (whose own locks would stay locked in the child). Writer-preferring, so a
  * stream of samples cannot starve fork(). Nothing that can wait for a loader
@@ -33,6 +35,17 @@ uint32_t lw_unwind_capture(uint64_t *pcs, int *truncated);
 /* Constructor: loads the unwinder, computes the shim's text range. */
 void lw_unwind_init(void);
 int lw_unwind_in_shim(uintptr_t pc);
+
+/* Test hook (tests/preload/test_unwind.c): the raw frames from the caller of
+ * this function outwards, not stripped. mode 0: as lw_unwind_capture (cached
+ * walk, else libgcc); 1: libgcc only (still teaches the cache); 2: cached
+ * walk only, -1 if it cannot finish. Returns the count (<= cap). */
+int lw_unwind_raw(uint64_t *pcs, int cap, int mode);
+
+/* The exported dlclose calls this around the real one: the rule cache is
+ * cleared once the library's code is gone (an address may be reused by a
+ * library with different code), and no cached walk overlapping it is used. */
+int lw_unwind_dlclose(int (*real)(void *), void *handle);
 
 void lw_unwind_rdlock(void);
 void lw_unwind_rdunlock(void);

@@ -366,6 +366,8 @@ def main():
         print(f"usage: {sys.argv[0]} {{{'|'.join(TESTS)}}} LEAKWATCH LWGEN", file=sys.stderr)
         return 2
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # hermetic: no debuginfod network lookups (Debian's profile sets the URL)
+    os.environ["DEBUGINFOD_URLS"] = ""
     tmp = tempfile.mkdtemp(prefix="lw-analyze-")
     os.chmod(tmp, 0o700)
     try:

@@ -310,6 +310,23 @@ static void build_big(gdump *d, uint32_t n)
 #undef RND
 }
 
+/* Shape "tree:N": the heap of tests/heap/heap_bench.c — N blocks of
+ * 16..4096 B, each pointing to one random earlier block, 4 roots into the
+ * newest blocks (so the analyzer figures match the runtime benchmark's
+ * dumps), 1% sampled. */
+static void build_tree(gdump *d, uint32_t n)
+{
+	static uint64_t x;
+	x = 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < n; i++)
+		add_block(d, 16 + big_rnd(&x) % 4081,
+			  big_rnd(&x) % 100 == 0 ? (uint32_t)(big_rnd(&x) % N_STACKS) : LWD_NONE);
+	for (uint32_t i = 1; i < n; i++)
+		add_edge(d, i, (uint32_t)(big_rnd(&x) % i));
+	for (uint32_t i = 0; i < 4 && i < n; i++)
+		add_root(d, LWD_ROOT_STACK, 0x7ff000000000ull + 8ull * i, n - 1 - i);
+}
+
 static int cmp_edge(const void *a, const void *b)
 {
 	const gedge *x = a, *y = b;
@@ -332,11 +349,13 @@ int ret_gen_write(const char *dir, const char *name, const char *shape)
 {
 	static gdump d;
 	memset(&d, 0, sizeof d);
-	unsigned long big = 0;
+	unsigned long big = 0, tree = 0;
 	if (strcmp(shape, "snapshot") == 0)
 		d.snapshot = 1;
 	else if (strncmp(shape, "big:", 4) == 0)
 		big = strtoul(shape + 4, NULL, 10);
+	else if (strncmp(shape, "tree:", 5) == 0)
+		tree = strtoul(shape + 5, NULL, 10);
 	else if (strcmp(shape, "basic") != 0)
 		return -EINVAL;
 	ssize_t n = readlink("/proc/self/exe", d.exe, sizeof d.exe - 1);
@@ -349,6 +368,10 @@ int ret_gen_write(const char *dir, const char *name, const char *shape)
 
 	if (big) {
 		build_big(&d, (uint32_t)big);
+		goto write;
+	}
+	if (tree) {
+		build_tree(&d, (uint32_t)tree);
 		goto write;
 	}
 	/* sessions in the table, with payloads and unsampled 48 B blocks */

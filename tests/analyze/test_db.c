@@ -166,6 +166,7 @@ static void test_model(lw_db *db, const char *run_dir)
 
 int main(int argc, char **argv)
 {
+	unsetenv("DEBUGINFOD_URLS");   /* hermetic: no network lookups */
 	if (argc != 2) {
 		fprintf(stderr, "usage: test_db LWGEN\n");
 		return 2;

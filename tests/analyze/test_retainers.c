@@ -9,9 +9,10 @@
  *        test_retainers --inproc        call lw_cmd_retainers in a child
  *        test_retainers --gen DIR [SHAPE]  only write DIR/dump.lwd (SHAPE, e.g.
  *                                       big:2000000) and snap.lwd
- *        test_retainers --app LEAKWATCH_EXE SHIM APP
- *                                       a real dump: run ret_app.c under the
- *                                       shim, then check its retainers
+ *        test_retainers --app LEAKWATCH_EXE SHIM APP [THREAD_LEAK]
+ *                                       real dumps: run ret_app.c (and
+ *                                       testapps/thread_leak) under the
+ *                                       shim, then check their retainers
  */
 #include <dirent.h>
 #include <errno.h>
@@ -126,6 +127,10 @@ static void test_json_table(const char *dump)
 	snprintf(lab, sizeof lab, "\"label\": \"g_session_table (%s)\"", self_name);
 	CHECK(has(doc, lab), "root label %s", lab);
 	CHECK(json_int(doc, NULL, "target_blocks") == 8, "target blocks");
+	int n_edges_keys = 0;
+	for (const char *q = doc; (q = strstr(q, "\"edges\": ")); q++)
+		n_edges_keys++;
+	CHECK(n_edges_keys == 1, "\"edges\" key appears %d times", n_edges_keys);
 	CHECK(json_int(doc, NULL, "target_bytes") == 8 * 256, "target bytes");
 	/* whole heap: 4 definitely lost (3 sessions + 1 cycle node), 4 indirectly */
 	CHECK(json_int(doc, NULL, "definitely_lost_blocks") == 4, "def lost total");
@@ -140,6 +145,15 @@ static void test_json_table(const char *dump)
 		      "session retained %lld", json_int(doc, sel, "retained_bytes"));
 		CHECK(json_int(doc, sel, "definitely_lost_blocks") == 3, "session def lost");
 		CHECK(json_int(doc, sel, "indirectly_lost_blocks") == 0, "session ind lost");
+	}
+	/* roots by retained size: the table first (10.4 KiB), then the stack
+	 * (list nodes 0..3: 256 B), then g_config (128 B) */
+	const char *roots = strstr(doc, "\"roots\": [");
+	CHECK(roots != NULL, "roots");
+	if (roots) {
+		CHECK(json_int(doc, roots, "retained_bytes") == 8 * (256 + 1024 + 48), "top root");
+		const char *rl = strstr(roots, "\"label\": ");
+		CHECK(rl && strncmp(rl + 9, "\"g_session_table", 16) == 0, "top root label");
 	}
 	const char *paths = strstr(doc, "\"paths\"");
 	CHECK(paths != NULL, "paths");
@@ -310,6 +324,10 @@ static void test_errors(const char *dump, const char *snap)
 	CHECK(run(a5) == 1 && has(err_buf, "missing.lwd"), "missing file: %s", err_buf);
 	const char *a6[] = { NULL };
 	CHECK(run(a6) == 2, "no args");
+	char nodir[4200];
+	path_in(nodir, sizeof nodir, "no/such/dir/x.svg");
+	const char *a8[] = { dump, "-o", nodir, NULL };
+	CHECK(run(a8) == 1 && has(err_buf, "no/such/dir/x.svg"), "unwritable -o: %s", err_buf);
 	char empty[4200];
 	path_in(empty, sizeof empty, "empty");
 	mkdir(empty, 0700);
@@ -317,11 +335,13 @@ static void test_errors(const char *dump, const char *snap)
 	CHECK(run(a7) == 1 && has(err_buf, "no dump-*.lwd"), "empty dir: %s", err_buf);
 }
 
-/* Runs APP under the shim with LEAKWATCH_DIR=dir/out; returns its status. */
-static int run_app(const char *shim, const char *app, char *dump, size_t len)
+/* Runs APP ARGS... under the shim with LEAKWATCH_DIR=dir/SUB; dump gets
+ * the newest dump-*.lwd it wrote. Returns 0 if it exited 0 and dumped. */
+static int run_app(const char *shim, const char *app, const char *sub,
+		   const char *const *args, char *dump, size_t len)
 {
 	char out[4200], shim_abs[4096], app_abs[4096];
-	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(out, sizeof out, "%s/%s", dir, sub);
 	/* LD_PRELOAD needs a path the loader finds from any directory */
 	if (!realpath(shim, shim_abs) || !realpath(app, app_abs))
 		return 1;
@@ -336,7 +356,16 @@ static int run_app(const char *shim, const char *app, char *dump, size_t len)
 		setenv("LEAKWATCH_INTERVAL", "0", 1);
 		setenv("LEAKWATCH_SIGNAL", "USR2", 1);
 		setenv("LD_PRELOAD", shim, 1);
-		execl(app, app, (char *)NULL);
+		int nul = open("/dev/null", O_WRONLY);
+		if (nul >= 0)
+			dup2(nul, 1);     /* the app's truth lines: not ours to show */
+		char *av[16];
+		int n = 0;
+		av[n++] = (char *)app;
+		for (int i = 0; args && args[i] && n < 15; i++)
+			av[n++] = (char *)args[i];
+		av[n] = NULL;
+		execv(app, av);
 		_exit(127);
 	}
 	int status;
@@ -347,9 +376,13 @@ static int run_app(const char *shim, const char *app, char *dump, size_t len)
 		return 1;
 	struct dirent *e;
 	dump[0] = 0;
+	char best[256] = "";
 	while ((e = readdir(d)))
-		if (strncmp(e->d_name, "dump-", 5) == 0 && strstr(e->d_name, ".lwd"))
-			snprintf(dump, len, "%s/%s", out, e->d_name);
+		if (strncmp(e->d_name, "dump-", 5) == 0 && strstr(e->d_name, ".lwd") &&
+		    strlen(e->d_name) < sizeof best && strcmp(e->d_name, best) > 0)
+			snprintf(best, sizeof best, "%s", e->d_name);
+	if (best[0])
+		snprintf(dump, len, "%s/%s", out, best);
 	closedir(d);
 	return dump[0] ? 0 : 1;
 }
@@ -357,7 +390,7 @@ static int run_app(const char *shim, const char *app, char *dump, size_t len)
 static int test_real(const char *shim, const char *app)
 {
 	char dump[8400];
-	if (run_app(shim, app, dump, sizeof dump) != 0) {
+	if (run_app(shim, app, "out", NULL, dump, sizeof dump) != 0) {
 		fprintf(stderr, "FAIL: %s under the shim wrote no dump\n", app);
 		failures++;
 		return 1;
@@ -445,6 +478,28 @@ static void test_top_retained(const char *dump)
 	lw_db_close(db);
 }
 
+/* testapps/thread_leak: blocks leaked by threads that have exited stay in
+ * the graph, held by the global list g_leaked (8 threads x 10 blocks). */
+static int test_thread_leak(const char *shim, const char *app)
+{
+	char dump[8400];
+	const char *args[] = { "--threads", "8", "--concurrency", "2", "--points", "--dump", NULL };
+	if (run_app(shim, app, "tl", args, dump, sizeof dump) != 0) {
+		fprintf(stderr, "FAIL: %s under the shim wrote no dump\n", app);
+		failures++;
+		return 1;
+	}
+	const char *a[] = { dump, "--site", "thread_leak_block", "--json", NULL };
+	int st = run(a);
+	CHECK(st == 0, "exit %d: %s", st, err_buf);
+	CHECK(json_int(out_buf, NULL, "target_blocks") == 80, "exited threads' blocks %lld",
+	      json_int(out_buf, NULL, "target_blocks"));
+	const char *paths = strstr(out_buf, "\"paths\"");
+	CHECK(paths && strstr(paths, "\"symbol\": \"g_leaked\""), "held by g_leaked: %.2000s",
+	      out_buf);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -467,8 +522,8 @@ int main(int argc, char **argv)
 		return rc ? 1 : 0;
 	}
 	int real = strcmp(argv[1], "--app") == 0;
-	if (real && argc != 5) {
-		fprintf(stderr, "usage: test_retainers --app LEAKWATCH_EXE SHIM APP\n");
+	if (real && argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: test_retainers --app LEAKWATCH_EXE SHIM APP [THREAD_LEAK]\n");
 		return 2;
 	}
 	exe = real ? argv[2] : strcmp(argv[1], "--inproc") == 0 ? NULL : argv[1];
@@ -488,6 +543,8 @@ int main(int argc, char **argv)
 	}
 	if (real) {
 		int st = test_real(argv[3], argv[4]);
+		if (argc == 6)
+			st |= test_thread_leak(argv[3], argv[5]);
 		if (st)
 			fprintf(stderr, "%d failures (files kept in %s)\n", failures, dir);
 		else

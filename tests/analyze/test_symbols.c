@@ -81,6 +81,7 @@ static uint32_t read_build_id(const char *path, uint8_t *out)
 
 int main(int argc, char **argv)
 {
+	unsetenv("DEBUGINFOD_URLS");   /* hermetic: no network lookups */
 	if (argc != 3) {
 		fprintf(stderr, "usage: test_symbols TARGET SOURCE_DIR\n");
 		return 2;
@@ -239,6 +240,65 @@ int main(int argc, char **argv)
 	np = lw_sym_problems(s, &probs);
 	CHECK(np == (size_t)seen + (np - (size_t)seen), "problem count stable");
 	lw_sym_session_free(s);
+
+	/* The binary moved (not at its recorded path) but is found by build-id
+	 * in a .build-id directory of LEAKWATCH_DEBUGINFO_PATH: used, and said. */
+	mods[0].build_id[0] ^= 0xff;   /* back to the true build-id */
+	char bdir[] = "/tmp/lw-symtest-bid-XXXXXX";
+	if (mkdtemp(bdir)) {
+		char sub[256], link[512], hex[2 * LWD_MAX_BUILD_ID + 1];
+		for (uint32_t i = 0; i < mods[0].build_id_len; i++)
+			sprintf(hex + 2 * i, "%02x", mods[0].build_id[i]);
+		snprintf(sub, sizeof(sub), "%s/.build-id", bdir);
+		mkdir(sub, 0700);
+		snprintf(sub, sizeof(sub), "%s/.build-id/%.2s", bdir, hex);
+		mkdir(sub, 0700);
+		snprintf(link, sizeof(link), "%s/%s", sub, hex + 2);
+		CHECK(symlink(target, link) == 0, "symlink %s", link);
+		char moved[] = "/nonexistent-lw-dir/analyze_symtest_target";
+		const char *saved = mods[0].path;
+		mods[0].path = moved;
+		char env[600];
+		snprintf(env, sizeof(env), "%s:/usr/lib/debug", bdir);
+		setenv("LEAKWATCH_DEBUGINFO_PATH", env, 1);
+		s = lw_sym_session_new(&f);
+		CHECK(s != NULL, "session 3");
+		if (s) {
+			np = lw_sym_problems(s, &probs);
+			int used = 0;
+			for (size_t i = 0; i < np; i++)
+				if (strstr(probs[i], moved) && strstr(probs[i], "found by build-id") &&
+				    strstr(probs[i], "cannot open"))
+					used++;
+			CHECK(used == 1, "lookup by build-id not reported (%zu problems)", np);
+			n = lw_sym_resolve(s, caller_ra, 1, r, 8);
+			CHECK(n == 1 && strcmp(r[0].function, "symtest_caller") == 0 &&
+			      r[0].line == marker_line(csrc, "LINE_CALLER"),
+			      "by build-id: '%s' line %d", r[0].function, r[0].line);
+			lw_sym_session_free(s);
+		}
+		/* without the directory: unresolved, and said */
+		unsetenv("LEAKWATCH_DEBUGINFO_PATH");
+		s = lw_sym_session_new(&f);
+		if (s) {
+			n = lw_sym_resolve(s, caller_ra, 1, r, 8);
+			CHECK(n == 1 && strcmp(r[0].function, "??") == 0, "moved file resolved '%s'",
+			      r[0].function);
+			np = lw_sym_problems(s, &probs);
+			int said = 0;
+			for (size_t i = 0; i < np; i++)
+				if (strstr(probs[i], moved) && strstr(probs[i], "not symbolizing"))
+					said++;
+			CHECK(said == 1, "missing file not reported");
+			lw_sym_session_free(s);
+		}
+		mods[0].path = saved;
+		unlink(link);
+		rmdir(sub);
+		snprintf(sub, sizeof(sub), "%s/.build-id", bdir);
+		rmdir(sub);
+		rmdir(bdir);
+	}
 
 	/* Hostile module paths (from an untrusted file): a FIFO and a device
 	 * must neither block nor be read. */

@@ -66,8 +66,8 @@ static int read_all(const char *path, uint8_t **out, size_t *len)
 
 static void run_file(const char *path, const char *base)
 {
-	uint8_t *b;
-	size_t len;
+	uint8_t *b = NULL;
+	size_t len = 0;
 	int rc = read_all(path, &b, &len);
 
 	if (rc) {
