@@ -1542,6 +1542,8 @@ int lw_db_load_paths(lw_db *db, char *const *paths, size_t n_paths,
 	/* slot[i & 1] parses file i while file i - 1 is written */
 	prefetch slot[2];
 	memset(slot, 0, sizeof(slot));
+	if (progress && files.n > 0)
+		progress(0, files.n, arg);   /* the bar shows before the slow first file */
 	for (size_t i = 0; i < files.n; i++) {
 		prefetch *pre = &slot[i & 1];
 		if (!prefetch_join(pre) || pre->index != i) {
@@ -1681,6 +1683,63 @@ static int cache_path(char *const *abs, size_t n, char *out, size_t len)
 	return ok ? 0 : -1;
 }
 
+/* A cache database mirrors the files now present under its inputs: files
+ * that vanished or changed since they were loaded (a directory reused by a
+ * new run writes the same names again) are forgotten, with their snapshots
+ * and, when nothing else refers to them, their processes. A database made
+ * by `leakwatch load` is the user's record and is never pruned. */
+static int prune_vanished(lw_db *db, char *err, size_t errlen)
+{
+	static const char *const cleanup[] = {
+		"DELETE FROM counters WHERE snapshot_id NOT IN (SELECT snapshot_id FROM files)",
+		"DELETE FROM live_blocks WHERE snapshot_id NOT IN (SELECT snapshot_id FROM files)",
+		"DELETE FROM snapshots WHERE id NOT IN (SELECT snapshot_id FROM files)",
+		"DELETE FROM segments WHERE module_id IN (SELECT id FROM modules WHERE"
+		" process_id NOT IN (SELECT process_id FROM snapshots))",
+		"DELETE FROM modules WHERE process_id NOT IN (SELECT process_id FROM snapshots)",
+		"DELETE FROM stacks WHERE process_id NOT IN (SELECT process_id FROM snapshots)",
+		"DELETE FROM processes WHERE id NOT IN (SELECT process_id FROM snapshots)",
+	};
+	sqlite3_stmt *q = NULL, *del = NULL;
+	int rc = -1, changed = 0;
+	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db->h, "SELECT path, size, mtime_ns FROM files", -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db->h, "DELETE FROM files WHERE path = ?1", -1, &del, NULL) != SQLITE_OK)
+		goto out;
+	int step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(q, 0);
+		struct stat st;
+		if (path && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (sqlite3_int64)st.st_size == sqlite3_column_int64(q, 1) &&
+		    (sqlite3_int64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==
+			    sqlite3_column_int64(q, 2))
+			continue;
+		sqlite3_reset(del);
+		sqlite3_bind_text(del, 1, path ? path : "", -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(del) != SQLITE_DONE)
+			goto out;
+		changed = 1;
+	}
+	if (step != SQLITE_DONE)
+		goto out;
+	for (size_t i = 0; changed && i < sizeof(cleanup) / sizeof(cleanup[0]); i++)
+		if (sqlite3_exec(db->h, cleanup[i], NULL, NULL, NULL) != SQLITE_OK)
+			goto out;
+	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		set_err(err, errlen, "cache database: %s", sqlite3_errmsg(db->h));
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(del);
+	return rc;
+}
+
 int lw_db_open_inputs(char *const *paths, size_t n_paths, lw_db **out,
 		      char *err, size_t errlen)
 {
@@ -1727,6 +1786,10 @@ int lw_db_open_inputs(char *const *paths, size_t n_paths, lw_db **out,
 			set_err(err, errlen, "temporary database: %s", e2);
 			goto fail;
 		}
+	}
+	if (prune_vanished(db, e2, sizeof(e2)) < 0) {
+		set_err(err, errlen, "%s", e2);
+		goto fail;
 	}
 	progress_ctx pc = { NULL };
 	lw_load_stats stats;

@@ -47,6 +47,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unwind_cache.h"
 #include "util.h"
@@ -208,9 +209,14 @@ static int trace_cb(struct _Unwind_Context *ctx, void *arg)
 		 * the caller's sp only as the callee's CFA) */
 		uintptr_t sp = gcc_get_cfa(ctx);
 		uintptr_t bp = gcc_get_gr(ctx, LW_DWARF_RBP);
-		if (t->have_prev && !before && !t->prev_before &&
-		    t->prev_sp >= stk.lo && t->prev_sp < sp && sp <= stk.hi &&
+		/* ip 0: the frame before has no caller (its CFI leaves the return
+		 * address undefined, as _start's does): libgcc stops there */
+		if (t->have_prev && !t->prev_before && ip == 0 &&
 		    lw_ucache_gen() == t->gen && !lw_ucache_gen_busy())
+			lw_ucache_learn_end(t->prev_pc);
+		else if (t->have_prev && !before && !t->prev_before &&
+			 t->prev_sp >= stk.lo && t->prev_sp < sp && sp <= stk.hi &&
+			 lw_ucache_gen() == t->gen && !lw_ucache_gen_busy())
 			lw_ucache_learn(t->prev_pc, t->prev_sp, t->prev_bp, pc, sp, bp);
 		t->have_prev = 1;
 		t->prev_before = before;
@@ -223,7 +229,7 @@ static int trace_cb(struct _Unwind_Context *ctx, void *arg)
 			t->anchor_bp = bp;
 		}
 	}
-	if (ip == 0)    /* after learning: the frame before has a rule too */
+	if (ip == 0)
 		return LW_URC_END_OF_STACK;
 	if (!t->learn && pc == t->anchor && t->anchor_at < 0)
 		t->anchor_at = t->n;
@@ -237,8 +243,18 @@ static int trace_cb(struct _Unwind_Context *ctx, void *arg)
 /* Walks with cached rules from the frame (ip, sp, bp). 1 with t->pcs/t->n
  * filled when the whole stack (or RAW_MAX frames) was walked; 0 when some
  * frame has no usable rule. Reads only [sp, stk.hi). */
+#include <stdio.h>
+static atomic_long dbg[16];
+__attribute__((destructor)) static void dbg_print(void) {
+	char b[512]; int l = 0;
+	for (int i = 0; i < 16; i++) l += snprintf(b + l, sizeof b - l, "%ld ", (long)dbg[i]);
+	extern atomic_long lw_ucdbg[8];
+	for (int i = 0; i < 8; i++) l += snprintf(b + l, sizeof b - l, "c%ld ", (long)lw_ucdbg[i]);
+	b[l++] = '\n'; write(2, b, l);
+}
+#define DBG(i) atomic_fetch_add(&dbg[i], 1)
 static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
-{
+{ DBG(0);
 	const uintptr_t hi = stk.hi;
 	int n = 0;
 	for (;;) {
@@ -246,8 +262,8 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
 			break;
 		t->pcs[n++] = ip;
 		uint64_t r = lw_ucache_get(ip);
-		if (!(r & LW_UC_VALID) || (r & LW_UC_NOCACHE))
-			return 0;
+		if (!(r & LW_UC_VALID)) { DBG(1); if (n < 8) DBG(8+n); return 0; }
+		if (r & LW_UC_NOCACHE) { DBG(2); return 0; }
 		if (r & LW_UC_END)
 			break;
 		uintptr_t cfa;
@@ -255,12 +271,12 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
 			cfa = sp + 8 * ((r >> LW_UC_RSP_SHIFT) & LW_UC_RSP_MAX);
 			if ((r & LW_UC_CFA_RBP) &&
 			    bp + 8 * ((r >> LW_UC_RBP_SHIFT) & LW_UC_RBP_MAX) != cfa)
-				return 0;
+				{ DBG(3); return 0; }
 		} else {
 			cfa = bp + 8 * ((r >> LW_UC_RBP_SHIFT) & LW_UC_RBP_MAX);
 		}
 		if (cfa <= sp || cfa > hi || (cfa & 7))
-			return 0;
+			{ DBG(4); return 0; }
 		uintptr_t nip = *(const uintptr_t *)(cfa - 8);
 		uintptr_t nbp = bp;
 		if (r & LW_UC_BP_SAVED) {
@@ -269,7 +285,7 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
 				return 0;
 			nbp = *(const uintptr_t *)slot;
 			if ((r & LW_UC_BP_SAME) && nbp != bp)
-				return 0;
+				{ DBG(5); return 0; }
 		}
 		if (nip == 0)
 			break;
@@ -277,7 +293,7 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
 		sp = cfa;
 		bp = nbp;
 	}
-	t->n = n;
+	t->n = n; DBG(6);
 	return 1;
 }
 
@@ -328,6 +344,7 @@ static __attribute__((noinline, noclone)) void collect(struct trace *t, int mode
 		atomic_store(&fast_state, LW_FAST_OFF);
 		return;
 	}
+	DBG(7); if (!t->learn) DBG(15); if (fast != LW_FAST_ON) DBG(14);
 	if (t->learn && fast == LW_FAST_UNCHECKED) {
 		int ok = t->anchor_sp == sp0 && t->anchor_bp == bp0;
 		atomic_store(&fast_state, ok ? LW_FAST_ON : LW_FAST_OFF);

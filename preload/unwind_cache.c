@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -30,6 +32,7 @@ int lw_ucache_init(void)
 	return 0;
 }
 
+atomic_long lw_ucdbg[8];
 static uint64_t field(uint64_t r, int shift, uint64_t max)
 {
 	return (r >> shift) & max;
@@ -40,9 +43,9 @@ static uint64_t derive(uintptr_t sp, uintptr_t bp, uintptr_t nip, uintptr_t cfa,
 		       uintptr_t nbp)
 {
 	if (cfa <= sp || (sp & 7) || (cfa & 7))
-		return LW_UC_VALID | LW_UC_NOCACHE;
+		{ lw_ucdbg[0]++; return LW_UC_VALID | LW_UC_NOCACHE; }
 	if (*(const uintptr_t *)(cfa - 8) != nip)
-		return LW_UC_VALID | LW_UC_NOCACHE;
+		{ if (lw_ucdbg[1]++ < 10) { char b[200]; int l = snprintf(b, sizeof b, "sp %lx bp %lx nip %lx cfa %lx nbp %lx [cfa-8]=%lx [cfa]=%lx [cfa-16]=%lx\n", sp, bp, nip, cfa, nbp, *(uintptr_t*)(cfa-8), *(uintptr_t*)(cfa), *(uintptr_t*)(cfa-16)); write(2, b, l);} return LW_UC_VALID | LW_UC_NOCACHE; }
 	uint64_t r = LW_UC_VALID;
 	uint64_t k = (cfa - sp) / 8;
 	if (k <= LW_UC_RSP_MAX)
@@ -50,7 +53,7 @@ static uint64_t derive(uintptr_t sp, uintptr_t bp, uintptr_t nip, uintptr_t cfa,
 	if (bp >= sp && bp < cfa && ((cfa - bp) & 7) == 0 && (cfa - bp) / 8 <= LW_UC_RBP_MAX)
 		r |= LW_UC_CFA_RBP | (uint64_t)((cfa - bp) / 8) << LW_UC_RBP_SHIFT;
 	if (!(r & (LW_UC_CFA_RSP | LW_UC_CFA_RBP)))
-		return LW_UC_VALID | LW_UC_NOCACHE;
+		{ lw_ucdbg[2]++; return LW_UC_VALID | LW_UC_NOCACHE; }
 	if (nbp == bp)
 		r |= LW_UC_BP_SAME;
 	uint64_t jmax = k < LW_UC_SLOT_MAX ? k : LW_UC_SLOT_MAX;
@@ -61,7 +64,7 @@ static uint64_t derive(uintptr_t sp, uintptr_t bp, uintptr_t nip, uintptr_t cfa,
 		}
 	}
 	if (!(r & (LW_UC_BP_SAME | LW_UC_BP_SAVED)))
-		return LW_UC_VALID | LW_UC_NOCACHE;
+		{ lw_ucdbg[3]++; return LW_UC_VALID | LW_UC_NOCACHE; }
 	return r;
 }
 
@@ -69,7 +72,7 @@ static uint64_t derive(uintptr_t sp, uintptr_t bp, uintptr_t nip, uintptr_t cfa,
 static uint64_t intersect(uint64_t a, uint64_t b)
 {
 	if ((a | b) & (LW_UC_NOCACHE | LW_UC_END))
-		return LW_UC_VALID | LW_UC_NOCACHE;
+		{ lw_ucdbg[5]++; return LW_UC_VALID | LW_UC_NOCACHE; }
 	uint64_t r = LW_UC_VALID;
 	if ((a & b & LW_UC_CFA_RSP) &&
 	    field(a, LW_UC_RSP_SHIFT, LW_UC_RSP_MAX) == field(b, LW_UC_RSP_SHIFT, LW_UC_RSP_MAX))
@@ -83,7 +86,7 @@ static uint64_t intersect(uint64_t a, uint64_t b)
 	    field(a, LW_UC_SLOT_SHIFT, LW_UC_SLOT_MAX) == field(b, LW_UC_SLOT_SHIFT, LW_UC_SLOT_MAX))
 		r |= a & (LW_UC_BP_SAVED | (uint64_t)LW_UC_SLOT_MAX << LW_UC_SLOT_SHIFT);
 	if (!(r & (LW_UC_CFA_RSP | LW_UC_CFA_RBP)) || !(r & (LW_UC_BP_SAME | LW_UC_BP_SAVED)))
-		return LW_UC_VALID | LW_UC_NOCACHE;
+		{ lw_ucdbg[4]++; return LW_UC_VALID | LW_UC_NOCACHE; }
 	return r;
 }
 

@@ -358,6 +358,33 @@ def t_snapshot_live(c):
         p.wait()
 
 
+def t_cache_prune(c):
+    """A directory reused by a new run: the cache database must show only the
+    files present now, never the deleted run's (commands given a directory
+    load it through a per-input cache database)."""
+    env = dict(os.environ, XDG_CACHE_HOME=c.path("cache"))
+    run_dir = c.path("run")
+    c.lwgen(run_dir, "--snapshots", "4", "--stacks", "20", "--run-id", "11")
+
+    def pids():
+        r = c.leakwatch("top", "--json", run_dir, env=env)
+        check(r.returncode == 0, f"top: rc {r.returncode} {r.stderr}")
+        db = [os.path.join(c.path("cache", "leakwatch"), f)
+              for f in os.listdir(c.path("cache", "leakwatch")) if f.endswith(".db")]
+        check(len(db) == 1, f"one cache database expected: {db}")
+        return c.one(db[0], "SELECT count(*) FROM processes"), \
+            c.one(db[0], "SELECT count(*) FROM snapshots")
+
+    check(pids() == (1, 4), "first run")
+    shutil.rmtree(run_dir)
+    c.lwgen(run_dir, "--snapshots", "3", "--stacks", "20", "--run-id", "12")
+    got = pids()
+    check(got == (1, 3), f"after the directory was reused: (processes, snapshots) = {got}")
+    os.unlink(os.path.join(run_dir, sorted(os.listdir(run_dir))[0]))
+    got = pids()
+    check(got == (1, 2), f"after a file was deleted: {got}")
+
+
 TESTS = {name[2:]: fn for name, fn in globals().items() if name.startswith("t_")}
 
 

@@ -310,10 +310,10 @@ static void build_big(gdump *d, uint32_t n)
 #undef RND
 }
 
-/* Shape "tree:N": the heap of tests/heap/heap_bench.c — N blocks of
- * 16..4096 B, each pointing to one random earlier block, 4 roots into the
- * newest blocks (so the analyzer figures match the runtime benchmark's
- * dumps), 1% sampled. */
+/* Shape "tree:N": N blocks of 16..4096 B in a random recursive tree (each
+ * block is pointed to by one random earlier block; a stack root holds block
+ * 0), so all of them are reachable with one edge each, as in the heap of
+ * tests/heap/heap_bench.c with the pointers reversed. 1% sampled. */
 static void build_tree(gdump *d, uint32_t n)
 {
 	static uint64_t x;
@@ -322,9 +322,9 @@ static void build_tree(gdump *d, uint32_t n)
 		add_block(d, 16 + big_rnd(&x) % 4081,
 			  big_rnd(&x) % 100 == 0 ? (uint32_t)(big_rnd(&x) % N_STACKS) : LWD_NONE);
 	for (uint32_t i = 1; i < n; i++)
-		add_edge(d, i, (uint32_t)(big_rnd(&x) % i));
-	for (uint32_t i = 0; i < 4 && i < n; i++)
-		add_root(d, LWD_ROOT_STACK, 0x7ff000000000ull + 8ull * i, n - 1 - i);
+		add_edge(d, (uint32_t)(big_rnd(&x) % i), i);
+	if (n)
+		add_root(d, LWD_ROOT_STACK, 0x7ff000000000ull, 0);
 }
 
 static int cmp_edge(const void *a, const void *b)

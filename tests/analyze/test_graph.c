@@ -8,6 +8,7 @@
  */
 #include "graph.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,31 @@ static void check_random_big(uint32_t nb, uint32_t deg)
 	tg_free(&t);
 }
 
+/* Degenerate graphs: nothing at all; roots without blocks; blocks without
+ * roots (all lost) and without edges. */
+static void check_empty(void)
+{
+	uint64_t off0[2] = {0, 0}, sz[3] = {5, 6, 7}, boff[4] = {0, 0, 0, 0};
+	lw_graph_csr g0 = {0, 0, NULL, off0, NULL, NULL, NULL};
+	lw_graph_analysis a;
+	CHECK(lw_graph_analyze(&g0, &a) == 0 && a.n_nodes == 1 && a.retained[0] == 0, "empty");
+	lw_graph_analysis_free(&a);
+	lw_graph_csr g1 = {0, 1, NULL, off0, NULL, off0, NULL};
+	CHECK(lw_graph_analyze(&g1, &a) == 0 && a.n_nodes == 2 && a.idom[1] == 0, "root only");
+	lw_graph_analysis_free(&a);
+	lw_graph_csr g2 = {3, 0, sz, boff, NULL, NULL, NULL};
+	CHECK(lw_graph_analyze(&g2, &a) == 0, "blocks only");
+	for (int b = 0; b < 3; b++)
+		CHECK(a.lost[b] == LW_GRAPH_DEFINITELY_LOST && a.idom[1 + b] == LW_GRAPH_NONE,
+		      "isolated block %d", b);
+	CHECK(a.retained[0] == 0 && a.n_reachable == 0, "nothing reachable");
+	lw_graph_analysis_free(&a);
+	uint64_t bad_off[4] = {0, 1, 1, 1};
+	uint32_t bad_dst[1] = {3};
+	lw_graph_csr g3 = {3, 0, sz, bad_off, bad_dst, NULL, NULL};
+	CHECK(lw_graph_analyze(&g3, &a) == -EINVAL, "target out of range rejected");
+}
+
 int main(int argc, char **argv)
 {
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -417,6 +443,7 @@ int main(int argc, char **argv)
 		check_chain((uint32_t)strtoul(argv[2], NULL, 10));
 		return failures ? 1 : 0;
 	}
+	check_empty();
 	check_lost_cases();
 	check_retained_cases();
 	for (uint64_t seed = 1; seed <= 300; seed++) {
