@@ -47,7 +47,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "unwind_cache.h"
 #include "util.h"
@@ -83,6 +82,7 @@ void lw_unwind_reinit(void)
 {
 	pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 	memcpy(&unwind_lock, &fresh, sizeof(fresh));
+	lw_ucache_after_fork_child();
 }
 
 struct find_text {
@@ -180,8 +180,12 @@ static int stack_bounds(void)
 	return stk.state > 0;
 }
 
+/* The slow walk also sees the frames inside libgcc and collect() before
+ * collect()'s caller; they do not count against RAW_MAX. */
+#define PRE_MAX 16
+
 struct trace {
-	uintptr_t pcs[RAW_MAX];
+	uintptr_t pcs[RAW_MAX + PRE_MAX];
 	int n;
 	/* slow walk only: */
 	int learn;                    /* bounds known and no dlclose under way */
@@ -234,7 +238,7 @@ static int trace_cb(struct _Unwind_Context *ctx, void *arg)
 	if (!t->learn && pc == t->anchor && t->anchor_at < 0)
 		t->anchor_at = t->n;
 	t->pcs[t->n++] = pc;
-	if (t->n == RAW_MAX)
+	if (t->n - (t->anchor_at < 0 ? 0 : t->anchor_at) == RAW_MAX || t->n == RAW_MAX + PRE_MAX)
 		return LW_URC_END_OF_STACK;
 	t->ended = 1;   /* stays 1 only if libgcc calls no further frame */
 	return LW_URC_NO_REASON;
@@ -243,18 +247,8 @@ static int trace_cb(struct _Unwind_Context *ctx, void *arg)
 /* Walks with cached rules from the frame (ip, sp, bp). 1 with t->pcs/t->n
  * filled when the whole stack (or RAW_MAX frames) was walked; 0 when some
  * frame has no usable rule. Reads only [sp, stk.hi). */
-#include <stdio.h>
-static atomic_long dbg[16];
-__attribute__((destructor)) static void dbg_print(void) {
-	char b[512]; int l = 0;
-	for (int i = 0; i < 16; i++) l += snprintf(b + l, sizeof b - l, "%ld ", (long)dbg[i]);
-	extern atomic_long lw_ucdbg[8];
-	for (int i = 0; i < 8; i++) l += snprintf(b + l, sizeof b - l, "c%ld ", (long)lw_ucdbg[i]);
-	b[l++] = '\n'; write(2, b, l);
-}
-#define DBG(i) atomic_fetch_add(&dbg[i], 1)
 static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
-{ DBG(0);
+{
 	const uintptr_t hi = stk.hi;
 	int n = 0;
 	for (;;) {
@@ -262,8 +256,8 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
 			break;
 		t->pcs[n++] = ip;
 		uint64_t r = lw_ucache_get(ip);
-		if (!(r & LW_UC_VALID)) { DBG(1); if (n < 8) DBG(8+n); return 0; }
-		if (r & LW_UC_NOCACHE) { DBG(2); return 0; }
+		if (!(r & LW_UC_VALID) || (r & LW_UC_NOCACHE))
+			return 0;
 		if (r & LW_UC_END)
 			break;
 		uintptr_t cfa;
@@ -271,21 +265,32 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
 			cfa = sp + 8 * ((r >> LW_UC_RSP_SHIFT) & LW_UC_RSP_MAX);
 			if ((r & LW_UC_CFA_RBP) &&
 			    bp + 8 * ((r >> LW_UC_RBP_SHIFT) & LW_UC_RBP_MAX) != cfa)
-				{ DBG(3); return 0; }
+				return 0;
 		} else {
 			cfa = bp + 8 * ((r >> LW_UC_RBP_SHIFT) & LW_UC_RBP_MAX);
 		}
 		if (cfa <= sp || cfa > hi || (cfa & 7))
-			{ DBG(4); return 0; }
+			return 0;
 		uintptr_t nip = *(const uintptr_t *)(cfa - 8);
 		uintptr_t nbp = bp;
-		if (r & LW_UC_BP_SAVED) {
-			uintptr_t slot = cfa - 8 * ((r >> LW_UC_SLOT_SHIFT) & LW_UC_SLOT_MAX);
-			if (slot < sp)
-				return 0;
-			nbp = *(const uintptr_t *)slot;
+		uint64_t slots = (r & LW_UC_SLOTS_MASK) >> LW_UC_SLOTS_SHIFT;
+		if (slots != 0) {
+			/* every candidate slot must hold the same value */
+			int first = 1;
+			do {
+				uintptr_t slot = cfa - 8 * (LW_UC_SLOT_FIRST + (uint64_t)__builtin_ctzll(slots));
+				if (slot < sp)
+					return 0;
+				uintptr_t v = *(const uintptr_t *)slot;
+				if (first)
+					nbp = v;
+				else if (v != nbp)
+					return 0;
+				first = 0;
+				slots &= slots - 1;
+			} while (slots != 0);
 			if ((r & LW_UC_BP_SAME) && nbp != bp)
-				{ DBG(5); return 0; }
+				return 0;
 		}
 		if (nip == 0)
 			break;
@@ -293,7 +298,7 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
 		sp = cfa;
 		bp = nbp;
 	}
-	t->n = n; DBG(6);
+	t->n = n;
 	return 1;
 }
 
@@ -342,9 +347,10 @@ static __attribute__((noinline, noclone)) void collect(struct trace *t, int mode
 	if (t->anchor_at < 0) {
 		/* our own frame not seen: keep everything, never go fast */
 		atomic_store(&fast_state, LW_FAST_OFF);
+		if (t->n > RAW_MAX)
+			t->n = RAW_MAX;
 		return;
 	}
-	DBG(7); if (!t->learn) DBG(15); if (fast != LW_FAST_ON) DBG(14);
 	if (t->learn && fast == LW_FAST_UNCHECKED) {
 		int ok = t->anchor_sp == sp0 && t->anchor_bp == bp0;
 		atomic_store(&fast_state, ok ? LW_FAST_ON : LW_FAST_OFF);

@@ -11,8 +11,6 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <unistd.h>
 
 #include "util.h"
 
@@ -32,7 +30,6 @@ int lw_ucache_init(void)
 	return 0;
 }
 
-atomic_long lw_ucdbg[8];
 static uint64_t field(uint64_t r, int shift, uint64_t max)
 {
 	return (r >> shift) & max;
@@ -43,9 +40,9 @@ static uint64_t derive(uintptr_t sp, uintptr_t bp, uintptr_t nip, uintptr_t cfa,
 		       uintptr_t nbp)
 {
 	if (cfa <= sp || (sp & 7) || (cfa & 7))
-		{ lw_ucdbg[0]++; return LW_UC_VALID | LW_UC_NOCACHE; }
+		return LW_UC_VALID | LW_UC_NOCACHE;
 	if (*(const uintptr_t *)(cfa - 8) != nip)
-		{ if (lw_ucdbg[1]++ < 10) { char b[200]; int l = snprintf(b, sizeof b, "sp %lx bp %lx nip %lx cfa %lx nbp %lx [cfa-8]=%lx [cfa]=%lx [cfa-16]=%lx\n", sp, bp, nip, cfa, nbp, *(uintptr_t*)(cfa-8), *(uintptr_t*)(cfa), *(uintptr_t*)(cfa-16)); write(2, b, l);} return LW_UC_VALID | LW_UC_NOCACHE; }
+		return LW_UC_VALID | LW_UC_NOCACHE;
 	uint64_t r = LW_UC_VALID;
 	uint64_t k = (cfa - sp) / 8;
 	if (k <= LW_UC_RSP_MAX)
@@ -53,18 +50,14 @@ static uint64_t derive(uintptr_t sp, uintptr_t bp, uintptr_t nip, uintptr_t cfa,
 	if (bp >= sp && bp < cfa && ((cfa - bp) & 7) == 0 && (cfa - bp) / 8 <= LW_UC_RBP_MAX)
 		r |= LW_UC_CFA_RBP | (uint64_t)((cfa - bp) / 8) << LW_UC_RBP_SHIFT;
 	if (!(r & (LW_UC_CFA_RSP | LW_UC_CFA_RBP)))
-		{ lw_ucdbg[2]++; return LW_UC_VALID | LW_UC_NOCACHE; }
+		return LW_UC_VALID | LW_UC_NOCACHE;
 	if (nbp == bp)
 		r |= LW_UC_BP_SAME;
-	uint64_t jmax = k < LW_UC_SLOT_MAX ? k : LW_UC_SLOT_MAX;
-	for (uint64_t j = 2; j <= jmax; j++) {
-		if (*(const uintptr_t *)(cfa - 8 * j) == nbp) {
-			r |= LW_UC_BP_SAVED | j << LW_UC_SLOT_SHIFT;
-			break;
-		}
-	}
-	if (!(r & (LW_UC_BP_SAME | LW_UC_BP_SAVED)))
-		{ lw_ucdbg[3]++; return LW_UC_VALID | LW_UC_NOCACHE; }
+	for (uint64_t j = LW_UC_SLOT_FIRST; j <= LW_UC_SLOT_LAST && j <= k; j++)
+		if (*(const uintptr_t *)(cfa - 8 * j) == nbp)
+			r |= 1ull << (LW_UC_SLOTS_SHIFT + j - LW_UC_SLOT_FIRST);
+	if (!(r & (LW_UC_BP_SAME | LW_UC_SLOTS_MASK)))
+		return LW_UC_VALID | LW_UC_NOCACHE;
 	return r;
 }
 
@@ -72,7 +65,7 @@ static uint64_t derive(uintptr_t sp, uintptr_t bp, uintptr_t nip, uintptr_t cfa,
 static uint64_t intersect(uint64_t a, uint64_t b)
 {
 	if ((a | b) & (LW_UC_NOCACHE | LW_UC_END))
-		{ lw_ucdbg[5]++; return LW_UC_VALID | LW_UC_NOCACHE; }
+		return LW_UC_VALID | LW_UC_NOCACHE;
 	uint64_t r = LW_UC_VALID;
 	if ((a & b & LW_UC_CFA_RSP) &&
 	    field(a, LW_UC_RSP_SHIFT, LW_UC_RSP_MAX) == field(b, LW_UC_RSP_SHIFT, LW_UC_RSP_MAX))
@@ -82,11 +75,9 @@ static uint64_t intersect(uint64_t a, uint64_t b)
 		r |= a & (LW_UC_CFA_RBP | (uint64_t)LW_UC_RBP_MAX << LW_UC_RBP_SHIFT);
 	if (a & b & LW_UC_BP_SAME)
 		r |= LW_UC_BP_SAME;
-	if ((a & b & LW_UC_BP_SAVED) &&
-	    field(a, LW_UC_SLOT_SHIFT, LW_UC_SLOT_MAX) == field(b, LW_UC_SLOT_SHIFT, LW_UC_SLOT_MAX))
-		r |= a & (LW_UC_BP_SAVED | (uint64_t)LW_UC_SLOT_MAX << LW_UC_SLOT_SHIFT);
-	if (!(r & (LW_UC_CFA_RSP | LW_UC_CFA_RBP)) || !(r & (LW_UC_BP_SAME | LW_UC_BP_SAVED)))
-		{ lw_ucdbg[4]++; return LW_UC_VALID | LW_UC_NOCACHE; }
+	r |= a & b & LW_UC_SLOTS_MASK;
+	if (!(r & (LW_UC_CFA_RSP | LW_UC_CFA_RBP)) || !(r & (LW_UC_BP_SAME | LW_UC_SLOTS_MASK)))
+		return LW_UC_VALID | LW_UC_NOCACHE;
 	return r;
 }
 
@@ -155,4 +146,15 @@ int lw_ucache_dlclose(int (*real)(void *), void *handle)
 	atomic_fetch_sub(&dl_busy, 1);
 	errno = e;
 	return r;
+}
+
+void lw_ucache_after_fork_child(void)
+{
+	/* forked in the middle of lw_ucache_dlclose (by another thread, which
+	 * the child does not have): finish its work here */
+	if (atomic_load(&dl_busy) != 0) {
+		lw_ucache_clear();
+		atomic_fetch_add(&dl_gen, 2);
+		atomic_store(&dl_busy, 0);
+	}
 }

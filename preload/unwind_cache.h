@@ -5,7 +5,8 @@
  * frame, its ip and the register values it computed (sp, rbp). From two
  * consecutive frames the cache learns how to get from the inner frame to
  * the outer one in a few loads: CFA = RSP + k and/or RBP + c, return address
- * at CFA - 8, caller's rbp unchanged and/or saved at CFA - 8*j. A rule is
+ * at CFA - 8, caller's rbp unchanged and/or saved at CFA - 8*j (a set of
+ * candidate slots, narrowed by later observations). A rule is
  * stored only if it reproduces the slow unwinder's result for that frame
  * exactly. When one observation fits two rule kinds, both are kept and the
  * fast walk uses the rule only where both agree; a later observation that
@@ -40,16 +41,20 @@
 #define LW_UC_VALID      (1ull << 0)
 #define LW_UC_END        (1ull << 1)    /* outermost frame: the slow unwinder stops here */
 #define LW_UC_NOCACHE    (1ull << 2)    /* no simple rule: always unwind slowly */
-#define LW_UC_CFA_RSP    (1ull << 3)    /* CFA = rsp + 8 * field(4, 11) */
-#define LW_UC_CFA_RBP    (1ull << 15)   /* CFA = rbp + 8 * field(16, 5) */
-#define LW_UC_BP_SAME    (1ull << 21)   /* caller's rbp = rbp */
-#define LW_UC_BP_SAVED   (1ull << 22)   /* caller's rbp at CFA - 8 * field(23, 9) */
+#define LW_UC_CFA_RSP    (1ull << 3)    /* CFA = rsp + 8 * field(4, 11 bits) */
+#define LW_UC_CFA_RBP    (1ull << 15)   /* CFA = rbp + 8 * field(16, 4 bits) */
+#define LW_UC_BP_SAME    (1ull << 20)   /* caller's rbp = rbp */
+/* bits 21..33: caller's rbp is saved at CFA - 8*j for every j (2..14) whose
+ * bit (21 + j - 2) is set; several bits = not yet known which, all must
+ * agree */
 #define LW_UC_RSP_SHIFT 4
 #define LW_UC_RSP_MAX 2047u
 #define LW_UC_RBP_SHIFT 16
-#define LW_UC_RBP_MAX 31u
-#define LW_UC_SLOT_SHIFT 23
-#define LW_UC_SLOT_MAX 511u
+#define LW_UC_RBP_MAX 15u
+#define LW_UC_SLOTS_SHIFT 21
+#define LW_UC_SLOT_FIRST 2u
+#define LW_UC_SLOT_LAST 14u
+#define LW_UC_SLOTS_MASK (((1ull << (LW_UC_SLOT_LAST - LW_UC_SLOT_FIRST + 1)) - 1) << LW_UC_SLOTS_SHIFT)
 
 extern _Atomic uint64_t *lw_ucache_table;
 
@@ -58,7 +63,7 @@ static inline uint32_t lw_ucache_slot(uintptr_t ip)
 	return (uint32_t)((ip ^ (ip >> LW_UC_BITS)) & (LW_UC_SLOTS - 1));
 }
 
-/* Rule for ip (low 34 bits) or 0 when not cached. Any thread, lock-free. */
+/* Rule for ip (low LW_UC_RULE_BITS bits) or 0 when not cached. Any thread, lock-free. */
 static inline uint64_t lw_ucache_get(uintptr_t ip)
 {
 	_Atomic uint64_t *t = lw_ucache_table;
@@ -87,6 +92,9 @@ uint64_t lw_ucache_gen(void);
 int lw_ucache_gen_busy(void);
 /* Around the real dlclose (export.c): returns real(handle). */
 int lw_ucache_dlclose(int (*real)(void *), void *handle);
+/* Forked child (single-threaded): undoes a dlclose that another thread of
+ * the parent had under way. */
+void lw_ucache_after_fork_child(void);
 /* Clears every entry (any thread). */
 void lw_ucache_clear(void);
 
