@@ -1694,8 +1694,8 @@ static int prune_vanished(lw_db *db, char *err, size_t errlen)
 		"DELETE FROM counters WHERE snapshot_id NOT IN (SELECT snapshot_id FROM files)",
 		"DELETE FROM live_blocks WHERE snapshot_id NOT IN (SELECT snapshot_id FROM files)",
 		"DELETE FROM snapshots WHERE id NOT IN (SELECT snapshot_id FROM files)",
-		"DELETE FROM segments WHERE module_id IN (SELECT id FROM modules WHERE"
-		" process_id NOT IN (SELECT process_id FROM snapshots))",
+		("DELETE FROM segments WHERE module_id IN (SELECT id FROM modules WHERE"
+		 " process_id NOT IN (SELECT process_id FROM snapshots))"),
 		"DELETE FROM modules WHERE process_id NOT IN (SELECT process_id FROM snapshots)",
 		"DELETE FROM stacks WHERE process_id NOT IN (SELECT process_id FROM snapshots)",
 		"DELETE FROM processes WHERE id NOT IN (SELECT process_id FROM snapshots)",

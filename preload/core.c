@@ -3,7 +3,9 @@
  *
  * Invariants: every function here runs with the reentrancy guard held while
  * it does its own work and restores errno on success paths. Order on a
- * sample: (1) decide, (2) take the stack (no lock held), (3) allocate,
+ * sample: (1) decide, (2) allocate, then prefetch the block's live-table
+ * slot, (3) take the stack (no lock held; the unwind hides the prefetch's
+ * cache miss, which dominated lw_livetab_insert at LEAKWATCH_RATE=1),
  * (4) intern the stack (stacktab lock on a new stack), (5) insert the live
  * entry (one stripe lock), (6) bump counters (atomics). A tracked free
  * removes the live entry before the block goes back to mimalloc.
@@ -22,6 +24,13 @@ __thread struct lw_tls lw_tls __attribute__((tls_model("initial-exec")));
 int lw_core_active;
 
 static atomic_uint_fast64_t calls_alloc, calls_free;
+
+/* The sampled path adds a thread's pending call counts to the shared
+ * counters only once this many are pending: at LEAKWATCH_RATE=1 every call
+ * takes that path, and two contended fetch-adds per call were measurable.
+ * The counts are approximate by definition (lwd_format.h); snapshot and exit
+ * paths still flush the writing thread completely. */
+#define LW_CALLS_BATCH 256
 
 void lw_core_flush_counts(void)
 {
@@ -92,19 +101,20 @@ void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
 		had_prev = lw_livetab_remove((uint64_t)(uintptr_t)old, &prev);
 	if (LW_UNLIKELY(!t->seeded))
 		seed(t);
-	lw_core_flush_counts();
+	if (t->allocs + t->frees >= LW_CALLS_BATCH)
+		lw_core_flush_counts();
 	if (LW_LIKELY(lw_core_active))
 		sample = lw_sampler_account(&t->countdown, &t->rng, rate, n);
 
+	void *p = do_alloc(kind, old, n, align);
 	uint32_t id = LW_STACK_NONE;
-	if (sample) {
+	if (sample && p != NULL) {
+		lw_livetab_prefetch((uint64_t)(uintptr_t)p);
 		uint64_t pcs[LW_UNWIND_MAX];
 		int truncated = 0;
 		uint32_t depth = lw_unwind_capture(pcs, &truncated);
 		id = lw_stacktab_intern(pcs, depth, truncated ? LWD_STACKF_TRUNCATED : 0);
 	}
-
-	void *p = do_alloc(kind, old, n, align);
 	if (p == NULL) {
 		if (had_prev) {
 			struct lw_live stale;

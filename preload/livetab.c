@@ -5,32 +5,75 @@
  * entry is reachable from its home slot without crossing an empty slot
  * (maintained by backward-shift deletion). lw_live_filter[i] >= the number
  * of entries whose filter index is i, exactly equal unless saturated (255).
- * Locks: stripe[i].lock guards stripe i's slots/cap/n; filter counters are
- * updated with atomics while a stripe lock is held (two stripes can share a
- * counter).
- * Hot path: lw_livetab_maybe (inline, one relaxed byte load) on every free.
+ * Locks: stripe[i].lock guards stripe i's slots/cap/n. The stripe index is
+ * the top 6 bits of the same address hash whose top LW_LIVE_FILTER_BITS bits
+ * index the filter, so every filter counter belongs to exactly one stripe:
+ * counters are written with plain relaxed load/store under that stripe's
+ * lock (no read-modify-write atomics) and read lock-free by `free`.
+ * The stripe lock is a small futex lock (0 free, 1 held, 2 held with
+ * waiters): acquire is one compare-and-swap when free, a bounded spin, then
+ * FUTEX_WAIT; release is one exchange (+ FUTEX_WAKE only when contended). It
+ * is cheaper than pthread_mutex_t on the sampled paths (inlined, no type
+ * dispatch) and stays fork-safe the same way: lw_livetab_lock_all takes
+ * stripes 0..N-1 in order, a child re-initialises them all to 0.
+ * Hot path: lw_livetab_maybe (inline, one relaxed byte load) on every free;
+ * at LEAKWATCH_RATE=1 every allocation inserts and every free removes.
  */
 #include "livetab.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util.h"
 
 _Atomic uint8_t lw_live_filter[1u << LW_LIVE_FILTER_BITS];
 
 struct stripe {
-	pthread_mutex_t lock;
-	struct lw_live *slots;
+	_Atomic uint32_t lock;   /* 0 free, 1 held, 2 held and maybe waiters */
 	uint32_t cap, n;
+	struct lw_live *slots;
 } __attribute__((aligned(64)));
 
-static struct stripe stripes[LW_LIVE_STRIPES] = {
-#define S PTHREAD_MUTEX_INITIALIZER
-	[0 ... LW_LIVE_STRIPES - 1] = { .lock = S },
-#undef S
-};
+_Static_assert(LW_LIVE_STRIPES == 64 && LW_LIVE_FILTER_BITS >= 6,
+	       "stripe_of() takes the top 6 bits of the filter index");
+
+static struct stripe stripes[LW_LIVE_STRIPES];
+
+#define LW_LIVE_SPIN 128
+
+static void stripe_lock_slow(_Atomic uint32_t *l)
+{
+	for (int i = 0; i < LW_LIVE_SPIN; i++) {
+		__builtin_ia32_pause();
+		uint32_t v = 0;
+		if (atomic_load_explicit(l, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_weak_explicit(l, &v, 1, memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+	}
+	/* Mark contended; sleep while someone else holds it. */
+	while (atomic_exchange_explicit(l, 2, memory_order_acquire) != 0)
+		syscall(SYS_futex, l, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+static inline void stripe_lock(struct stripe *s)
+{
+	uint32_t v = 0;
+	if (LW_UNLIKELY(!atomic_compare_exchange_strong_explicit(&s->lock, &v, 1,
+								 memory_order_acquire,
+								 memory_order_relaxed)))
+		stripe_lock_slow(&s->lock);
+}
+
+static inline void stripe_unlock(struct stripe *s)
+{
+	if (LW_UNLIKELY(atomic_exchange_explicit(&s->lock, 0, memory_order_release) == 2))
+		syscall(SYS_futex, &s->lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 static uint64_t addr_hash(uint64_t addr)
 {
@@ -47,24 +90,21 @@ static uint32_t home(const struct stripe *s, uint64_t h)
 	return (uint32_t)(h >> 20) & (s->cap - 1);
 }
 
-static void filter_inc(uint64_t addr)
+/* Under the lock of the stripe that owns h's counter (see the file header). */
+static void filter_inc(uint64_t h)
 {
-	_Atomic uint8_t *c = &lw_live_filter[lw_live_filter_index((void *)(uintptr_t)addr)];
+	_Atomic uint8_t *c = &lw_live_filter[h >> (64 - LW_LIVE_FILTER_BITS)];
 	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-	while (v != 255 && !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v + 1),
-								  memory_order_release,
-								  memory_order_relaxed))
-		;
+	if (v != 255)
+		atomic_store_explicit(c, (uint8_t)(v + 1), memory_order_release);
 }
 
-static void filter_dec(uint64_t addr)
+static void filter_dec(uint64_t h)
 {
-	_Atomic uint8_t *c = &lw_live_filter[lw_live_filter_index((void *)(uintptr_t)addr)];
+	_Atomic uint8_t *c = &lw_live_filter[h >> (64 - LW_LIVE_FILTER_BITS)];
 	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-	while (v != 255 && v != 0 &&
-	       !atomic_compare_exchange_weak_explicit(c, &v, (uint8_t)(v - 1), memory_order_relaxed,
-						      memory_order_relaxed))
-		;
+	if (v != 255 && v != 0)
+		atomic_store_explicit(c, (uint8_t)(v - 1), memory_order_relaxed);
 }
 
 static void place(struct lw_live *slots, uint32_t cap, const struct lw_live *e)
@@ -88,8 +128,8 @@ static int reserve(struct stripe *s)
 		if (s->slots[i].addr != 0)
 			place(ns, ncap, &s->slots[i]);
 	lw_mem_unmap(s->slots, (size_t)s->cap * sizeof(*ns));
-	s->slots = ns;
-	s->cap = ncap;
+	__atomic_store_n(&s->slots, ns, __ATOMIC_RELAXED);   /* read racily by the prefetch */
+	__atomic_store_n(&s->cap, ncap, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -98,7 +138,7 @@ int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
 	uint64_t h = addr_hash(e->addr);
 	struct stripe *s = stripe_of(h);
 	int ret;
-	pthread_mutex_lock(&s->lock);
+	stripe_lock(s);
 	if (reserve(s) != 0) {
 		ret = -ENOMEM;
 		goto out;
@@ -115,11 +155,23 @@ int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
 	}
 	s->slots[i] = *e;
 	s->n++;
-	filter_inc(e->addr);
+	filter_inc(h);
 	ret = 0;
 out:
-	pthread_mutex_unlock(&s->lock);
+	stripe_unlock(s);
 	return ret;
+}
+
+void lw_livetab_prefetch(uint64_t addr)
+{
+	uint64_t h = addr_hash(addr);
+	struct stripe *s = stripe_of(h);
+	/* Racy by design: both fields are re-read under the lock by the insert. */
+	struct lw_live *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+	uint32_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+	if (slots != NULL && cap != 0)
+		__builtin_prefetch(&slots[(uint32_t)(h >> 20) & (cap - 1)], 1, 3);
+	__builtin_prefetch(&lw_live_filter[h >> (64 - LW_LIVE_FILTER_BITS)], 1, 3);
 }
 
 int lw_livetab_remove(uint64_t addr, struct lw_live *out)
@@ -127,7 +179,8 @@ int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 	uint64_t h = addr_hash(addr);
 	struct stripe *s = stripe_of(h);
 	int found = 0;
-	pthread_mutex_lock(&s->lock);
+	lw_livetab_prefetch(addr);   /* overlap the slot's miss with the lock */
+	stripe_lock(s);
 	if (s->cap == 0)
 		goto out;
 	uint32_t mask = s->cap - 1, i = home(s, h);
@@ -149,9 +202,9 @@ int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 	}
 	s->slots[hole].addr = 0;
 	s->n--;
-	filter_dec(addr);
+	filter_dec(h);
 out:
-	pthread_mutex_unlock(&s->lock);
+	stripe_unlock(s);
 	return found;
 }
 
@@ -168,7 +221,7 @@ size_t lw_livetab_copy(struct lw_live *dst, size_t cap)
 	size_t total = 0;
 	for (int k = 0; k < LW_LIVE_STRIPES; k++) {
 		struct stripe *s = &stripes[k];
-		pthread_mutex_lock(&s->lock);
+		stripe_lock(s);
 		for (uint32_t i = 0; i < s->cap; i++) {
 			if (s->slots[i].addr == 0)
 				continue;
@@ -176,7 +229,7 @@ size_t lw_livetab_copy(struct lw_live *dst, size_t cap)
 				dst[total] = s->slots[i];
 			total++;
 		}
-		pthread_mutex_unlock(&s->lock);
+		stripe_unlock(s);
 	}
 	return total;
 }
@@ -194,17 +247,17 @@ void lw_livetab_foreach(void (*fn)(void *arg, const struct lw_live *e), void *ar
 void lw_livetab_lock_all(void)
 {
 	for (int k = 0; k < LW_LIVE_STRIPES; k++)
-		pthread_mutex_lock(&stripes[k].lock);
+		stripe_lock(&stripes[k]);
 }
 
 void lw_livetab_unlock_all(void)
 {
 	for (int k = LW_LIVE_STRIPES - 1; k >= 0; k--)
-		pthread_mutex_unlock(&stripes[k].lock);
+		stripe_unlock(&stripes[k]);
 }
 
 void lw_livetab_reinit(void)
 {
 	for (int k = 0; k < LW_LIVE_STRIPES; k++)
-		pthread_mutex_init(&stripes[k].lock, NULL);
+		atomic_store_explicit(&stripes[k].lock, 0, memory_order_relaxed);
 }

@@ -4,8 +4,10 @@
  * requested size, stack id, allocating tid, CLOCK_MONOTONIC time of the
  * allocation, weight). Storage: LW_LIVE_STRIPES independent open-addressing
  * hash tables (linear probing, backward-shift deletion, grown by rehash at
- * load 1/2) in lw_mem_map memory, each behind its own mutex; the stripe is
- * chosen by a multiplicative hash of the address.
+ * load 1/2) in lw_mem_map memory, each behind its own small futex lock
+ * (livetab.c); the stripe is the top 6 bits of a multiplicative hash of the
+ * address, the same hash whose top LW_LIVE_FILTER_BITS bits index the filter,
+ * so each filter counter is owned by one stripe.
  *
  * The address filter: lw_live_filter is a 2^18-entry saturating counting
  * filter in .bss: counter[h(addr)] = number of live entries hashing there
@@ -16,7 +18,7 @@
  * Entries are removed BEFORE the block is given back to mimalloc, so an
  * address reused by another thread can never meet a stale entry.
  *
- * Locks: stripe mutexes, taken one at a time by the allocation paths; the
+ * Locks: stripe locks, taken one at a time by the allocation paths; the
  * fork prepare handler takes all of them in index order (fork.h).
  */
 #ifndef LW_LIVETAB_H
@@ -56,6 +58,10 @@ static inline int lw_livetab_maybe(const void *p)
  * was already present (a block freed without the shim seeing it: the caller
  * accounts it as freed), 0 if new, -ENOMEM if the table could not grow. */
 int lw_livetab_insert(const struct lw_live *e, struct lw_live *old);
+/* Hint: starts loading the slot where addr's entry would go (no lock, never
+ * faults; a concurrent resize only makes the hint useless). Call it early,
+ * e.g. before unwinding, so that the insert finds the line in cache. */
+void lw_livetab_prefetch(uint64_t addr);
 /* Removes the entry for addr; returns 1 and fills *out if it existed. */
 int lw_livetab_remove(uint64_t addr, struct lw_live *out);
 

@@ -2,6 +2,10 @@
  *
  * Layout (all lw_mem_map memory):
  *   chunks[]   directory of fixed-size entry chunks; id -> chunks[id >> 10][id & 1023]
+ *              (immutable key fields: hash, pcs, depth, flags)
+ *   ctrs[]     parallel directory of counter chunks, one 64-byte cache line
+ *              per stack, so that counter traffic from other threads never
+ *              invalidates the lines a lock-free lookup reads
  *   pcs arena  bump-allocated blocks holding each entry's pcs
  *   index      open-addressing hash (linear probing) of u32 slots holding id+1,
  *              load factor <= 1/2, replaced by a doubled copy when full
@@ -9,8 +13,16 @@
  * index slots only go from 0 to id+1 (never cleared), so a lock-free probe
  * that stops at an empty slot can only miss a concurrent insert, after which
  * the caller retries under the lock.
+ * Counters: the sample counts and requested bytes are exact u64 atomics.
+ * The estimates are NOT accumulated as such: a sample of weight w adds w - 1
+ * (and (w - 1) * size) to double "excess" cells, and only when w != 1; the
+ * estimate is samples + excess when read. At LEAKWATCH_RATE=1 (and for
+ * samples much larger than the rate) w is exactly 1, so an update is two
+ * integer fetch-adds and the estimates equal the exact counts.
  * Locks: insert_lock (mutex) serialises inserts and index growth.
- * Hot path: once per sample: hash + probe (+ insert for a new stack).
+ * Hot path: once per sample: hash + probe (+ insert for a new stack), then
+ * two fetch-adds on the stack's counter line (plus two CAS on the excess
+ * cells when w != 1).
  */
 #include "stacktab.h"
 
@@ -29,9 +41,15 @@ struct entry {
 	uint64_t hash;
 	const uint64_t *pcs;
 	uint32_t depth, flags;
-	atomic_uint_fast64_t alloc_samples, alloc_bytes, free_samples, free_bytes;
-	atomic_uint_fast64_t est[4];           /* doubles as bits: alloc obj/bytes, free obj/bytes */
 };
+
+struct ctrs {
+	atomic_uint_fast64_t alloc_samples, alloc_bytes, free_samples, free_bytes;
+	atomic_uint_fast64_t excess[4];        /* doubles as bits: sum of (w-1) and (w-1)*size,
+						  alloc obj/bytes, free obj/bytes */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct ctrs) == 64, "one cache line of counters per stack");
 
 struct index {
 	uint32_t mask;
@@ -39,6 +57,7 @@ struct index {
 };
 
 static struct entry *_Atomic chunks[MAX_CHUNKS];
+static struct ctrs *_Atomic ctr_chunks[MAX_CHUNKS];
 static _Atomic uint32_t count;
 static struct index *_Atomic cur_index;
 static pthread_mutex_t insert_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,6 +82,12 @@ static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
 static struct entry *entry_at(uint32_t id)
 {
 	struct entry *c = atomic_load_explicit(&chunks[id >> CHUNK_SHIFT], memory_order_acquire);
+	return &c[id & (CHUNK_ENTRIES - 1)];
+}
+
+static struct ctrs *ctrs_at(uint32_t id)
+{
+	struct ctrs *c = atomic_load_explicit(&ctr_chunks[id >> CHUNK_SHIFT], memory_order_acquire);
 	return &c[id & (CHUNK_ENTRIES - 1)];
 }
 
@@ -163,9 +188,16 @@ uint32_t lw_stacktab_intern(const uint64_t *pcs, uint32_t depth, uint32_t flags)
 		goto out;
 	struct entry *c = atomic_load_explicit(&chunks[n >> CHUNK_SHIFT], memory_order_relaxed);
 	if (c == NULL) {
-		c = lw_mem_map(sizeof(struct entry) * CHUNK_ENTRIES);
-		if (c == NULL)
+		struct ctrs *k = lw_mem_map(sizeof(struct ctrs) * CHUNK_ENTRIES);
+		if (k == NULL)
 			goto out;
+		c = lw_mem_map(sizeof(struct entry) * CHUNK_ENTRIES);
+		if (c == NULL) {
+			lw_mem_unmap(k, sizeof(struct ctrs) * CHUNK_ENTRIES);
+			goto out;
+		}
+		/* counters first: an id is published (count, index) after both */
+		atomic_store_explicit(&ctr_chunks[n >> CHUNK_SHIFT], k, memory_order_release);
 		atomic_store_explicit(&chunks[n >> CHUNK_SHIFT], c, memory_order_release);
 	}
 	const uint64_t *copy = arena_copy(pcs, depth);
@@ -209,20 +241,24 @@ static double get_double(atomic_uint_fast64_t *cell)
 
 void lw_stacktab_count_alloc(uint32_t id, uint64_t size, double w)
 {
-	struct entry *e = entry_at(id);
-	atomic_fetch_add_explicit(&e->alloc_samples, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&e->alloc_bytes, size, memory_order_relaxed);
-	add_double(&e->est[0], w);
-	add_double(&e->est[1], w * (double)size);
+	struct ctrs *k = ctrs_at(id);
+	atomic_fetch_add_explicit(&k->alloc_samples, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->alloc_bytes, size, memory_order_relaxed);
+	if (w != 1.0) {
+		add_double(&k->excess[0], w - 1.0);
+		add_double(&k->excess[1], (w - 1.0) * (double)size);
+	}
 }
 
 void lw_stacktab_count_free(uint32_t id, uint64_t size, double w)
 {
-	struct entry *e = entry_at(id);
-	atomic_fetch_add_explicit(&e->free_samples, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&e->free_bytes, size, memory_order_relaxed);
-	add_double(&e->est[2], w);
-	add_double(&e->est[3], w * (double)size);
+	struct ctrs *k = ctrs_at(id);
+	atomic_fetch_add_explicit(&k->free_samples, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->free_bytes, size, memory_order_relaxed);
+	if (w != 1.0) {
+		add_double(&k->excess[2], w - 1.0);
+		add_double(&k->excess[3], (w - 1.0) * (double)size);
+	}
 }
 
 uint32_t lw_stacktab_count(void)
@@ -240,15 +276,15 @@ const uint64_t *lw_stacktab_pcs(uint32_t id, uint32_t *depth, uint32_t *flags)
 
 void lw_stacktab_counts(uint32_t id, struct lw_stack_counts *out)
 {
-	struct entry *e = entry_at(id);
-	out->alloc_samples = atomic_load_explicit(&e->alloc_samples, memory_order_relaxed);
-	out->alloc_sample_bytes = atomic_load_explicit(&e->alloc_bytes, memory_order_relaxed);
-	out->free_samples = atomic_load_explicit(&e->free_samples, memory_order_relaxed);
-	out->free_sample_bytes = atomic_load_explicit(&e->free_bytes, memory_order_relaxed);
-	out->alloc_objects_est = get_double(&e->est[0]);
-	out->alloc_bytes_est = get_double(&e->est[1]);
-	out->free_objects_est = get_double(&e->est[2]);
-	out->free_bytes_est = get_double(&e->est[3]);
+	struct ctrs *k = ctrs_at(id);
+	out->alloc_samples = atomic_load_explicit(&k->alloc_samples, memory_order_relaxed);
+	out->alloc_sample_bytes = atomic_load_explicit(&k->alloc_bytes, memory_order_relaxed);
+	out->free_samples = atomic_load_explicit(&k->free_samples, memory_order_relaxed);
+	out->free_sample_bytes = atomic_load_explicit(&k->free_bytes, memory_order_relaxed);
+	out->alloc_objects_est = (double)out->alloc_samples + get_double(&k->excess[0]);
+	out->alloc_bytes_est = (double)out->alloc_sample_bytes + get_double(&k->excess[1]);
+	out->free_objects_est = (double)out->free_samples + get_double(&k->excess[2]);
+	out->free_bytes_est = (double)out->free_sample_bytes + get_double(&k->excess[3]);
 }
 
 void lw_stacktab_foreach(void (*fn)(void *arg, uint32_t id, const uint64_t *pcs,

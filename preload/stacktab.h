@@ -14,7 +14,10 @@
  * lw_stacktab_count() refers to a complete entry.
  *
  * Counters: alloc/free sample counts and requested bytes (u64 atomics) and
- * the unbiased estimates (doubles updated by compare-and-swap).
+ * the unbiased estimates, kept as the counts plus a double "excess" that is
+ * only updated (compare-and-swap) for samples of weight != 1; at
+ * LEAKWATCH_RATE=1 an update is two integer fetch-adds. One cache line of
+ * counters per stack, apart from the lookup keys.
  */
 #ifndef LW_STACKTAB_H
 #define LW_STACKTAB_H

@@ -310,7 +310,14 @@ static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
  * (t->n = -1: mode LW_WALK_FAST and the fast walk could not finish).
  * Never inlined: its own frame is where the fast walk starts, and the slow
  * walk finds it by its return address. Guard held, no shim lock held. */
-static __attribute__((noinline, noclone)) void collect(struct trace *t, int mode)
+/* gcc may clone a function specialized for a constant argument, which would
+ * change the frame the self-check expects; clang has no such clones. */
+#if defined(__clang__)
+#define LW_NO_CLONE __attribute__((noinline))
+#else
+#define LW_NO_CLONE __attribute__((noinline, noclone))
+#endif
+static LW_NO_CLONE void collect(struct trace *t, int mode)
 {
 	uintptr_t *fp = __builtin_frame_address(0);
 	uintptr_t ip0 = (uintptr_t)__builtin_return_address(0);
