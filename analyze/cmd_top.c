@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "report.h"
+#include "retain.h"   /* --retained (retainers engineer) */
 #include "util.h"
 
 typedef struct top_args {
@@ -35,7 +36,7 @@ static void usage(FILE *out)
 	fputs("usage: leakwatch top PATH... [-n N] [--sample inuse_space|inuse_objects|"
 	      "alloc_space|alloc_objects]\n"
 	      "                     [--cum] [--focus REGEX] [--by function|site]"
-	      " [--snapshot SEQ] [--json]\n", out);
+	      " [--snapshot SEQ] [--retained] [--json]\n", out);
 }
 
 static int top_run(top_args *a)
@@ -82,7 +83,8 @@ out:
 
 int lw_cmd_top(int argc, char **argv)
 {
-	enum { OPT_SAMPLE = 256, OPT_CUM, OPT_FOCUS, OPT_BY, OPT_SNAPSHOT, OPT_JSON };
+	enum { OPT_SAMPLE = 256, OPT_CUM, OPT_FOCUS, OPT_BY, OPT_SNAPSHOT, OPT_JSON,
+	       OPT_RETAINED };
 	static const struct option longopts[] = {
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "cum", no_argument, NULL, OPT_CUM },
@@ -90,10 +92,12 @@ int lw_cmd_top(int argc, char **argv)
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "retained", no_argument, NULL, OPT_RETAINED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	top_args a;
+	int retained = 0;
 	memset(&a, 0, sizeof(a));
 	a.n = 20;
 	a.seq = -1;
@@ -149,6 +153,9 @@ int lw_cmd_top(int argc, char **argv)
 		case OPT_JSON:
 			a.json = 1;
 			break;
+		case OPT_RETAINED:
+			retained = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -168,5 +175,25 @@ int lw_cmd_top(int argc, char **argv)
 	}
 	a.paths = argv + optind;
 	a.n_paths = (size_t)(argc - optind);
-	return top_run(&a);
+	/* --retained (added by the retainers engineer): rank sites by the
+	 * retained size of their blocks in a heap dump's graph — the union of
+	 * their dominator subtrees (analyze/retain.h, docs/RETAINERS.md). */
+	lw_heap *heap = NULL;
+	if (retained) {
+		char err[1024];
+		if (a.n_paths != 1) {
+			lw_error("--retained needs exactly one heap dump file (dump-NNNNNN.lwd)");
+			return 2;
+		}
+		if (lw_heap_open(a.paths[0], &heap, err, sizeof(err)) < 0) {
+			lw_error("'%s': %s", a.paths[0], err);
+			return 1;
+		}
+		a.opts.retained = lw_heap_site_retained;
+		a.opts.retained_arg = heap;
+		a.opts.sort = LW_TOP_SORT_RETAINED;
+	}
+	int status = top_run(&a);
+	lw_heap_free(heap);
+	return status;
 }

@@ -3,9 +3,14 @@
  * Layout (all lw_mem_map memory):
  *   chunks[]   directory of fixed-size entry chunks; id -> chunks[id >> 10][id & 1023]
  *              (immutable key fields: hash, pcs, depth, flags)
- *   ctrs[]     parallel directory of counter chunks, one 64-byte cache line
- *              per stack, so that counter traffic from other threads never
- *              invalidates the lines a lock-free lookup reads
+ *   ctrs[]     parallel directory of counter chunks: LW_CTR_SHARDS 64-byte
+ *              counter lines per stack (shard-major within a chunk), apart
+ *              from the keys so that counter traffic never invalidates the
+ *              lines a lock-free lookup reads. A thread updates only its own
+ *              shard (assigned round-robin at its first sample), so threads
+ *              sampling the same stack do not bounce one line between cores;
+ *              readers sum the shards (exact: every update is an atomic add
+ *              on some shard, and nothing is buffered per thread).
  *   pcs arena  bump-allocated blocks holding each entry's pcs
  *   index      open-addressing hash (linear probing) of u32 slots holding id+1,
  *              load factor <= 1/2, replaced by a doubled copy when full
@@ -21,8 +26,8 @@
  * integer fetch-adds and the estimates equal the exact counts.
  * Locks: insert_lock (mutex) serialises inserts and index growth.
  * Hot path: once per sample: hash + probe (+ insert for a new stack), then
- * two fetch-adds on the stack's counter line (plus two CAS on the excess
- * cells when w != 1).
+ * two fetch-adds on the calling thread's counter shard of the stack (plus
+ * two CAS on the excess cells when w != 1).
  */
 #include "stacktab.h"
 
@@ -49,7 +54,23 @@ struct ctrs {
 						  alloc obj/bytes, free obj/bytes */
 } __attribute__((aligned(64)));
 
-_Static_assert(sizeof(struct ctrs) == 64, "one cache line of counters per stack");
+_Static_assert(sizeof(struct ctrs) == 64, "one cache line per counter shard");
+
+#define LW_CTR_SHARDS 4
+#define CTR_CHUNK_BYTES (sizeof(struct ctrs) * CHUNK_ENTRIES * LW_CTR_SHARDS)
+
+static _Atomic uint32_t shard_next;
+static __thread uint32_t my_shard;     /* shard + 1; 0 = not assigned yet */
+
+static uint32_t shard_self(void)
+{
+	uint32_t s = my_shard;
+	if (LW_UNLIKELY(s == 0)) {
+		s = atomic_fetch_add_explicit(&shard_next, 1, memory_order_relaxed) % LW_CTR_SHARDS + 1;
+		my_shard = s;
+	}
+	return s - 1;
+}
 
 struct index {
 	uint32_t mask;
@@ -68,14 +89,34 @@ void lw_stacktab_lock(void) { pthread_mutex_lock(&insert_lock); }
 void lw_stacktab_unlock(void) { pthread_mutex_unlock(&insert_lock); }
 void lw_stacktab_reinit(void) { pthread_mutex_init(&insert_lock, NULL); }
 
+static uint64_t mix_lane(uint64_t h, uint64_t pc)
+{
+	h ^= pc;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+/* Four independent lanes (frames i, i+1, i+2, i+3), combined at the end:
+ * the single multiply chain it replaces was a serial dependency of ~6 cycles
+ * per frame and showed up at LEAKWATCH_RATE=1 on deep stacks. The hash only
+ * lives in memory (index placement, a quick reject before memcmp). */
 static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)depth << 32 | flags);
-	for (uint32_t i = 0; i < depth; i++) {
-		h ^= pcs[i];
-		h *= 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
+	uint64_t h0 = 0xcbf29ce484222325ull ^ ((uint64_t)depth << 32 | flags);
+	uint64_t h1 = 0x84222325cbf29ce4ull, h2 = 0x2545f4914f6cdd1dull, h3 = 0x5851f42d4c957f2dull;
+	uint32_t i = 0;
+	for (; i + 4 <= depth; i += 4) {
+		h0 = mix_lane(h0, pcs[i]);
+		h1 = mix_lane(h1, pcs[i + 1]);
+		h2 = mix_lane(h2, pcs[i + 2]);
+		h3 = mix_lane(h3, pcs[i + 3]);
 	}
+	for (; i < depth; i++)
+		h0 = mix_lane(h0, pcs[i]);
+	uint64_t h = h0 ^ ((h1 << 17) | (h1 >> 47)) ^ ((h2 << 31) | (h2 >> 33)) ^
+		     ((h3 << 47) | (h3 >> 17));
+	h = mix_lane(h, h >> 32);
+	h = mix_lane(h, depth);
 	return h | 1;   /* never 0 */
 }
 
@@ -85,10 +126,10 @@ static struct entry *entry_at(uint32_t id)
 	return &c[id & (CHUNK_ENTRIES - 1)];
 }
 
-static struct ctrs *ctrs_at(uint32_t id)
+static struct ctrs *ctrs_at(uint32_t id, uint32_t shard)
 {
 	struct ctrs *c = atomic_load_explicit(&ctr_chunks[id >> CHUNK_SHIFT], memory_order_acquire);
-	return &c[id & (CHUNK_ENTRIES - 1)];
+	return &c[shard * CHUNK_ENTRIES + (id & (CHUNK_ENTRIES - 1))];
 }
 
 static int same(const struct entry *e, uint64_t h, const uint64_t *pcs, uint32_t depth,
@@ -188,12 +229,12 @@ uint32_t lw_stacktab_intern(const uint64_t *pcs, uint32_t depth, uint32_t flags)
 		goto out;
 	struct entry *c = atomic_load_explicit(&chunks[n >> CHUNK_SHIFT], memory_order_relaxed);
 	if (c == NULL) {
-		struct ctrs *k = lw_mem_map(sizeof(struct ctrs) * CHUNK_ENTRIES);
+		struct ctrs *k = lw_mem_map(CTR_CHUNK_BYTES);
 		if (k == NULL)
 			goto out;
 		c = lw_mem_map(sizeof(struct entry) * CHUNK_ENTRIES);
 		if (c == NULL) {
-			lw_mem_unmap(k, sizeof(struct ctrs) * CHUNK_ENTRIES);
+			lw_mem_unmap(k, CTR_CHUNK_BYTES);
 			goto out;
 		}
 		/* counters first: an id is published (count, index) after both */
@@ -241,7 +282,7 @@ static double get_double(atomic_uint_fast64_t *cell)
 
 void lw_stacktab_count_alloc(uint32_t id, uint64_t size, double w)
 {
-	struct ctrs *k = ctrs_at(id);
+	struct ctrs *k = ctrs_at(id, shard_self());
 	atomic_fetch_add_explicit(&k->alloc_samples, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&k->alloc_bytes, size, memory_order_relaxed);
 	if (w != 1.0) {
@@ -252,7 +293,7 @@ void lw_stacktab_count_alloc(uint32_t id, uint64_t size, double w)
 
 void lw_stacktab_count_free(uint32_t id, uint64_t size, double w)
 {
-	struct ctrs *k = ctrs_at(id);
+	struct ctrs *k = ctrs_at(id, shard_self());
 	atomic_fetch_add_explicit(&k->free_samples, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&k->free_bytes, size, memory_order_relaxed);
 	if (w != 1.0) {
@@ -276,15 +317,25 @@ const uint64_t *lw_stacktab_pcs(uint32_t id, uint32_t *depth, uint32_t *flags)
 
 void lw_stacktab_counts(uint32_t id, struct lw_stack_counts *out)
 {
-	struct ctrs *k = ctrs_at(id);
-	out->alloc_samples = atomic_load_explicit(&k->alloc_samples, memory_order_relaxed);
-	out->alloc_sample_bytes = atomic_load_explicit(&k->alloc_bytes, memory_order_relaxed);
-	out->free_samples = atomic_load_explicit(&k->free_samples, memory_order_relaxed);
-	out->free_sample_bytes = atomic_load_explicit(&k->free_bytes, memory_order_relaxed);
-	out->alloc_objects_est = (double)out->alloc_samples + get_double(&k->excess[0]);
-	out->alloc_bytes_est = (double)out->alloc_sample_bytes + get_double(&k->excess[1]);
-	out->free_objects_est = (double)out->free_samples + get_double(&k->excess[2]);
-	out->free_bytes_est = (double)out->free_sample_bytes + get_double(&k->excess[3]);
+	uint64_t as = 0, ab = 0, fs = 0, fb = 0;
+	double ex[4] = { 0, 0, 0, 0 };
+	for (uint32_t sh = 0; sh < LW_CTR_SHARDS; sh++) {
+		struct ctrs *k = ctrs_at(id, sh);
+		as += atomic_load_explicit(&k->alloc_samples, memory_order_relaxed);
+		ab += atomic_load_explicit(&k->alloc_bytes, memory_order_relaxed);
+		fs += atomic_load_explicit(&k->free_samples, memory_order_relaxed);
+		fb += atomic_load_explicit(&k->free_bytes, memory_order_relaxed);
+		for (int j = 0; j < 4; j++)
+			ex[j] += get_double(&k->excess[j]);
+	}
+	out->alloc_samples = as;
+	out->alloc_sample_bytes = ab;
+	out->free_samples = fs;
+	out->free_sample_bytes = fb;
+	out->alloc_objects_est = (double)as + ex[0];
+	out->alloc_bytes_est = (double)ab + ex[1];
+	out->free_objects_est = (double)fs + ex[2];
+	out->free_bytes_est = (double)fb + ex[3];
 }
 
 void lw_stacktab_foreach(void (*fn)(void *arg, uint32_t id, const uint64_t *pcs,

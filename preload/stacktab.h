@@ -16,8 +16,9 @@
  * Counters: alloc/free sample counts and requested bytes (u64 atomics) and
  * the unbiased estimates, kept as the counts plus a double "excess" that is
  * only updated (compare-and-swap) for samples of weight != 1; at
- * LEAKWATCH_RATE=1 an update is two integer fetch-adds. One cache line of
- * counters per stack, apart from the lookup keys.
+ * LEAKWATCH_RATE=1 an update is two integer fetch-adds. Counters live apart
+ * from the lookup keys, in a few per-thread-shard cache lines per stack that
+ * lw_stacktab_counts sums (stacktab.c).
  */
 #ifndef LW_STACKTAB_H
 #define LW_STACKTAB_H

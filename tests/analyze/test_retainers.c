@@ -52,7 +52,10 @@ static void slurp(const char *path, char *buf, size_t cap)
 	fclose(f);
 }
 
-/* Runs `retainers ARGS...`; stdout/stderr land in out_buf/err_buf. */
+static const char *subcommand = "retainers";
+
+/* Runs `retainers ARGS...` (or `subcommand`); stdout/stderr land in
+ * out_buf/err_buf. */
 static int run(const char *const *args)
 {
 	char op[4200], ep[4200];
@@ -72,7 +75,7 @@ static int run(const char *const *args)
 		int n = 0;
 		if (exe)
 			argv[n++] = (char *)exe;
-		argv[n++] = (char *)"retainers";
+		argv[n++] = (char *)subcommand;
 		for (int i = 0; args[i] && n < 31; i++)
 			argv[n++] = (char *)args[i];
 		argv[n] = NULL;
@@ -80,7 +83,8 @@ static int run(const char *const *args)
 			execv(exe, argv);
 			_exit(127);
 		}
-		int st = lw_cmd_retainers(n, argv);
+		int st = strcmp(subcommand, "retainers") == 0 ? lw_cmd_retainers(n, argv)
+							      : lw_cmd_top(n, argv);
 		fflush(stdout);
 		fflush(stderr);
 		_exit(st);
@@ -305,6 +309,30 @@ static void test_random_consistency(void)
 	path_in(dot, sizeof dot, "rand.dot");
 	const char *b[] = { sub, "-o", dot, NULL };
 	CHECK(run(b) == 0, "random dot: %s", err_buf);
+}
+
+/* `leakwatch top --retained` (cmd_top.c + lw_heap_site_retained): rows
+ * ranked by the retained size from the dump's graph. */
+static void test_top_cli(const char *dump)
+{
+	subcommand = "top";
+	char cache[4200];
+	path_in(cache, sizeof cache, "cache-top");
+	setenv("XDG_CACHE_HOME", cache, 1);
+	const char *a[] = { dump, "--retained", "--json", NULL };
+	int st = run(a);
+	CHECK(st == 0, "top --retained exit %d: %s", st, err_buf);
+	CHECK(has(out_buf, "\"sort\": \"retained\""), "sorted by retained");
+	const char *rows = strstr(out_buf, "\"rows\"");
+	CHECK(rows != NULL, "rows");
+	if (rows) {
+		const char *fn = strstr(rows, "\"function\": ");
+		CHECK(fn && strncmp(fn + 12, "\"ret_make_session\"", 18) == 0, "first row");
+		CHECK(json_int(out_buf, rows, "retained") == 8 * (256 + 1024 + 48), "retained");
+	}
+	const char *b[] = { dump, dump, "--retained", NULL };
+	CHECK(run(b) == 2 && has(err_buf, "--retained"), "two paths: %s", err_buf);
+	subcommand = "retainers";
 }
 
 static void test_errors(const char *dump, const char *snap)
@@ -568,6 +596,7 @@ int main(int argc, char **argv)
 	test_svg(dump);
 	test_errors(dump, snap);
 	test_random_consistency();
+	test_top_cli(dump);
 	if (!exe) {
 		/* own cache dir: the store must not outlive the test */
 		char cache[4200];
