@@ -223,6 +223,24 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	if (nsel > shown)
 		fprintf(out, "(and %zu more matching sites)\n", nsel - shown);
 
+	/* Who keeps it alive: the roots that reach the site's blocks, most
+	 * first. A root reaching every block is the one to look at; a stale
+	 * pointer (conservative scan) reaches only part of a structure. */
+	fprintf(out, "\nroots that reach the site (%u reachable blocks):\n", r->n_targets);
+	if (r->n_reach == 0)
+		fprintf(out, "  none\n");
+	for (size_t i = 0; i < r->n_reach && i < max; i++) {
+		const lw_root_reach *rr = &r->reach[i];
+		fprintf(out, "  %-*s reaches %u of %u blocks (%s), %s\n", 34,
+			h->roots[rr->root].label, rr->blocks, r->n_targets,
+			lw_fmt_pct(r->n_targets ? (double)rr->blocks / r->n_targets : 0, b2, sizeof b2),
+			hb((double)rr->bytes, b1, sizeof b1));
+	}
+	if (r->n_reach > max)
+		fprintf(out, "  (and %zu more roots)\n", r->n_reach - max);
+	if (!r->reach_complete)
+		fprintf(out, "  (search budget reached: other roots were not examined)\n");
+
 	fprintf(out, "\ntop retainer paths (root -> ... -> site): %zu of %zu, "
 		"%u reachable blocks, %s\n", r->n_kept_paths < max ? r->n_kept_paths : max,
 		r->n_paths, r->n_targets, hb((double)r->target_bytes, b1, sizeof b1));
@@ -409,6 +427,18 @@ static void print_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	lw_json_arr_end(j);
 	lw_json_key(j, "target_blocks"); lw_json_int(j, r->n_targets);
 	lw_json_key(j, "target_bytes"); lw_json_int(j, (int64_t)r->target_bytes);
+	lw_json_key(j, "reaching_roots");
+	lw_json_arr_begin(j);
+	for (size_t i = 0; i < r->n_reach; i++) {
+		const lw_root_reach *rr = &r->reach[i];
+		lw_json_obj_begin(j);
+		lw_json_key(j, "root"); lw_json_str(j, h->roots[rr->root].label);
+		lw_json_key(j, "blocks"); lw_json_int(j, rr->blocks);
+		lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)rr->bytes);
+		lw_json_obj_end(j);
+	}
+	lw_json_arr_end(j);
+	lw_json_key(j, "reach_complete"); lw_json_bool(j, r->reach_complete);
 	lw_json_key(j, "n_paths"); lw_json_int(j, (int64_t)r->n_paths);
 	lw_json_key(j, "paths");
 	lw_json_arr_begin(j);

@@ -26,6 +26,8 @@ static int cmp_reach(const void *a, const void *b)
 	const lw_root_reach *x = a, *y = b;
 	if (x->blocks != y->blocks)
 		return x->blocks > y->blocks ? -1 : 1;
+	if (x->kin != y->kin)
+		return x->kin > y->kin ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return x->root < y->root ? -1 : x->root > y->root;
@@ -33,6 +35,29 @@ static int cmp_reach(const void *a, const void *b)
 
 /* Marks in `lead` every block that has a path to a target block (targets
  * included), walking the block->block edges backwards. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* kin[b] = 1 when block b has the size of some target block. */
+static int mark_kin(const lw_graph_csr *g, const uint8_t *target, uint8_t *kin)
+{
+	uint32_t n = g->n_blocks, k = 0;
+	uint64_t *sizes = malloc((size_t)(n ? n : 1) * sizeof *sizes);
+	if (!sizes)
+		return -ENOMEM;
+	for (uint32_t b = 0; b < n; b++)
+		if (target[b])
+			sizes[k++] = g->size[b];
+	qsort(sizes, k, sizeof *sizes, cmp_u64);
+	for (uint32_t b = 0; b < n; b++)
+		kin[b] = k && bsearch(&g->size[b], sizes, k, sizeof *sizes, cmp_u64) != NULL;
+	free(sizes);
+	return 0;
+}
+
 static int mark_leading(const lw_graph_csr *g, const uint8_t *target, uint8_t *lead)
 {
 	uint32_t n = g->n_blocks;
@@ -85,14 +110,15 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 	*n_out = 0;
 	*complete = 1;
 	uint8_t *lead = calloc(n ? n : 1, 1);
+	uint8_t *kin = calloc(n ? n : 1, 1);
 	uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
 	uint32_t *queue = malloc((size_t)(n ? n : 1) * sizeof *queue);
 	candidate *cand = malloc((g->n_roots ? g->n_roots : 1) * sizeof *cand);
 	lw_root_reach *res = NULL;
 	int rc = -ENOMEM;
-	if (!lead || !stamp || !queue || !cand)
+	if (!lead || !kin || !stamp || !queue || !cand)
 		goto out;
-	if ((rc = mark_leading(g, target, lead)) < 0)
+	if ((rc = mark_leading(g, target, lead)) < 0 || (rc = mark_kin(g, target, kin)) < 0)
 		goto out;
 	size_t n_cand = 0;
 	for (uint32_t r = 0; r < g->n_roots; r++) {
@@ -116,7 +142,7 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 	for (size_t i = 0; i < n_cand; i++) {
 		uint32_t s = (uint32_t)i + 1, r = cand[i].root;
 		size_t head = 0, tail = 0;
-		lw_root_reach rr = { r, 0, 0 };
+		lw_root_reach rr = { r, 0, 0, 0 };
 		for (uint64_t e = g->root_off[r]; e < g->root_off[r + 1]; e++) {
 			uint32_t b = g->root_dst[e];
 			if (lead[b] && stamp[b] != s) {
@@ -130,6 +156,7 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 				rr.blocks++;
 				rr.bytes += g->size[v];
 			}
+			rr.kin += kin[v];
 			for (uint64_t e = g->blk_off[v]; e < g->blk_off[v + 1]; e++) {
 				uint32_t w = g->blk_dst[e];
 				work++;
@@ -152,6 +179,7 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 	rc = 0;
 out:
 	free(lead);
+	free(kin);
 	free(stamp);
 	free(queue);
 	free(cand);

@@ -32,6 +32,11 @@ typedef struct lw_root_reach {
 	uint32_t root;          /* root index (node LW_GRAPH_ROOT(g, root)) */
 	uint32_t blocks;        /* target blocks reachable from this root */
 	uint64_t bytes;         /* their bytes */
+	uint32_t kin;           /* reachable blocks that lead to a target and have
+	                         * the size of some target: the structure the
+	                         * targets belong to (ranks roots that tie on
+	                         * blocks: the list head reaches nodes that a
+	                         * stale pointer into the list misses) */
 } lw_root_reach;
 
 /* For every root with a path to a block b with target[b] != 0: the targets it
@@ -39,7 +44,7 @@ typedef struct lw_root_reach {
  * into blocks that lead to a target), and the search stops after about
  * work_limit edge visits in all (*complete = 0 then; the counts found so far
  * are still exact for the roots that finished). Results are sorted by
- * blocks, then bytes, descending; *out is malloc'ed (free() it). */
+ * blocks, then kin, then bytes, descending; *out is malloc'ed (free() it). */
 int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max_roots,
 			uint64_t work_limit, lw_root_reach **out, size_t *n_out, int *complete);
 

@@ -10,6 +10,8 @@
  */
 #include "retain.h"
 
+#include "graph_paths.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -826,6 +828,7 @@ void lw_retainers_free(lw_retainers *r)
 	free(r->paths);
 	free(r->nodes);
 	free(r->edges);
+	free(r->reach);
 	memset(r, 0, sizeof *r);
 }
 
@@ -908,7 +911,6 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 {
 	memset(out, 0, sizeof *out);
 	const lw_graph_csr *g = &h->csr;
-	const uint32_t *par = h->an.bfs_parent;
 	uint32_t n = h->an.n_nodes, base = 1u + g->n_roots;
 	size_t n_agg = h->n_groups + h->n_roots;
 	int rc = -ENOMEM;
@@ -921,15 +923,56 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 	uint32_t *on_blocks = calloc(n_agg ? n_agg : 1, sizeof *on_blocks);
 	uint64_t *on_bytes = calloc(n_agg ? n_agg : 1, sizeof *on_bytes);
 	uint8_t *kept = calloc(n_agg ? n_agg : 1, 1);
-	if (!npath || !stk || !on_blocks || !on_bytes || !kept)
+	uint8_t *target = calloc(g->n_blocks ? g->n_blocks : 1, 1);
+	uint32_t *par = malloc((size_t)n * sizeof *par);
+	uint32_t *settled = malloc((size_t)n * sizeof *settled);
+	uint32_t *root_order = malloc((g->n_roots ? g->n_roots : 1) * sizeof *root_order);
+	uint32_t *disp = malloc((g->n_blocks ? g->n_blocks : 1) * sizeof *disp);
+	uint8_t *ordered = calloc(g->n_roots ? g->n_roots : 1, 1);
+	if (!npath || !stk || !on_blocks || !on_bytes || !kept || !target || !par || !settled ||
+	    !root_order || !disp || !ordered)
 		goto out;
+	/* Which roots reach the selected blocks, and how many of them
+	 * (graph_paths.h: a stale pointer into a list reaches only its tail). */
+	for (uint32_t b = 0; b < g->n_blocks; b++)
+		target[b] = sel[h->block_group[b]] && h->an.bfs_parent[base + b] != LW_GRAPH_NONE;
+	if (lw_graph_root_reach(g, target, LW_RET_REACH_ROOTS, LW_RET_REACH_WORK, &out->reach,
+				&out->n_reach, &out->reach_complete) < 0)
+		goto out;
+	/* Paths follow same-size chains for free, roots tried in reach order. */
+	uint32_t n_ordered = 0;
+	for (size_t i = 0; i < out->n_reach; i++) {
+		root_order[n_ordered++] = out->reach[i].root;
+		ordered[out->reach[i].root] = 1;
+	}
+	for (uint32_t r = 0; r < g->n_roots; r++)
+		if (!ordered[r])
+			root_order[n_ordered++] = r;
+	uint32_t n_settled = 0;
+	if (lw_graph_bfs01(g, root_order, g->size, par, settled, &n_settled) < 0)
+		goto out;
+	/* Display groups: an unsampled block chained (same size) from a block
+	 * shown as a selected site is shown as part of that site's chain — the
+	 * unsampled nodes of the same list — so a path reads
+	 * "g_list -> site" instead of alternating site / size class. */
+	for (uint32_t b = 0; b < g->n_blocks; b++)
+		disp[b] = h->block_group[b];
+	for (uint32_t i = 0; i < n_settled; i++) {
+		uint32_t v = settled[i], b = v - base, pv = par[v];
+		if (pv < base || h->groups[disp[b]].kind != LW_HEAP_UNSAMPLED)
+			continue;
+		uint32_t pb = pv - base;
+		if (g->size[pb] == g->size[b] && sel[disp[pb]] &&
+		    h->groups[disp[pb]].kind == LW_HEAP_SITE)
+			disp[b] = disp[pb];
+	}
 	memset(npath, 0xff, (size_t)n * sizeof *npath);
 	npath[0] = 0;
 	if (trie_child(&t, 0, LW_GRAPH_NONE) != 0)   /* node 0: empty path */
 		goto out;
 	for (uint32_t b = 0; b < g->n_blocks; b++) {
 		uint32_t v = base + b;
-		if (!sel[h->block_group[b]] || par[v] == LW_GRAPH_NONE)
+		if (!target[b] || par[v] == LW_GRAPH_NONE)
 			continue;
 		/* climb to the first node whose path is known, then assign downwards */
 		uint32_t sp = 0, x = v;
@@ -940,7 +983,7 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 		while (sp > 0) {
 			x = stk[--sp];
 			uint32_t px = par[x];
-			uint32_t a = x >= base ? h->block_group[x - base] : (uint32_t)h->n_groups + (x - 1);
+			uint32_t a = x >= base ? disp[x - base] : (uint32_t)h->n_groups + (x - 1);
 			uint32_t pp = npath[px];
 			if (pp != 0 && t.agg[pp] == a) {
 				npath[x] = pp;
@@ -956,7 +999,7 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 				on_bytes[a] += sz;
 			}
 			if (px != 0) {
-				uint32_t pa = px >= base ? h->block_group[px - base]
+				uint32_t pa = px >= base ? disp[px - base]
 							 : (uint32_t)h->n_groups + (px - 1);
 				int found;
 				long slot = u64map_slot(&emap, ((uint64_t)pa << 32) | a, &found);
@@ -1041,6 +1084,12 @@ out:
 	free(on_blocks);
 	free(on_bytes);
 	free(kept);
+	free(target);
+	free(par);
+	free(settled);
+	free(root_order);
+	free(disp);
+	free(ordered);
 	trie_free(&t);
 	u64map_free(&emap);
 	return rc;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "graph.h"
+#include "graph_paths.h"
 #include "lwd.h"
 #include "lwd_graph.h"
 #include "model.h"
@@ -138,7 +139,16 @@ typedef struct lw_retainers {
 	size_t n_edges;
 	lw_ret_edge *edges;      /* edges between kept nodes, by bytes */
 	size_t n_kept_paths;     /* the first n_kept_paths paths made nodes/edges */
+	/* Roots that reach the selected blocks at all, most blocks first
+	 * (graph_paths.h); root index r is aggregated id n_groups + r. */
+	size_t n_reach;
+	lw_root_reach *reach;
+	int reach_complete;      /* 0: search budget hit, counts cover the first roots */
 } lw_retainers;
+
+/* Budget of the reach search: roots searched, edge visits in all. */
+#define LW_RET_REACH_ROOTS 64
+#define LW_RET_REACH_WORK (UINT64_C(400) * 1000 * 1000)
 
 /* Builds the retainer graph of the groups with sel[g] != 0, keeping the
  * `max_paths` heaviest aggregated paths (0 = all) for nodes and edges.

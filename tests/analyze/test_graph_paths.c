@@ -82,6 +82,27 @@ static void list_with_stale_pointer(uint64_t ring_buffer_size)
 	CHECK(n == 2);
 	CHECK(n == 2 && reach[0].root == 1 && reach[0].blocks == 2 && reach[0].bytes == 2048);
 	CHECK(n == 2 && reach[1].root == 0 && reach[1].blocks == 1 && reach[1].bytes == 1024);
+	CHECK(n == 2 && reach[0].kin == 9);   /* nodes 0..8 lead to a target */
+
+	/* A stale pointer near the head reaches every target too: the tie is
+	 * broken by the list nodes only the head reaches. (A stale buffer of
+	 * the nodes' own size pointing at node 1 is, without memory contents,
+	 * indistinguishable from a list node: then it is a true tie.) */
+	b.eb[b.ne_b - 1][1] = 1;
+	csr(&b, &g, blk_off, blk_dst, root_off, root_dst);
+	free(reach);
+	CHECK(lw_graph_root_reach(&g, target, 0, 1000000, &reach, &n, &complete) == 0);
+	CHECK(n == 2 && reach[0].blocks == 2 && reach[1].blocks == 2);
+	if (ring_buffer_size != 1024) {
+		CHECK(n == 2 && reach[0].root == 1 && reach[0].kin == 9);
+		CHECK(n == 2 && reach[1].root == 0 && reach[1].kin == 8);
+	} else {
+		CHECK(n == 2 && reach[0].kin == 9 && reach[1].kin == 9);
+	}
+	b.eb[b.ne_b - 1][1] = 6;
+	csr(&b, &g, blk_off, blk_dst, root_off, root_dst);
+	free(reach);
+	CHECK(lw_graph_root_reach(&g, target, 0, 1000000, &reach, &n, &complete) == 0);
 
 	/* Paths, with the roots tried in reach order. */
 	uint32_t order_roots[2] = { reach[0].root, reach[1].root };
