@@ -516,6 +516,12 @@ static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, cha
 			 root_kind_name(rt->kind), rt->n_refs, rt->n_refs == 1 ? "" : "s",
 			 hb((double)rt->retained, b1, sizeof b1));
 		strncat(buf, line, len - strlen(buf) - 1);
+		for (size_t i = 0; i < r->n_reach; i++)
+			if (r->reach[i].root == id - h->n_groups) {
+				snprintf(line, sizeof line, "\\nreaches %u of %u site blocks",
+					 r->reach[i].blocks, r->n_targets);
+				strncat(buf, line, len - strlen(buf) - 1);
+			}
 		return;
 	}
 	const lw_heap_group *gr = &h->groups[id];
