@@ -29,7 +29,12 @@
 #include "retain.h"
 #include "util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LW_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(LW_ASAN)
 /* LeakSanitizer: graphviz 2.43 keeps its plugin configuration (gvconfig)
  * and fontconfig its caches for the life of the process, even after
  * gvFreeContext. Those are not ours; suppress only stacks through them. */
@@ -122,7 +127,11 @@ static const char *step_label(const lw_heap *h, uint32_t id, size_t max, char *b
 static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE *out)
 {
 	char b1[32], b2[32], b3[32], b4[32];
-	fprintf(out, "site: %s\n", gr->label);
+	if (gr->kind == LW_HEAP_CLASS)
+		fprintf(out, "class: %s (unsampled blocks whose vtable pointer names it, sizes %llu..%llu B)\n",
+			gr->cls, (unsigned long long)gr->size_lo, (unsigned long long)gr->size_hi);
+	else
+		fprintf(out, "site: %s\n", gr->label);
 	for (size_t i = 1; i < gr->site.n_frames && i < 4; i++) {
 		const lw_sym_frame *f = &gr->site.frames[i];
 		if (f->file[0])
@@ -343,12 +352,25 @@ static void json_frames(lw_json *j, const lw_heap_group *gr)
 	lw_json_arr_end(j);
 }
 
+/* JSON "kind" of a group: "site", "unsampled" (size class) or "class". */
+static const char *group_kind_name(const lw_heap_group *gr)
+{
+	switch (gr->kind) {
+	case LW_HEAP_SITE: return "site";
+	case LW_HEAP_CLASS: return "class";
+	default: return "unsampled";
+	}
+}
+
 static void json_group(lw_json *j, const lw_heap *h, uint32_t g)
 {
 	const lw_heap_group *gr = &h->groups[g];
 	lw_json_obj_begin(j);
-	lw_json_key(j, "kind"); lw_json_str(j, gr->kind == LW_HEAP_SITE ? "site" : "unsampled");
+	lw_json_key(j, "kind"); lw_json_str(j, group_kind_name(gr));
 	lw_json_key(j, "label"); lw_json_str(j, gr->label);
+	if (gr->kind == LW_HEAP_CLASS) {
+		lw_json_key(j, "class"); lw_json_str(j, gr->cls);
+	}
 	if (gr->kind == LW_HEAP_SITE) {
 		lw_json_key(j, "frames"); json_frames(j, gr);
 		lw_json_key(j, "inuse_bytes_est"); lw_json_num(j, gr->inuse_bytes);
@@ -388,8 +410,11 @@ static void json_node_ref(lw_json *j, const lw_heap *h, const lw_retainers *r, u
 		lw_json_key(j, "retained_bytes"); lw_json_int(j, (int64_t)rt->retained);
 	} else {
 		const lw_heap_group *gr = &h->groups[id];
-		lw_json_key(j, "kind"); lw_json_str(j, gr->kind == LW_HEAP_SITE ? "site" : "unsampled");
+		lw_json_key(j, "kind"); lw_json_str(j, group_kind_name(gr));
 		lw_json_key(j, "label"); lw_json_str(j, gr->label);
+		if (gr->kind == LW_HEAP_CLASS) {
+			lw_json_key(j, "class"); lw_json_str(j, gr->cls);
+		}
 		for (size_t i = 0; i < r->n_nodes; i++)
 			if (r->nodes[i].id == id) {
 				lw_json_key(j, "path_blocks"); lw_json_int(j, r->nodes[i].n_blocks);

@@ -364,6 +364,111 @@ static unsigned size_class(uint64_t size)
 	return c;
 }
 
+/* ---- class groups (type hints) ----------------------------------------------- */
+
+typedef struct type_ref {
+	uint64_t addr;
+	uint32_t block;
+} type_ref;
+
+static int cmp_type_ref(const void *a, const void *b)
+{
+	const type_ref *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->block < y->block ? -1 : x->block > y->block;
+}
+
+#define LW_VTABLE_PREFIX "vtable for "
+
+/* Groups the unsampled blocks that have a type hint inside a "vtable for
+ * Foo" symbol by class: one LW_HEAP_CLASS group per class name, created on
+ * first use, block_group[b] set for those blocks. Blocks without a usable
+ * hint keep block_group[b] == LW_GRAPH_NONE. Each distinct hint address is
+ * symbolized once. */
+static int build_class_groups(lw_heap *h, char *err, size_t errlen)
+{
+	heap_priv *p = h->priv_;
+	const lw_graph *dg = h->dg;
+	size_t nt = dg->n_types;
+	if (nt == 0)
+		return 0;
+	type_ref *tr = malloc(nt * sizeof *tr);
+	if (!tr)
+		goto oom;
+	for (size_t i = 0; i < nt; i++)
+		tr[i] = (type_ref){ dg->types[i].addr, dg->types[i].block };
+	qsort(tr, nt, sizeof *tr, cmp_type_ref);
+	size_t nu = 0;
+	for (size_t i = 0; i < nt; i++)
+		if (i == 0 || tr[i].addr != tr[i - 1].addr)
+			nu++;
+	/* room for a class group per distinct address, plus the 64 size classes */
+	size_t cap = h->n_groups + nu + 64;
+	lw_heap_group *ng = realloc(h->groups, cap * sizeof *ng);
+	if (!ng)
+		goto oom_free;
+	h->groups = ng;
+	memset(h->groups + h->n_groups, 0, (cap - h->n_groups) * sizeof *ng);
+	char **nk = realloc(p->keys, cap * sizeof *nk);
+	if (!nk)
+		goto oom_free;
+	p->keys = nk;
+	memset(p->keys + h->n_groups, 0, (cap - h->n_groups) * sizeof *nk);
+	size_t first_class = h->n_groups;
+	for (size_t i = 0; i < nt;) {
+		size_t j = i;
+		while (j < nt && tr[j].addr == tr[i].addr)
+			j++;
+		uint64_t start = 0;
+		const char *name = lw_sym_data_symbol(h->sym, tr[i].addr, &start);
+		if (name && strncmp(name, LW_VTABLE_PREFIX, strlen(LW_VTABLE_PREFIX)) == 0 &&
+		    name[strlen(LW_VTABLE_PREFIX)]) {
+			const char *cls = name + strlen(LW_VTABLE_PREFIX);
+			uint32_t grp = LW_GRAPH_NONE;
+			for (size_t k = i; k < j; k++) {
+				const lw_graph_block *bl = &dg->blocks[tr[k].block];
+				if (bl->stack != LWD_NONE)
+					continue;      /* sampled: keeps its site */
+				if (grp == LW_GRAPH_NONE) {
+					for (size_t g = first_class; g < h->n_groups; g++)
+						if (strcmp(h->groups[g].cls, cls) == 0) {
+							grp = (uint32_t)g;
+							break;
+						}
+				}
+				if (grp == LW_GRAPH_NONE) {
+					lw_heap_group *gr = &h->groups[h->n_groups];
+					char lab[512];
+					snprintf(lab, sizeof lab, "%s (unsampled, class from vtable)", cls);
+					gr->kind = LW_HEAP_CLASS;
+					gr->site.id = (int64_t)h->n_groups;
+					gr->label = arena_strdup(p, lab);
+					gr->cls = arena_strdup(p, cls);
+					if (!gr->label || !gr->cls)
+						goto oom_free;
+					gr->size_lo = UINT64_MAX;
+					grp = (uint32_t)h->n_groups++;
+				}
+				lw_heap_group *gr = &h->groups[grp];
+				if (bl->size < gr->size_lo)
+					gr->size_lo = bl->size;
+				if (bl->size > gr->size_hi)
+					gr->size_hi = bl->size;
+				h->block_group[tr[k].block] = grp;
+			}
+		}
+		i = j;
+	}
+	free(tr);
+	return 0;
+oom_free:
+	free(tr);
+oom:
+	snprintf(err, errlen, "out of memory grouping blocks by class");
+	return -ENOMEM;
+}
+
 typedef struct root_key {
 	uint32_t kind, owner;
 	uint64_t start;          /* symbol start for named globals, else 0 */
@@ -650,7 +755,13 @@ int lw_heap_open_progress(const char *path, lw_heap_progress_fn progress_fn, voi
 	rc = build_sites(h, stack_group, err, errlen);
 	if (rc < 0)
 		goto fail;
-	/* unsampled blocks: one group per size class, created on first use */
+	/* unsampled blocks: by class when a vtable names it, else one group per
+	 * size class, created on first use */
+	for (size_t b = 0; b < h->dg->n_blocks; b++)
+		h->block_group[b] = LW_GRAPH_NONE;
+	rc = build_class_groups(h, err, errlen);
+	if (rc < 0)
+		goto fail;
 	uint32_t class_group[64];
 	memset(class_group, 0xff, sizeof class_group);
 	for (size_t b = 0; b < h->dg->n_blocks; b++) {
@@ -659,6 +770,8 @@ int lw_heap_open_progress(const char *path, lw_heap_progress_fn progress_fn, voi
 			h->block_group[b] = stack_group[bl->stack];
 			continue;
 		}
+		if (h->block_group[b] != LW_GRAPH_NONE)
+			continue;                  /* a class group */
 		unsigned c = size_class(bl->size);
 		if (class_group[c] == LW_GRAPH_NONE) {
 			lw_heap_group *gr = &h->groups[h->n_groups];

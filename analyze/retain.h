@@ -9,9 +9,11 @@
  * a thread's registers), and runs graph.h: shortest retainer paths, dominators,
  * retained sizes, lost blocks.
  *
- * Groups: each sampled block belongs to its site's group; the dump does not
- * record what unsampled blocks are (no memory contents, hence no vtable
- * pointers), so unsampled blocks are grouped by power-of-two size class.
+ * Groups: each sampled block belongs to its site's group. An unsampled block
+ * whose type hint (optional HEAP_TYPES section: its first word is an address
+ * inside a module) falls in a symbol "vtable for Foo" is grouped by class
+ * (LW_HEAP_CLASS, "Foo (unsampled, class from vtable)"); the other unsampled
+ * blocks are grouped by power-of-two size class.
  *
  * lw_heap_retainers builds the aggregated retainer graph of a set of groups
  * (docs/RETAINERS.md). Everything is owned by the lw_heap / result and freed
@@ -35,13 +37,17 @@
 enum lw_heap_group_kind {
 	LW_HEAP_SITE = 0,        /* sampled blocks of one allocation site */
 	LW_HEAP_UNSAMPLED = 1,   /* unsampled blocks of one size class */
+	LW_HEAP_CLASS = 2,       /* unsampled blocks whose vtable names class `cls` */
 };
 
 typedef struct lw_heap_group {
 	int kind;                /* enum lw_heap_group_kind */
 	lw_site site;            /* SITE: frames, call site first (id = index) */
-	const char *label;       /* "function (file.c:12)" or "unsampled 33..64 B" */
-	uint64_t size_lo, size_hi;  /* UNSAMPLED: size class bounds (inclusive) */
+	const char *label;       /* "function (file.c:12)", "unsampled 33..64 B" or
+	                          * "Foo (unsampled, class from vtable)" */
+	const char *cls;         /* CLASS: demangled class name ("ns::Foo"); else NULL */
+	uint64_t size_lo, size_hi;  /* UNSAMPLED: size class bounds (inclusive);
+	                             * CLASS: smallest and largest block size */
 	double inuse_bytes, inuse_objects;  /* SITE: unbiased estimate (COUNTERS) */
 	uint32_t n_blocks;       /* heap blocks of this group in the graph */
 	uint64_t bytes;
@@ -95,7 +101,8 @@ int lw_heap_open_progress(const char *path, lw_heap_progress_fn progress, void *
 void lw_heap_free(lw_heap *h);
 
 /* Groups whose site has a frame label matching `re`, or whose label matches
- * (so "unsampled" selects the size classes). Fills sel[n_groups] with 0/1 and
+ * (so "unsampled" selects the size classes and the class groups, "Foo"
+ * selects the class group of Foo). Fills sel[n_groups] with 0/1 and
  * returns how many matched. */
 size_t lw_heap_select(const lw_heap *h, const lw_regex *re, uint8_t *sel);
 /* The SITE group with the largest estimated inuse bytes among those with

@@ -4,6 +4,7 @@
  *
  * Encoder: one record per call through lw_writer_put_*; no allocation, no
  * locks, safe in the forked dump child.
+ * HEAP_TYPES is optional: decoded when present, n_types = 0 otherwise.
  * Decoder: never trusts a count, a length or an index: every record is
  * bounds-checked against the payload, every index against the array it names,
  * blocks must be sorted and disjoint, roots sorted, edges grouped by source.
@@ -75,6 +76,18 @@ int lw_writer_put_edge(lw_writer *w, uint32_t from, uint32_t to)
 	return lw_writer_put(w, r, sizeof r);
 }
 
+int lw_writer_put_heap_type(lw_writer *w, uint32_t block, uint64_t addr)
+{
+	uint8_t r[LWD_HEAP_TYPE_SIZE];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (uint8_t)(block >> (8 * i));
+		r[4 + i] = 0;
+	}
+	for (int i = 0; i < 8; i++)
+		r[8 + i] = (uint8_t)(addr >> (8 * i));
+	return lw_writer_put(w, r, sizeof r);
+}
+
 int lw_graph_edges_end(lw_writer *w, uint32_t n_edges)
 {
 	lw_writer_section_set_count(w, n_edges);
@@ -116,6 +129,7 @@ void lw_graph_free(lw_graph *g)
 	free(g->roots);
 	free(g->out_start);
 	free(g->out_to);
+	free(g->types);
 	free(g);
 }
 
@@ -323,6 +337,34 @@ static int decode_edges(lw_graph *g, const uint8_t *p, uint64_t len, uint32_t co
 	return 0;
 }
 
+/* Optional HEAP_TYPES: block indices in range and strictly increasing. */
+static int decode_types(lw_graph *g, const uint8_t *p, uint64_t len, uint32_t count,
+			char *err, size_t errlen)
+{
+	if ((uint64_t)count * LWD_HEAP_TYPE_SIZE != len)
+		return bad(err, errlen, "HEAP_TYPES: length %llu is not %u records of %u bytes",
+			   LW_ULL(len), count, LWD_HEAP_TYPE_SIZE);
+	g->types = malloc((count ? count : 1) * sizeof *g->types);
+	if (!g->types)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *r = p + (uint64_t)i * LWD_HEAP_TYPE_SIZE;
+		lw_graph_type *t = &g->types[i];
+		t->block = rd32(r);
+		t->addr = rd64(r + 8);
+		if (rd32(r + 4) != 0)
+			return bad(err, errlen, "HEAP_TYPES record %u: reserved field is not zero", i);
+		if (t->block >= g->n_blocks)
+			return bad(err, errlen, "HEAP_TYPES record %u: block %u out of range (%zu blocks)",
+				   i, t->block, g->n_blocks);
+		if (i > 0 && t->block <= g->types[i - 1].block)
+			return bad(err, errlen, "HEAP_TYPES record %u: block %u not above the previous record's %u",
+				   i, t->block, g->types[i - 1].block);
+	}
+	g->n_types = count;
+	return 0;
+}
+
 int lw_graph_decode(const lw_file *f, lw_graph **out, char *err, size_t errlen)
 {
 	static const uint32_t types[4] = { LWD_SEC_THREADS, LWD_SEC_HEAP_BLOCKS, LWD_SEC_ROOTS,
@@ -364,6 +406,11 @@ int lw_graph_decode(const lw_file *f, lw_graph **out, char *err, size_t errlen)
 		rc = decode_roots(f, g, data[2], len[2], count[2], err, errlen);
 	if (!rc)
 		rc = decode_edges(g, data[3], len[3], count[3], err, errlen);
+	const uint8_t *tdata = NULL;
+	uint64_t tlen = 0;
+	uint32_t tcount = 0;
+	if (!rc && lw_file_section(f, LWD_SEC_HEAP_TYPES, &tdata, &tlen, &tcount) == 0)
+		rc = decode_types(g, tdata, tlen, tcount, err, errlen);
 	if (rc) {
 		if (rc == -ENOMEM && errlen > 0)
 			snprintf(err, errlen, "out of memory decoding the heap graph");

@@ -1,5 +1,6 @@
 /* lwd_graph.h — encode and decode the heap-graph sections of a dump
- * (THREADS, HEAP_BLOCKS, ROOTS, HEAP_EDGES; include/lwd_format.h, "Heap
+ * (THREADS, HEAP_BLOCKS, ROOTS, HEAP_EDGES and the optional HEAP_TYPES;
+ * include/lwd_format.h, "Heap
  * graph"; docs/FORMAT.md, "Heap graph sections").
  *
  *   Encoder (lw_writer_put_*): one call per record into a section opened with
@@ -50,6 +51,13 @@ typedef struct lw_graph_root {
 	uint32_t flags;              /* LWD_ROOTF_* */
 } lw_graph_root;
 
+/* A type hint (optional HEAP_TYPES section): the block's first word holds
+ * `addr`, an address inside a loaded module (e.g. a C++ vtable pointer). */
+typedef struct lw_graph_type {
+	uint32_t block;              /* < n_blocks; strictly increasing */
+	uint64_t addr;
+} lw_graph_type;
+
 typedef struct lw_graph {
 	size_t n_threads;  lw_graph_thread *threads;
 	size_t n_blocks;   lw_graph_block *blocks;
@@ -61,6 +69,7 @@ typedef struct lw_graph {
 	uint64_t *out_start;
 	uint32_t *out_to;
 	uint64_t total_bytes;        /* sum of block sizes */
+	size_t n_types;    lw_graph_type *types;   /* 0 / NULL without HEAP_TYPES */
 	void *priv_;
 } lw_graph;
 
@@ -93,6 +102,8 @@ int lw_writer_put_heap_block(lw_writer *w, uint64_t addr, uint64_t size,
 int lw_writer_put_root(lw_writer *w, uint32_t kind, uint32_t owner, uint64_t addr,
 		       uint32_t block, uint32_t flags);
 int lw_writer_put_edge(lw_writer *w, uint32_t from, uint32_t to);
+/* One HEAP_TYPES record (section opened with LWD_SECF_OPTIONAL). */
+int lw_writer_put_heap_type(lw_writer *w, uint32_t block, uint64_t addr);
 /* Closes a HEAP_EDGES section opened with count 0, storing n_edges as its
  * record count. Equivalent to lw_writer_section_end otherwise. */
 int lw_graph_edges_end(lw_writer *w, uint32_t n_edges);

@@ -34,7 +34,7 @@
 
 _Static_assert(sizeof(uint64_t) == 8 && sizeof(double) == 8, "64-bit types");
 
-#define LW_SEC_MAX_KNOWN 11   /* highest non-END section type we know */
+#define LW_SEC_MAX_KNOWN 12   /* highest non-END section type we know */
 
 typedef struct lw_sec_loc {
 	uint64_t hdr;     /* file offset of the section header; 0 = absent */
@@ -99,6 +99,7 @@ static const char *lw_sec_name(uint32_t type)
 	case LWD_SEC_HEAP_BLOCKS: return "HEAP_BLOCKS";
 	case LWD_SEC_HEAP_EDGES: return "HEAP_EDGES";
 	case LWD_SEC_ROOTS: return "ROOTS";
+	case LWD_SEC_HEAP_TYPES: return "HEAP_TYPES";
 	case LWD_SEC_END: return "END";
 	default: return "unknown";
 	}
@@ -550,6 +551,15 @@ static int lw_parse_counters(lw_parse *c)
 	return 0;
 }
 
+/* HEAP_TYPES (optional, dumps): only its framing here — a whole number of
+ * 16-byte records; the records themselves are validated by lw_graph_decode. */
+static int lw_parse_types(lw_parse *c)
+{
+	if (!c->pv->sec[LWD_SEC_HEAP_TYPES].hdr)
+		return 0;
+	return lw_check_fixed(c, LWD_SEC_HEAP_TYPES, LWD_HEAP_TYPE_SIZE);
+}
+
 static int lw_parse_live(lw_parse *c)
 {
 	const lw_sec_loc *s = &c->pv->sec[LWD_SEC_LIVE_BLOCKS];
@@ -690,7 +700,8 @@ static int lw_parse_owned(uint8_t *bytes, size_t len, lw_file **out, char *err, 
 	    !(rc = lw_parse_segments(&c)) &&
 	    !(rc = lw_parse_stacks(&c)) &&
 	    !(rc = lw_parse_counters(&c)) &&
-	    !(rc = lw_parse_live(&c)))
+	    !(rc = lw_parse_live(&c)) &&
+	    !(rc = lw_parse_types(&c)))
 		rc = lw_parse_process(&c);
 	if (rc) {
 		if (rc == -ENOMEM && err && errlen)

@@ -70,6 +70,7 @@ enum lwd_section {
 	LWD_SEC_HEAP_BLOCKS = 9, /* heap dumps; count = blocks; LWD_HEAP_BLOCK_SIZE each */
 	LWD_SEC_HEAP_EDGES = 10, /* heap dumps; count = edges; LWD_HEAP_EDGE_SIZE each */
 	LWD_SEC_ROOTS = 11,      /* heap dumps; count = root references; LWD_ROOT_SIZE each */
+	LWD_SEC_HEAP_TYPES = 12, /* heap dumps, optional; count = hints; LWD_HEAP_TYPE_SIZE each */
 	LWD_SEC_END = 0x454e44,  /* "END": count = number of sections before it, length 16 */
 };
 
@@ -244,5 +245,19 @@ enum lwd_root_kind {
  *   4  u32 to               index into HEAP_BLOCKS
  */
 #define LWD_HEAP_EDGE_SIZE 8
+
+/* HEAP_TYPES record, 16 bytes (optional section, written with
+ * LWD_SECF_OPTIONAL after HEAP_EDGES, only together with the graph): a type
+ * hint for a block whose FIRST word holds an address inside a PT_LOAD
+ * segment of a loaded module (MODULES/SEGMENTS) and not inside any live heap
+ * block — for a C++ object with virtual functions, its vtable pointer. Only
+ * such module addresses are written (they are already implied by MODULES),
+ * never other heap contents. Records are sorted by block, strictly
+ * increasing (at most one hint per block).
+ *   0  u32 block            index into HEAP_BLOCKS
+ *   4  u32 reserved         zero
+ *   8  u64 addr             the module address the block's first word holds
+ */
+#define LWD_HEAP_TYPE_SIZE 16
 
 #endif /* LWD_FORMAT_H */

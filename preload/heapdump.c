@@ -53,6 +53,8 @@ struct graph_arg {
 	size_t n_samples;
 	lw_hg_range *excl;
 	size_t n_excl;
+	lw_hg_range *modsegs;    /* every PT_LOAD segment: type hints (HEAP_TYPES) */
+	size_t n_modsegs;
 };
 
 #define MAX_EXCL 65536
@@ -72,8 +74,24 @@ static int graph_extra(lw_writer *w, void *argp)
 	if (!a->walk_ok)
 		return 0;
 	lw_hg_stats st;
-	return lw_heapgraph_write(w, a->hw, threads, a->regions, a->n_regions,
-				  a->excl, a->n_excl, a->samples, a->n_samples, &st);
+	int rc = lw_heapgraph_write(w, a->hw, threads, a->regions, a->n_regions,
+				    a->excl, a->n_excl, a->samples, a->n_samples, &st);
+	if (rc == 0 && a->modsegs)
+		rc = lw_heapgraph_write_types(w, a->hw, a->modsegs, a->n_modsegs, NULL);
+	return rc;
+}
+
+/* Every PT_LOAD segment of every module, for the type hints. */
+static void build_modsegs(struct graph_arg *a)
+{
+	const lw_segment_info *segs;
+	uint32_t n_segs = lw_snap_segments(a->snap, &segs);
+	a->modsegs = lw_mem_map((n_segs ? n_segs : 1) * sizeof(lw_hg_range));
+	if (!a->modsegs)
+		return;
+	for (uint32_t i = 0; i < n_segs; i++)
+		if (segs[i].end > segs[i].start)
+			a->modsegs[a->n_modsegs++] = (lw_hg_range){ segs[i].start, segs[i].end };
 }
 
 /* Writable PT_LOAD segments of every module except the shim and mimalloc
@@ -135,6 +153,7 @@ static __attribute__((noreturn)) void child_main(struct lw_snap *s, int dirfd, c
 	if (a.walk_ok && a.regions && a.excl) {
 		build_regions(&a);
 		build_samples(&a);
+		build_modsegs(&a);
 		lw_mem_foreach(0, excl_cb, &a);
 	}
 	if (!a.regions || !a.samples || !a.excl)

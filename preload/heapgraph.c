@@ -644,3 +644,82 @@ int lw_heapgraph_write(lw_writer *w, const lw_heapwalk *hw, lw_hg_threads *ts,
 	}
 	return w->err;
 }
+
+/* ---- child: type hints -------------------------------------------------- */
+
+/* 1 if v lies in one of the sorted, disjoint ranges r[0..n). */
+static int in_ranges(const lw_hg_range *r, size_t n, uint64_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {              /* first range with end > v */
+		size_t mid = lo + (hi - lo) / 2;
+		if (r[mid].end <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && r[lo].start <= v;
+}
+
+#define TYPE_RECS 256            /* staged HEAP_TYPES records (4 KiB) */
+
+int lw_heapgraph_write_types(lw_writer *w, const lw_heapwalk *hw,
+			     lw_hg_range *modsegs, size_t n_modsegs, uint64_t *n_types)
+{
+	uint8_t buf[TYPE_RECS * LWD_HEAP_TYPE_SIZE];
+	size_t nb = 0;
+	uint64_t count = 0;
+	uint32_t idx = 0;
+
+	sort_ranges(modsegs, n_modsegs);
+	lw_writer_section_begin(w, LWD_SEC_HEAP_TYPES, LWD_SECF_OPTIONAL, 0);
+	for (size_t pi = 0; pi < hw->n_pages && !w->err; pi++) {
+		const lw_hw_page *pg = &hw->pages[pi];
+		uint64_t rs, re;
+		int whole = lw_heapwalk_readable_next(hw, pg->start, pg->start + pg->span, &rs, &re) &&
+			    rs == pg->start && re == pg->start + pg->span;
+		for (uint64_t wi = 0; wi < (pg->nslots + 63) / 64; wi++) {
+			uint64_t bits = hw->bm[pg->bm_off + wi];
+			while (bits) {
+				uint64_t slot = wi * 64 + (uint64_t)__builtin_ctzll(bits);
+				bits &= bits - 1;
+				uint32_t block = idx++;
+				uint64_t a = pg->start + slot * pg->bsize;
+				if (pg->bsize < 8 || (a & 7))
+					continue;
+				if (!whole && !(lw_heapwalk_readable_next(hw, a, a + 8, &rs, &re) &&
+						rs == a && re >= a + 8))
+					continue;
+				uint64_t v = *(const uint64_t *)a;
+				/* only module addresses leave the process: a value
+				 * in a module segment that is not also a heap
+				 * address (the heap never overlaps a module, but
+				 * check anyway) */
+				if (!in_ranges(modsegs, n_modsegs, v) ||
+				    lw_heapwalk_find(hw, v, NULL) != LW_HW_NONE)
+					continue;
+				if (count == 0xffffffffu)
+					continue;
+				uint8_t *r = buf + nb * LWD_HEAP_TYPE_SIZE;
+				for (int k = 0; k < 4; k++) {   /* as lw_writer_put_heap_type */
+					r[k] = (uint8_t)(block >> (8 * k));
+					r[4 + k] = 0;
+				}
+				for (int k = 0; k < 8; k++)
+					r[8 + k] = (uint8_t)(v >> (8 * k));
+				count++;
+				if (++nb == TYPE_RECS) {
+					lw_writer_put(w, buf, nb * LWD_HEAP_TYPE_SIZE);
+					nb = 0;
+				}
+			}
+		}
+	}
+	if (nb)
+		lw_writer_put(w, buf, nb * LWD_HEAP_TYPE_SIZE);
+	lw_writer_section_set_count(w, (uint32_t)count);
+	lw_writer_section_end(w);
+	if (n_types)
+		*n_types = count;
+	return w->err;
+}

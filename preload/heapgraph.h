@@ -25,6 +25,9 @@
  *   THREADS, HEAP_BLOCKS, ROOTS and HEAP_EDGES. Memory: mmap only, bounded
  *   (a 4 MiB target buffer plus the walker's tables); edges are streamed.
  *   Never writes memory contents: addresses, sizes and indices only.
+ *   lw_heapgraph_write_types() then adds the optional HEAP_TYPES section:
+ *   a block's first word when it is an address inside a loaded module (a C++
+ *   vtable pointer), nothing else.
  */
 #ifndef LW_HEAPGRAPH_H
 #define LW_HEAPGRAPH_H
@@ -106,5 +109,18 @@ int lw_heapgraph_write(lw_writer *w, const lw_heapwalk *hw, lw_hg_threads *ts,
 		       lw_hg_region *regions, size_t n_regions,
 		       lw_hg_range *exclude, size_t n_exclude,
 		       lw_hg_sample *samples, size_t n_samples, lw_hg_stats *st);
+
+/* Child, after lw_heapgraph_write. Writes the optional HEAP_TYPES section
+ * (LWD_SECF_OPTIONAL): for every live block whose first word v lies inside
+ * one of `modsegs` (the PT_LOAD segments of the loaded modules, any
+ * permission: vtables live in read-only or RELRO data) and not inside a live
+ * block, the record (block index, v) — for a C++ polymorphic object, its
+ * vtable pointer, which the analyzer turns into a class name. Security: only
+ * values that are addresses inside loaded ELF modules are written (already
+ * implied by MODULES and SEGMENTS), never other heap contents. Sorts
+ * `modsegs` in place; bounded memory (a 4 KiB stack buffer), records are
+ * streamed. Sets *n_types (may be NULL). Returns 0 or the writer's -errno. */
+int lw_heapgraph_write_types(lw_writer *w, const lw_heapwalk *hw,
+			     lw_hg_range *modsegs, size_t n_modsegs, uint64_t *n_types);
 
 #endif /* LW_HEAPGRAPH_H */

@@ -3,10 +3,11 @@
  *
  * Parses the input with lw_file_parse; when accepted, decodes the graph with
  * lw_graph_decode and, when that succeeds, follows every index the decoder
- * promises is in range (block, thread, module, live, stack, CSR offsets and
- * targets) and checks the promised orders, so ASan and UBSan see anything
+ * promises is in range (block, thread, module, live, stack, type hint, CSR
+ * offsets and targets) and checks the promised orders, so ASan and UBSan see anything
  * the validation let through. Seeds: corpus/lwd_graph (written by
- * heap_graph_format_test --seeds). Also replayed as a plain test, where
+ * heap_graph_format_test --seeds, and the *-types-* ones by
+ * heap_types_format_test --seeds). Also replayed as a plain test, where
  * lw_fuzz_accepts pins the seed names: ok-* must parse AND decode, bad-* must
  * fail one of the two.
  */
@@ -51,6 +52,12 @@ static uint64_t walk(const lw_file *f, const lw_graph *g)
 			h += f->modules[r->owner].start;
 		else
 			h += g->threads[r->owner].tid;
+	}
+	for (size_t i = 0; i < g->n_types; i++) {   /* optional HEAP_TYPES */
+		const lw_graph_type *t = &g->types[i];
+		if (i > 0 && t->block <= g->types[i - 1].block)
+			abort();
+		h += g->blocks[t->block].addr + t->addr;
 	}
 	if (g->out_start[0] != 0 || g->out_start[g->n_blocks] != g->n_edges)
 		abort();
