@@ -48,10 +48,13 @@ struct alignas(64) Aligned {
 	char bytes[192];
 };
 
-std::vector<Shape *> *g_registry;
-std::map<int, Shape *> *g_by_id;
-std::vector<int *> *g_arrays;
-std::vector<Aligned *> *g_aligned;
+// volatile: these have internal linkage, and clang -O2 would otherwise keep
+// them in main's registers and stack only; the heap-graph tests expect the
+// containers to hang off these globals, as in a real service.
+std::vector<Shape *> *volatile g_registry;
+std::map<int, Shape *> *volatile g_by_id;
+std::vector<int *> *volatile g_arrays;
+std::vector<Aligned *> *volatile g_aligned;
 
 // Every churn object passes through this sink before it is deleted, so the
 // compiler cannot pair and remove the new/delete (C++14 allows eliding them).
