@@ -26,8 +26,15 @@ static int cmp_reach(const void *a, const void *b)
 	const lw_root_reach *x = a, *y = b;
 	if (x->blocks != y->blocks)
 		return x->blocks > y->blocks ? -1 : 1;
+	/* share of leading words, compared without division */
+	unsigned __int128 lx = (unsigned __int128)x->words_leading * y->words;
+	unsigned __int128 ly = (unsigned __int128)y->words_leading * x->words;
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
 	if (x->kin != y->kin)
 		return x->kin > y->kin ? -1 : 1;
+	if (x->hops != y->hops)
+		return x->hops < y->hops ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return x->root < y->root ? -1 : x->root > y->root;
@@ -112,11 +119,12 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 	uint8_t *lead = calloc(n ? n : 1, 1);
 	uint8_t *kin = calloc(n ? n : 1, 1);
 	uint32_t *stamp = calloc(n ? n : 1, sizeof *stamp);
+	uint32_t *depth = malloc((size_t)(n ? n : 1) * sizeof *depth);
 	uint32_t *queue = malloc((size_t)(n ? n : 1) * sizeof *queue);
 	candidate *cand = malloc((g->n_roots ? g->n_roots : 1) * sizeof *cand);
 	lw_root_reach *res = NULL;
 	int rc = -ENOMEM;
-	if (!lead || !kin || !stamp || !queue || !cand)
+	if (!lead || !kin || !stamp || !depth || !queue || !cand)
 		goto out;
 	if ((rc = mark_leading(g, target, lead)) < 0 || (rc = mark_kin(g, target, kin)) < 0)
 		goto out;
@@ -142,11 +150,13 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 	for (size_t i = 0; i < n_cand; i++) {
 		uint32_t s = (uint32_t)i + 1, r = cand[i].root;
 		size_t head = 0, tail = 0;
-		lw_root_reach rr = { r, 0, 0, 0 };
+		lw_root_reach rr = { r, 0, 0, 0, g->root_off[r + 1] - g->root_off[r],
+				     cand[i].edges_in, 0 };
 		for (uint64_t e = g->root_off[r]; e < g->root_off[r + 1]; e++) {
 			uint32_t b = g->root_dst[e];
 			if (lead[b] && stamp[b] != s) {
 				stamp[b] = s;
+				depth[b] = 1;
 				queue[tail++] = b;
 			}
 		}
@@ -155,6 +165,7 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 			if (target[v]) {
 				rr.blocks++;
 				rr.bytes += g->size[v];
+				rr.hops += depth[v];
 			}
 			rr.kin += kin[v];
 			for (uint64_t e = g->blk_off[v]; e < g->blk_off[v + 1]; e++) {
@@ -162,6 +173,7 @@ int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max
 				work++;
 				if (lead[w] && stamp[w] != s) {
 					stamp[w] = s;
+					depth[w] = depth[v] + 1;
 					queue[tail++] = w;
 				}
 			}
@@ -181,6 +193,7 @@ out:
 	free(lead);
 	free(kin);
 	free(stamp);
+	free(depth);
 	free(queue);
 	free(cand);
 	free(res);

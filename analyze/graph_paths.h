@@ -35,8 +35,18 @@ typedef struct lw_root_reach {
 	uint32_t kin;           /* reachable blocks that lead to a target and have
 	                         * the size of some target: the structure the
 	                         * targets belong to (ranks roots that tie on
-	                         * blocks: the list head reaches nodes that a
-	                         * stale pointer into the list misses) */
+	                         * blocks and share: the list head reaches nodes
+	                         * that a stale pointer into the list misses) */
+	uint64_t words;         /* this root's pointers into the heap */
+	uint64_t words_leading; /* ... of which lead to a target: a root that is
+	                         * all about the targets (a list head) ranks above
+	                         * a big table one of whose slots happens to lead
+	                         * there (a ring of recycled buffers holding stale
+	                         * addresses), when blocks tie */
+	uint64_t hops;          /* sum over the reached targets of their pointer
+	                         * distance from this root: the last tie-break (a
+	                         * list's own head is one hop closer than a stale
+	                         * copy of its address held in some buffer) */
 } lw_root_reach;
 
 /* For every root with a path to a block b with target[b] != 0: the targets it
@@ -44,7 +54,8 @@ typedef struct lw_root_reach {
  * into blocks that lead to a target), and the search stops after about
  * work_limit edge visits in all (*complete = 0 then; the counts found so far
  * are still exact for the roots that finished). Results are sorted by
- * blocks, then kin, then bytes, descending; *out is malloc'ed (free() it). */
+ * blocks, then the share of the root's words that lead to a target, then
+ * kin (all descending), then hops ascending, then bytes; *out is malloc'ed (free() it). */
 int lw_graph_root_reach(const lw_graph_csr *g, const uint8_t *target, size_t max_roots,
 			uint64_t work_limit, lw_root_reach **out, size_t *n_out, int *complete);
 

@@ -97,7 +97,11 @@ static void list_with_stale_pointer(uint64_t ring_buffer_size)
 		CHECK(n == 2 && reach[0].root == 1 && reach[0].kin == 9);
 		CHECK(n == 2 && reach[1].root == 0 && reach[1].kin == 8);
 	} else {
+		/* same reach, same structure: the list head is one hop closer to
+		 * every target than the buffer holding a stale copy of node 1 */
 		CHECK(n == 2 && reach[0].kin == 9 && reach[1].kin == 9);
+		CHECK(n == 2 && reach[0].hops == reach[1].hops);
+
 	}
 	b.eb[b.ne_b - 1][1] = 6;
 	csr(&b, &g, blk_off, blk_dst, root_off, root_dst);
@@ -125,6 +129,37 @@ static void list_with_stale_pointer(uint64_t ring_buffer_size)
 			CHECK(pos[p] < i);
 	}
 	(void)nn;
+	free(reach);
+}
+
+/* Equal reach, structure and distance: the root whose words are all about
+ * the target (a list head) ranks above a table one of whose three slots
+ * leads there. */
+static void share_of_words(void)
+{
+	static builder b;
+	memset(&b, 0, sizeof b);
+	uint64_t size[3] = { 64, 32, 32 };
+	b.n_blocks = 3;
+	b.n_roots = 2;
+	b.size = size;
+	for (uint32_t k = 0; k < 3; k++) {
+		b.er[b.ne_r][0] = 0;
+		b.er[b.ne_r++][1] = k;            /* table: slots 0, 1, 2 */
+	}
+	b.er[b.ne_r][0] = 1;
+	b.er[b.ne_r++][1] = 0;                    /* head: only block 0 */
+	uint64_t blk_off[4], root_off[3];
+	uint32_t blk_dst[4], root_dst[8];
+	lw_graph_csr g;
+	csr(&b, &g, blk_off, blk_dst, root_off, root_dst);
+	uint8_t target[3] = { 1, 0, 0 };
+	lw_root_reach *reach;
+	size_t n;
+	int complete;
+	CHECK(lw_graph_root_reach(&g, target, 0, 1000, &reach, &n, &complete) == 0);
+	CHECK(n == 2 && reach[0].root == 1 && reach[0].words == 1 && reach[0].words_leading == 1);
+	CHECK(n == 2 && reach[1].root == 0 && reach[1].words == 3 && reach[1].words_leading == 1);
 	free(reach);
 }
 
@@ -252,6 +287,7 @@ int main(void)
 {
 	list_with_stale_pointer(1024);   /* the stale buffer is the list's size */
 	list_with_stale_pointer(4096);
+	share_of_words();
 	random_graphs();
 	if (failures) {
 		fprintf(stderr, "%d failures\n", failures);
