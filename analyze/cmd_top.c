@@ -159,13 +159,8 @@ int lw_cmd_top(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case ':':
-			lw_error("'%s': missing argument", argv[optind - 1]);
-			return 2;
 		default:
-			lw_error("'%s': unknown option", argv[optind - 1]);
-			usage(stderr);
-			return 2;
+			return lw_opt_error(c, argv, optind, usage);
 		}
 	}
 	if (optind >= argc) {

@@ -690,3 +690,14 @@ void lw_regex_free(lw_regex *r)
 	regfree(&r->re);
 	free(r);
 }
+
+int lw_opt_error(int c, char *const *argv, int optind, void (*usage)(FILE *out))
+{
+	if (c == ':') {
+		lw_error("'%s': missing argument", argv[optind - 1]);
+		return 2;
+	}
+	lw_error("'%s': unknown option", argv[optind - 1]);
+	usage(stderr);
+	return 2;
+}

@@ -25,6 +25,12 @@ const char *lw_fmt_count(double n, char *buf, size_t len);           /* "1234", 
 const char *lw_fmt_pct(double frac, char *buf, size_t len);          /* "12.3%" */
 const char *lw_fmt_duration(double seconds, char *buf, size_t len);  /* "1.5s", "2m03s", "1h02m" */
 
+/* The common tail of a command's getopt_long switch: for ':' (an option
+ * without its argument) prints "'<opt>': missing argument"; for anything
+ * else "'<opt>': unknown option" and the usage on stderr. Returns 2, the
+ * usage-error exit status. */
+int lw_opt_error(int c, char *const *argv, int optind, void (*usage)(FILE *out));
+
 /* Parses a size/count argument; returns 0 or -1. */
 int lw_parse_u64(const char *s, uint64_t *out);
 int lw_parse_double(const char *s, double *out);
