@@ -691,13 +691,13 @@ void lw_regex_free(lw_regex *r)
 	free(r);
 }
 
-int lw_opt_error(int c, char *const *argv, int optind, void (*usage)(FILE *out))
+int lw_opt_error(int c, char *const *argv, int next_arg, void (*usage)(FILE *out))
 {
 	if (c == ':') {
-		lw_error("'%s': missing argument", argv[optind - 1]);
+		lw_error("'%s': missing argument", argv[next_arg - 1]);
 		return 2;
 	}
-	lw_error("'%s': unknown option", argv[optind - 1]);
+	lw_error("'%s': unknown option", argv[next_arg - 1]);
 	usage(stderr);
 	return 2;
 }

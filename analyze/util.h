@@ -29,7 +29,7 @@ const char *lw_fmt_duration(double seconds, char *buf, size_t len);  /* "1.5s", 
  * without its argument) prints "'<opt>': missing argument"; for anything
  * else "'<opt>': unknown option" and the usage on stderr. Returns 2, the
  * usage-error exit status. */
-int lw_opt_error(int c, char *const *argv, int optind, void (*usage)(FILE *out));
+int lw_opt_error(int c, char *const *argv, int next_arg, void (*usage)(FILE *out));
 
 /* Parses a size/count argument; returns 0 or -1. */
 int lw_parse_u64(const char *s, uint64_t *out);
