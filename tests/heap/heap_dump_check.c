@@ -5,7 +5,8 @@
  *     root whose address lies inside g_sessions;
  *   - exited-thread blocks: present, rooted by a GLOBAL root inside g_exited;
  *   - list head: rooted by a STACK or REGISTER root of the list thread;
- *   - dropped blocks: present, no root, no in-edge, unreachable.
+ *   - dropped blocks: present, no root, unreachable (an in-edge from
+ *     another unreachable block, a stale free-list link, is tolerated).
  * Prints "ok ..." and exits 0, or one line per failure and exits 1. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,12 @@ int main(int argc, char **argv)
 			    (long)g->threads[r->owner].tid == list_tid) root_thread = 1;
 		}
 		if (!strcmp(kind, "dropped")) {
-			if (any_root || indeg[b] || reach[b]) { BAD("dropped block %#llx is retained (root %d, in-edges %u)", (unsigned long long)a, any_root, indeg[b]); for (size_t i = 0; i < g->n_roots; i++) if (g->roots[i].block == b) printf("  root kind %u owner %u addr %#llx\n", g->roots[i].kind, g->roots[i].owner, (unsigned long long)g->roots[i].addr); }
+			/* Unreachable is the contract ("definitely" or "indirectly" lost).
+			 * An in-edge from another unreachable block is allowed: a
+			 * block recycled from the same mimalloc page can keep an old
+			 * free-list link to a slot that later became a dropped block
+			 * (seen once in ~20 CI runs: 10 of 40 dropped blocks). */
+			if (any_root || reach[b]) { BAD("dropped block %#llx is retained (root %d, in-edges %u, reachable %d)", (unsigned long long)a, any_root, indeg[b], reach[b] != 0); for (size_t i = 0; i < g->n_roots; i++) if (g->roots[i].block == b) printf("  root kind %u owner %u addr %#llx\n", g->roots[i].kind, g->roots[i].owner, (unsigned long long)g->roots[i].addr); }
 		} else if (!strcmp(kind, "session") || !strcmp(kind, "exited")) {
 			if (!root_global_in) BAD("%s block %#llx not rooted by its global", kind, (unsigned long long)a);
 		} else if (!strcmp(kind, "payload")) {
