@@ -1,4 +1,4 @@
-/* test_db.c — unit tests of analyze/db.c and analyze/model.c against a
+/* test_db.c — unit tests of analyze/store/db.c and analyze/model/model.c against a
  * naive reference: the .lwd files themselves, read with the dump/ reader.
  *
  *   - lw_db_open_inputs: the cache directory is created 0700 under

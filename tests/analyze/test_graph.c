@@ -1,4 +1,4 @@
-/* test_graph.c — unit tests of analyze/graph.c against naive reference
+/* test_graph.c — unit tests of analyze/heap/graph.c against naive reference
  * models: dominators vs the definition (d dominates v iff removing d makes v
  * unreachable), BFS parents vs shortest distances, retained sizes vs the sum
  * over dominated sets, lost classification vs a brute-force reading of the

@@ -1,4 +1,4 @@
-/* test_reports_pprof.c — unit tests of analyze/pprof.c: the protobuf
+/* test_reports_pprof.c — unit tests of analyze/report/pprof.c: the protobuf
  * encoder (checked against hand-computed bytes and decoded back with the
  * small independent decoder below), the pprof profile (gunzipped, decoded,
  * and compared field by field with the lw_profile it came from), folded

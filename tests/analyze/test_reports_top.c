@@ -1,4 +1,4 @@
-/* test_reports_top.c — unit tests of analyze/report.c: `top` aggregation
+/* test_reports_top.c — unit tests of analyze/report/report.c: `top` aggregation
  * (flat / cum per function, per site, focus) and `diff` site matching,
  * each checked against a naive reference model on random profiles drawn
  * with a fixed seed; plus label shortening and the clock format.

@@ -1,4 +1,4 @@
-/* test_util.c — unit tests of analyze/util.c: human units, argument parsing,
+/* test_util.c — unit tests of analyze/lib/util.c: human units, argument parsing,
  * the aligned table (80-column truncation), JSON escaping (control
  * characters, invalid UTF-8) and regexes. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* cmd_load.c — `leakwatch load DB PATH...`: imports .lwd files and
+/* cmd/load.c — `leakwatch load DB PATH...`: imports .lwd files and
  * directories into a store (db.h), one transaction per file. Bad files are
  * reported one line each and skipped; the summary line counts them.
  * Exit: 0 all loaded or already present, 1 some file failed or the store

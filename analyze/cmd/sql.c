@@ -1,4 +1,4 @@
-/* cmd_sql.c — `leakwatch sql [--json] DB QUERY`: runs one read-only query on
+/* cmd/sql.c — `leakwatch sql [--json] DB QUERY`: runs one read-only query on
  * a store and prints an aligned table, or a JSON array of objects (one per
  * row, keyed by column name; integers and reals as numbers, text as strings,
  * blobs as hex strings, NULL as null). The database is opened read-only and

@@ -1,4 +1,4 @@
-/* cmd_run.c — `leakwatch run [-o DIR] [--rate N] [--interval S]
+/* cmd/run.c — `leakwatch run [-o DIR] [--rate N] [--interval S]
  * [--signal SIG] -- CMD ARGS...`: runs CMD with the shim preloaded, says
  * where its files go, waits, and exits with CMD's status (128+N if a signal
  * N killed it; 127 if it could not be started).

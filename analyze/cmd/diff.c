@@ -1,4 +1,4 @@
-/* cmd_diff.c — `leakwatch diff T1 T2 [-n N] [--sample TYPE] [--json]`.
+/* cmd/diff.c — `leakwatch diff T1 T2 [-n N] [--sample TYPE] [--json]`.
  *
  * Role: argument parsing and orchestration. T1 and T2 are each a .lwd
  * file, a directory (its first process's latest snapshot) or a database

@@ -1,4 +1,4 @@
-/* cmd_top.c — `leakwatch top PATH... [-n N] [--sample TYPE] [--cum]
+/* cmd/top.c — `leakwatch top PATH... [-n N] [--sample TYPE] [--cum]
  * [--focus REGEX] [--by function|site] [--snapshot SEQ] [--json]`.
  *
  * Role: argument parsing and orchestration only; the aggregation, ranking

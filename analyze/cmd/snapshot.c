@@ -1,4 +1,4 @@
-/* cmd_snapshot.c — `leakwatch snapshot [--timeout S] PID`: asks a process
+/* cmd/snapshot.c — `leakwatch snapshot [--timeout S] PID`: asks a process
  * running the shim for a full dump, waits for the new dump-NNNNNN.lwd and
  * prints its path.
  *

@@ -1,4 +1,4 @@
-/* cmd_growth.c — `leakwatch growth PATH... [-n N] [--sample inuse_space|
+/* cmd/growth.c — `leakwatch growth PATH... [-n N] [--sample inuse_space|
  * inuse_objects] [--min-snapshots K] [--fail-on-leak] [--json]`.
  *
  * Role: reads every process's time series (model.h lw_model_series), judges

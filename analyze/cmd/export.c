@@ -1,4 +1,4 @@
-/* cmd_export.c — `leakwatch export PATH... --format pprof|collapsed|text
+/* cmd/export.c — `leakwatch export PATH... --format pprof|collapsed|text
  * -o FILE [--snapshot SEQ] [--sample TYPE]`.
  *
  * Role: picks one snapshot (default: the first process's latest), encodes it

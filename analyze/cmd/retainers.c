@@ -1,4 +1,4 @@
-/* cmd_retainers.c — `leakwatch retainers DUMP [--site PATTERN] [-n N]
+/* cmd/retainers.c — `leakwatch retainers DUMP [--site PATTERN] [-n N]
  * [-o FILE.dot|FILE.svg] [--json]`: what keeps a site's memory alive.
  *
  * Role: argument parsing, selection and output. The analysis lives in
