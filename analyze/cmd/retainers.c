@@ -24,10 +24,18 @@
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 
+#include "args.h"
 #include "commands.h"
+#include "errors.h"
+#include "frame.h"
+#include "json.h"
+#include "pattern.h"
+#include "progress.h"
 #include "report.h"
 #include "retain.h"
-#include "util.h"
+#include "table.h"
+#include "text.h"
+#include "units.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -113,12 +121,12 @@ static const char *fit(const char *s, size_t max, char *buf, size_t len)
 }
 
 /* Label of a path step within max characters: sites through
- * lw_report_label (C++ argument lists and templates shortened first). */
+ * lw_frame_label (C++ argument lists and templates shortened first). */
 static const char *step_label(const lw_heap *h, uint32_t id, size_t max, char *buf, size_t len)
 {
 	if (!is_root_id(h, id) && h->groups[id].kind == LW_HEAP_SITE &&
 	    h->groups[id].site.n_frames)
-		return lw_report_label(&h->groups[id].site.frames[0], max, buf, len);
+		return lw_frame_label(&h->groups[id].site.frames[0], max, buf, len);
 	return fit(lw_heap_node_label(h, id), max, buf, len);
 }
 
@@ -133,12 +141,9 @@ static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE 
 	else
 		fprintf(out, "site: %s\n", gr->label);
 	for (size_t i = 1; i < gr->site.n_frames && i < 4; i++) {
-		const lw_sym_frame *f = &gr->site.frames[i];
-		if (f->file[0])
-			fprintf(out, "      called from %s (%s:%d)\n", f->function,
-				strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
-		else
-			fprintf(out, "      called from %s (%s)\n", f->function, f->module);
+		char lab[512];
+		fprintf(out, "      called from %s\n",
+			lw_frame_label(&gr->site.frames[i], 0, lab, sizeof lab));
 	}
 	fprintf(out, "  in the dump: %u block%s, %s", gr->n_blocks, gr->n_blocks == 1 ? "" : "s",
 		hb((double)gr->bytes, b1, sizeof b1));
@@ -212,7 +217,7 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		width = 60;
 	const lw_file *f = h->file;
 	fprintf(out, "dump %s: pid %u (%s)\n", h->path, f->process.pid,
-		strrchr(f->process.exe, '/') ? strrchr(f->process.exe, '/') + 1 : f->process.exe);
+		lw_base_name(f->process.exe));
 	fprintf(out, "heap: %zu blocks, %s; reachable %u blocks, %s\n", h->dg->n_blocks,
 		hb((double)h->total_bytes, b1, sizeof b1), h->an.n_reachable,
 		hb((double)h->reachable_bytes, b2, sizeof b2));
@@ -336,22 +341,6 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 
 /* ---- JSON ----------------------------------------------------------------------- */
 
-static void json_frames(lw_json *j, const lw_heap_group *gr)
-{
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < gr->site.n_frames; i++) {
-		const lw_sym_frame *f = &gr->site.frames[i];
-		lw_json_obj_begin(j);
-		lw_json_key(j, "function"); lw_json_str(j, f->function);
-		lw_json_key(j, "file"); lw_json_str(j, f->file);
-		lw_json_key(j, "line"); lw_json_int(j, f->line);
-		lw_json_key(j, "module"); lw_json_str(j, f->module);
-		lw_json_key(j, "inlined"); lw_json_bool(j, f->inlined);
-		lw_json_obj_end(j);
-	}
-	lw_json_arr_end(j);
-}
-
 /* JSON "kind" of a group: "site", "unsampled" (size class) or "class". */
 static const char *group_kind_name(const lw_heap_group *gr)
 {
@@ -372,7 +361,7 @@ static void json_group(lw_json *j, const lw_heap *h, uint32_t g)
 		lw_json_key(j, "class"); lw_json_str(j, gr->cls);
 	}
 	if (gr->kind == LW_HEAP_SITE) {
-		lw_json_key(j, "frames"); json_frames(j, gr);
+		lw_json_key(j, "frames"); lw_json_frames(j, gr->site.frames, gr->site.n_frames);
 		lw_json_key(j, "inuse_bytes_est"); lw_json_num(j, gr->inuse_bytes);
 		lw_json_key(j, "inuse_objects_est"); lw_json_num(j, gr->inuse_objects);
 	} else {
@@ -553,7 +542,7 @@ static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, cha
 	if (gr->kind == LW_HEAP_SITE && gr->site.n_frames) {
 		/* "function (file.c:12)", C++ templates and arguments shortened */
 		char fl[160];
-		esc_cat(buf, len, lw_report_label(&gr->site.frames[0], 72, fl, sizeof fl));
+		esc_cat(buf, len, lw_frame_label(&gr->site.frames[0], 72, fl, sizeof fl));
 	} else {
 		esc_cat(buf, len, gr->label);
 	}

@@ -153,9 +153,9 @@ static void test_model(lw_db *db, const char *run_dir)
 
 	char buf[256];
 	lw_sym_frame fr = { .function = "f", .file = "/src/a.c", .line = 12, .module = "app" };
-	CHECK(strcmp(lw_frame_label(&fr, buf, sizeof(buf)), "f (a.c:12)") == 0, "label '%s'", buf);
+	CHECK(strcmp(lw_frame_label(&fr, 0, buf, sizeof(buf)), "f (a.c:12)") == 0, "label '%s'", buf);
 	fr.file = "";
-	CHECK(strcmp(lw_frame_label(&fr, buf, sizeof(buf)), "f (app)") == 0, "label '%s'", buf);
+	CHECK(strcmp(lw_frame_label(&fr, 0, buf, sizeof(buf)), "f (app)") == 0, "label '%s'", buf);
 	for (int t = 0; t < LW_N_SAMPLE_TYPES; t++)
 		CHECK(lw_sample_type_parse(lw_sample_type_name((enum lw_sample_type)t)) == t, "type");
 	CHECK(lw_sample_type_parse("bogus") == -1, "bogus type");
