@@ -432,38 +432,9 @@ static void step(progress *pg)
 		pg->fn(pg->done, LW_HEAP_STEPS, pg->arg);
 }
 
-/* lw_graph_analyze, stage by stage for the progress callback. */
-static int run_graph(const lw_graph_csr *g, lw_graph_analysis *a, progress *pg)
+static void step_cb(void *arg)
 {
-	memset(a, 0, sizeof *a);
-	int rc = lw_graph_validate(g);
-	if (rc < 0)
-		return rc;
-	uint32_t n = lw_graph_n_nodes(g);
-	a->n_nodes = n;
-	a->bfs_parent = malloc((size_t)n * sizeof *a->bfs_parent);
-	a->idom = malloc((size_t)n * sizeof *a->idom);
-	a->retained = malloc((size_t)n * sizeof *a->retained);
-	a->lost = malloc(g->n_blocks ? g->n_blocks : 1);
-	rc = -ENOMEM;
-	if (!a->bfs_parent || !a->idom || !a->retained || !a->lost)
-		goto fail;
-	if ((rc = lw_graph_bfs(g, a->bfs_parent, &a->n_reachable)) < 0)
-		goto fail;
-	step(pg);
-	if ((rc = lw_graph_dominators(g, a->idom)) < 0)
-		goto fail;
-	step(pg);
-	if ((rc = lw_graph_retained(g, a->idom, a->retained)) < 0)
-		goto fail;
-	step(pg);
-	if ((rc = lw_graph_lost(g, a->bfs_parent, a->lost)) < 0)
-		goto fail;
-	step(pg);
-	return 0;
-fail:
-	lw_graph_analysis_free(a);
-	return rc;
+	step(arg);
 }
 
 static int analyze(lw_heap *h, progress *pg, char *err, size_t errlen)
@@ -483,7 +454,7 @@ static int analyze(lw_heap *h, progress *pg, char *err, size_t errlen)
 	h->csr.blk_dst = dg->out_to;
 	h->csr.root_off = p->root_off;
 	h->csr.root_dst = p->root_dst;
-	int rc = run_graph(&h->csr, &h->an, pg);
+	int rc = lw_graph_analyze_steps(&h->csr, &h->an, step_cb, pg);
 	if (rc == -ENOMEM)
 		goto nomem;
 	if (rc < 0) {

@@ -37,6 +37,7 @@
 
 #include "errors.h"
 #include "hashmap.h"
+#include "lw_assert.h"
 #include "lwd.h"
 #include "progress.h"
 #include "symbols.h"
@@ -434,6 +435,50 @@ int lw_db_is_database(const char *path)
 		  memcmp(buf, magic, sizeof(buf)) == 0;
 	close(fd);
 	return yes;
+}
+
+/* ---- invariant walker ---------------------------------------------------------- */
+
+/* Each query counts the rows that break one invariant of the schema
+ * (docs/SCHEMA.md); all must count 0. */
+static const struct {
+	const char *what, *sql;
+} db_invariants[] = {
+	{ "snapshots of unknown processes",
+	  "SELECT count(*) FROM snapshots WHERE process_id NOT IN (SELECT id FROM processes)" },
+	{ "files naming unknown snapshots",
+	  "SELECT count(*) FROM files WHERE snapshot_id NOT IN (SELECT id FROM snapshots)" },
+	{ "stacks of unknown sites",
+	  "SELECT count(*) FROM stacks WHERE site_id NOT IN (SELECT id FROM sites)" },
+	{ "counters of unknown sites or snapshots",
+	  "SELECT count(*) FROM counters WHERE site_id NOT IN (SELECT id FROM sites)"
+	  " OR snapshot_id NOT IN (SELECT id FROM snapshots)" },
+	{ "sites whose frame count differs from their frames",
+	  "SELECT count(*) FROM sites s WHERE n_frames !="
+	  " (SELECT count(*) FROM site_frames f WHERE f.site_id = s.id)" },
+	{ "pcs whose frame count differs from their frames",
+	  "SELECT count(*) FROM pcs p WHERE n_frames !="
+	  " (SELECT count(*) FROM pc_frames f WHERE f.pc_id = p.id)" },
+	{ "snapshots with more counter stacks than stacks",
+	  "SELECT count(*) FROM snapshots s WHERE n_stacks <"
+	  " (SELECT coalesce(sum(c.n_stacks), 0) FROM counters c WHERE c.snapshot_id = s.id)" },
+	{ "snapshots whose live blocks differ from their count",
+	  "SELECT count(*) FROM snapshots s WHERE n_live !="
+	  " (SELECT count(*) FROM live_blocks b WHERE b.snapshot_id = s.id)" },
+};
+
+int lw_db_check(lw_db *db, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(db_invariants) / sizeof(db_invariants[0]); i++) {
+		int bad = 0;
+		if (pragma_int(db->h, db_invariants[i].sql, &bad) < 0)
+			return lw_fail(err, errlen, -EIO, "checking the store: %s",
+				       sqlite3_errmsg(db->h));
+		if (bad)
+			return lw_fail(err, errlen, -EINVAL, "inconsistent store: %d %s", bad,
+				       db_invariants[i].what);
+	}
+	return 0;
 }
 
 /* ---- loading ------------------------------------------------------------------ */
@@ -1490,6 +1535,7 @@ int lw_db_load_paths(lw_db *db, char *const *paths, size_t n_paths,
 		*stats = s;
 	if (rc < 0)
 		return -1;
+	LW_ASSERT_EXPENSIVE(lw_db_check(db, NULL, 0) == 0);
 	return s.files_failed ? 1 : 0;
 }
 

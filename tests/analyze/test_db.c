@@ -164,6 +164,22 @@ static void test_model(lw_db *db, const char *run_dir)
 	      "values_get");
 }
 
+/* The store's invariant walker accepts the loaded store and names a broken
+ * reference (the broken row is removed again). */
+static void test_walker(lw_db *db)
+{
+	char err[256];
+	CHECK(lw_db_check(db, err, sizeof(err)) == 0, "walker: %s", err);
+	CHECK(sqlite3_exec(db->h, "INSERT INTO counters SELECT snapshot_id, 999999, n_stacks,"
+			   " alloc_samples, alloc_sample_bytes, free_samples, free_sample_bytes,"
+			   " alloc_objects, alloc_bytes, free_objects, free_bytes FROM counters"
+			   " LIMIT 1", NULL, NULL, NULL) == SQLITE_OK, "corrupt");
+	CHECK(lw_db_check(db, err, sizeof(err)) == -EINVAL && strstr(err, "unknown sites"),
+	      "walker catches a dangling site: %s", err);
+	sqlite3_exec(db->h, "DELETE FROM counters WHERE site_id = 999999", NULL, NULL, NULL);
+	CHECK(lw_db_check(db, err, sizeof(err)) == 0, "walker after repair: %s", err);
+}
+
 int main(int argc, char **argv)
 {
 	unsetenv("DEBUGINFOD_URLS");   /* hermetic: no network lookups */
@@ -202,6 +218,7 @@ int main(int argc, char **argv)
 	CHECK(dbfile && stat(dbfile, &st) == 0 && (st.st_mode & 0777) == 0600, "db mode %o",
 	      st.st_mode & 0777);
 	test_model(db, run_dir);
+	test_walker(db);
 	lw_db_close(db);
 
 	/* Again: the same cache database, nothing new to load. */
