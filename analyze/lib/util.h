@@ -5,7 +5,7 @@
  *   errors.h    error convention, command errors  units.h    human units, their parsers
  *   table.h     aligned text table                json.h     the JSON writer
  *   frame.h     a frame, its label and its JSON   progress.h terminal progress bar
- *   pattern.h   regular expressions
+ *   pattern.h   regular expressions               outfile.h  atomic output files
  */
 #ifndef LW_ANALYZE_UTIL_H
 #define LW_ANALYZE_UTIL_H
@@ -15,6 +15,7 @@
 #include "frame.h"
 #include "hashmap.h"
 #include "json.h"
+#include "outfile.h"
 #include "pattern.h"
 #include "progress.h"
 #include "strbuf.h"
