@@ -29,7 +29,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: leakwatch export PATH... --format pprof|collapsed|text -o FILE\n"
 	      "                        [--snapshot SEQ] [--sample inuse_space|inuse_objects|"
-	      "alloc_space|alloc_objects]\n", out);
+	      "alloc_space|alloc_objects]\n"
+	      "                        " LW_MODEL_USAGE "\n", out);
 }
 
 static int write_format(const lw_profile *p, enum export_format f, enum lw_sample_type t,
@@ -67,6 +68,7 @@ int lw_cmd_export(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
+		LW_MODEL_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -75,6 +77,8 @@ int lw_cmd_export(int argc, char **argv)
 	enum lw_sample_type sample = LW_INUSE_SPACE;
 	const char *output = NULL;
 	int64_t seq = -1;
+	lw_cmd_model model;
+	memset(&model, 0, sizeof(model));
 	lw_set_command("export");
 
 	optind = 0;
@@ -120,8 +124,12 @@ int lw_cmd_export(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:
-			return lw_opt_error(c, argv, optind, usage);
+		default: {
+			int r = lw_args_model_option(c, optarg, &model);
+			if (r == 1)
+				break;
+			return r == 2 ? 2 : lw_opt_error(c, argv, optind, usage);
+		}
 		}
 	}
 	if (!have_format) {
@@ -144,14 +152,12 @@ int lw_cmd_export(int argc, char **argv)
 		return 2;
 	}
 
-	char err[1024];
 	lw_db *db = NULL;
+	lw_model *m = NULL;
 	lw_profile prof;
-	if (lw_report_open_profile(argv + optind, (size_t)(argc - optind), seq, &db, &prof, err,
-				   sizeof(err))) {
-		lw_error("%s", err);
+	if (lw_cmd_open_profile(argv + optind, (size_t)(argc - optind), seq, &model.opts, &db, &m,
+				&prof))
 		return 1;
-	}
 	int status = 0;
 	if (!strcmp(output, "-")) {
 		int rc = write_format(&prof, fmt, sample, stdout);
@@ -171,7 +177,6 @@ int lw_cmd_export(int argc, char **argv)
 			status = 1;
 		}
 	}
-	lw_profile_free(&prof);
-	lw_db_close(db);
+	lw_cmd_close(db, m, &prof);
 	return status;
 }

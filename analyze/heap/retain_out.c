@@ -16,6 +16,7 @@
 
 #include "frame.h"
 #include "json.h"
+#include "report.h"
 #include "units.h"
 
 const char *lw_heap_root_kind_name(uint32_t kind)
@@ -170,6 +171,7 @@ void lw_retainers_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	lw_json_key(j, "definitely_lost_bytes"); lw_json_int(j, (int64_t)h->def_lost_bytes);
 	lw_json_key(j, "indirectly_lost_blocks"); lw_json_int(j, h->n_ind_lost);
 	lw_json_key(j, "indirectly_lost_bytes"); lw_json_int(j, (int64_t)h->ind_lost_bytes);
+	lw_report_json_wrappers(j, h->wrappers, h->n_wrappers);
 	lw_json_key(j, "selected");
 	lw_json_arr_begin(j);
 	for (size_t g = 0; g < h->n_groups; g++)
