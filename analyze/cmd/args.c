@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "progress.h"
 #include "report.h"
+#include "units.h"
 
 int lw_opt_error(int c, char *const *argv, int next_arg, void (*usage)(FILE *out))
 {
@@ -21,6 +22,45 @@ int lw_opt_error(int c, char *const *argv, int next_arg, void (*usage)(FILE *out
 	lw_error("'%s': unknown option", argv[next_arg - 1]);
 	usage(stderr);
 	return 2;
+}
+
+int lw_args_count(const char *opt, const char *arg, uint64_t *out)
+{
+	if (lw_parse_u64(arg, out) == 0 && *out > 0)
+		return 0;
+	lw_error("%s '%s': expected a positive count", opt, arg);
+	return 2;
+}
+
+int lw_args_sample(const char *arg, enum lw_sample_type *out)
+{
+	int t = lw_sample_type_parse(arg);
+	if (t >= 0) {
+		*out = (enum lw_sample_type)t;
+		return 0;
+	}
+	lw_error("--sample '%s': expected inuse_space, inuse_objects, alloc_space or "
+		 "alloc_objects", arg);
+	return 2;
+}
+
+int lw_args_seq(const char *arg, int64_t *out)
+{
+	uint64_t s;
+	if (lw_parse_u64(arg, &s) == 0 && s <= INT64_MAX) {
+		*out = (int64_t)s;
+		return 0;
+	}
+	lw_error("--snapshot '%s': expected a sequence number", arg);
+	return 2;
+}
+
+int lw_args_other(int c, char *const *argv, lw_cmd_model *mo, void (*usage)(FILE *out))
+{
+	int r = lw_args_model_option(c, optarg, mo);
+	if (r == 1)
+		return 0;
+	return r == 2 ? 2 : lw_opt_error(c, argv, optind, usage);
 }
 
 int lw_args_model_option(int c, const char *arg, lw_cmd_model *mo)

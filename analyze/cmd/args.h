@@ -8,6 +8,7 @@
 #define LW_ARGS_H
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "db.h"
@@ -18,6 +19,12 @@
  * else "'<opt>': unknown option" and the usage on stderr. Returns 2, the
  * usage-error exit status. */
 int lw_opt_error(int c, char *const *argv, int next_arg, void (*usage)(FILE *out));
+
+/* Option values shared by several commands. Each prints the usage error
+ * ("-n 'x': expected a positive count") and returns 2, or returns 0. */
+int lw_args_count(const char *opt, const char *arg, uint64_t *out);        /* -n N */
+int lw_args_sample(const char *arg, enum lw_sample_type *out);             /* --sample */
+int lw_args_seq(const char *arg, int64_t *out);                            /* --snapshot SEQ */
 
 /* ---- --wrapper REGEX (repeatable), --no-wrappers ---------------------------- */
 #define LW_MAX_WRAPPER_PATTERNS 32
@@ -35,6 +42,9 @@ typedef struct lw_cmd_model {
 /* Handles c when it is LW_OPT_WRAPPER or LW_OPT_NO_WRAPPERS: returns 1
  * (handled), 0 (not one of them) or 2 (usage error, printed). */
 int lw_args_model_option(int c, const char *arg, lw_cmd_model *mo);
+/* The `default:` of a command's option switch: a model option (returns 0),
+ * else the getopt error (lw_opt_error; returns 2). */
+int lw_args_other(int c, char *const *argv, lw_cmd_model *mo, void (*usage)(FILE *out));
 
 /* ---- inputs ---------------------------------------------------------------------- */
 

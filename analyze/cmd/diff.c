@@ -98,33 +98,23 @@ int lw_cmd_diff(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (lw_parse_u64(optarg, &n) || n == 0) {
-				lw_error("-n '%s': expected a positive count", optarg);
+			if (lw_args_count("-n", optarg, &n))
 				return 2;
-			}
 			break;
-		case OPT_SAMPLE: {
-			int t = lw_sample_type_parse(optarg);
-			if (t < 0) {
-				lw_error("--sample '%s': expected inuse_space, inuse_objects, "
-					 "alloc_space or alloc_objects", optarg);
+		case OPT_SAMPLE:
+			if (lw_args_sample(optarg, &sample))
 				return 2;
-			}
-			sample = (enum lw_sample_type)t;
 			break;
-		}
 		case OPT_JSON:
 			json = 1;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
-		default: {
-			int r = lw_args_model_option(c, optarg, &model);
-			if (r == 1)
-				break;
-			return r == 2 ? 2 : lw_opt_error(c, argv, optind, usage);
-		}
+		default:
+			if (lw_args_other(c, argv, &model, usage))
+				return 2;
+			break;
 		}
 	}
 	if (argc - optind != 2) {

@@ -102,34 +102,21 @@ int lw_cmd_export(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
-		case OPT_SNAPSHOT: {
-			uint64_t s;
-			if (lw_parse_u64(optarg, &s) || s > INT64_MAX) {
-				lw_error("--snapshot '%s': expected a sequence number", optarg);
+		case OPT_SNAPSHOT:
+			if (lw_args_seq(optarg, &seq))
 				return 2;
-			}
-			seq = (int64_t)s;
 			break;
-		}
-		case OPT_SAMPLE: {
-			int t = lw_sample_type_parse(optarg);
-			if (t < 0) {
-				lw_error("--sample '%s': expected inuse_space, inuse_objects, "
-					 "alloc_space or alloc_objects", optarg);
+		case OPT_SAMPLE:
+			if (lw_args_sample(optarg, &sample))
 				return 2;
-			}
-			sample = (enum lw_sample_type)t;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;
-		default: {
-			int r = lw_args_model_option(c, optarg, &model);
-			if (r == 1)
-				break;
-			return r == 2 ? 2 : lw_opt_error(c, argv, optind, usage);
-		}
+		default:
+			if (lw_args_other(c, argv, &model, usage))
+				return 2;
+			break;
 		}
 	}
 	if (!have_format) {

@@ -479,10 +479,8 @@ int lw_cmd_growth(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (lw_parse_u64(optarg, &a.n) || a.n == 0) {
-				lw_error("-n '%s': expected a positive count", optarg);
+			if (lw_args_count("-n", optarg, &a.n))
 				return 2;
-			}
 			break;
 		case OPT_SAMPLE: {
 			int t = lw_sample_type_parse(optarg);

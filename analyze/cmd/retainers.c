@@ -79,13 +79,9 @@ static void node_info(const lw_heap *h, const lw_retainers *r, uint32_t id, char
 			 hb((double)rt->retained, b1, sizeof b1));
 		return;
 	}
-	uint32_t nb = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < r->n_nodes; i++)
-		if (r->nodes[i].id == id) {
-			nb = r->nodes[i].n_blocks;
-			bytes = r->nodes[i].bytes;
-		}
+	const lw_ret_node *nd = lw_retainers_node(r, id);
+	uint32_t nb = nd ? nd->n_blocks : 0;
+	uint64_t bytes = nd ? nd->bytes : 0;
 	snprintf(buf, len, "%u block%s, %s, retains %s", nb, nb == 1 ? "" : "s",
 		 hb((double)bytes, b1, sizeof b1),
 		 hb((double)h->groups[id].retained, b2, sizeof b2));
@@ -478,11 +474,7 @@ static int ret_option(int c, char **argv, ret_args *a)
 {
 	switch (c) {
 	case 'n':
-		if (lw_parse_u64(optarg, &a->n) || a->n == 0) {
-			lw_error("-n '%s': expected a positive count", optarg);
-			return 2;
-		}
-		return 0;
+		return lw_args_count("-n", optarg, &a->n);
 	case 'o':
 		a->output = optarg;
 		return 0;
@@ -495,12 +487,8 @@ static int ret_option(int c, char **argv, ret_args *a)
 	case 'h':
 		usage(stdout);
 		return -1;
-	default: {
-		int r = lw_args_model_option(c, optarg, &a->model);
-		if (r == 1)
-			return 0;
-		return r == 2 ? 2 : lw_opt_error(c, argv, optind, usage);
-	}
+	default:
+		return lw_args_other(c, argv, &a->model, usage);
 	}
 }
 

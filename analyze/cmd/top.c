@@ -109,21 +109,9 @@ static int top_option(int c, char **argv, top_args *a)
 {
 	switch (c) {
 	case 'n':
-		if (lw_parse_u64(optarg, &a->n) || a->n == 0) {
-			lw_error("-n '%s': expected a positive count", optarg);
-			return 2;
-		}
-		return 0;
-	case 256: {   /* --sample */
-		int t = lw_sample_type_parse(optarg);
-		if (t < 0) {
-			lw_error("--sample '%s': expected inuse_space, inuse_objects, "
-				 "alloc_space or alloc_objects", optarg);
-			return 2;
-		}
-		a->opts.sample = (enum lw_sample_type)t;
-		return 0;
-	}
+		return lw_args_count("-n", optarg, &a->n);
+	case 256:   /* --sample */
+		return lw_args_sample(optarg, &a->opts.sample);
 	case 257:   /* --cum */
 		a->opts.sort = LW_TOP_SORT_CUM;
 		return 0;
@@ -137,15 +125,8 @@ static int top_option(int c, char **argv, top_args *a)
 		}
 		lw_error("--by '%s': expected function or site", optarg);
 		return 2;
-	case 260: {   /* --snapshot */
-		uint64_t s;
-		if (lw_parse_u64(optarg, &s) || s > INT64_MAX) {
-			lw_error("--snapshot '%s': expected a sequence number", optarg);
-			return 2;
-		}
-		a->seq = (int64_t)s;
-		return 0;
-	}
+	case 260:   /* --snapshot */
+		return lw_args_seq(optarg, &a->seq);
 	case 261:   /* --json */
 		a->json = 1;
 		return 0;
@@ -155,12 +136,8 @@ static int top_option(int c, char **argv, top_args *a)
 	case 'h':
 		usage(stdout);
 		return -1;
-	default: {
-		int r = lw_args_model_option(c, optarg, &a->model);
-		if (r == 1)
-			return 0;
-		return r == 2 ? 2 : lw_opt_error(c, argv, optind, usage);
-	}
+	default:
+		return lw_args_other(c, argv, &a->model, usage);
 	}
 }
 

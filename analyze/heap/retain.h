@@ -170,6 +170,8 @@ typedef struct lw_retainers {
 int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 		      lw_retainers *out);
 void lw_retainers_free(lw_retainers *r);
+/* The node of aggregated id `id` on the kept paths, or NULL. */
+const lw_ret_node *lw_retainers_node(const lw_retainers *r, uint32_t id);
 
 /* Label of an aggregated id. */
 const char *lw_heap_node_label(const lw_heap *h, uint32_t id);

@@ -285,13 +285,9 @@ static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, cha
 	} else {
 		esc_cat(buf, len, gr->label);
 	}
-	uint32_t nb = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < r->n_nodes; i++)
-		if (r->nodes[i].id == id) {
-			nb = r->nodes[i].n_blocks;
-			bytes = r->nodes[i].bytes;
-		}
+	const lw_ret_node *nd = lw_retainers_node(r, id);
+	uint32_t nb = nd ? nd->n_blocks : 0;
+	uint64_t bytes = nd ? nd->bytes : 0;
 	snprintf(line, sizeof line, "\\n%u block%s, %s on paths\\nretains %s", nb,
 		 nb == 1 ? "" : "s", lw_fmt_bytes((double)bytes, b1, sizeof b1),
 		 lw_fmt_bytes((double)gr->retained, b2, sizeof b2));

@@ -103,144 +103,239 @@ static void trie_free(trie *t)
 	lw_map_free(&t->map);
 }
 
-int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
-		      lw_retainers *out)
+const lw_ret_node *lw_retainers_node(const lw_retainers *r, uint32_t id)
 {
-	memset(out, 0, sizeof *out);
-	const lw_graph_csr *g = &h->csr;
-	uint32_t n = h->an.n_nodes, base = 1u + g->n_roots;
-	size_t n_agg = h->n_groups + h->n_roots;
-	int rc = -ENOMEM;
-	trie t = {0};
-	lw_map emap = {0};        /* from << 32 | to -> edge index */
-	lw_ret_edge *edges = NULL;
-	size_t n_edges = 0, cap_edges = 0;
-	uint32_t *npath = malloc((size_t)n * sizeof *npath);
-	uint32_t *stk = malloc((size_t)n * sizeof *stk);
-	uint32_t *on_blocks = calloc(n_agg ? n_agg : 1, sizeof *on_blocks);
-	uint64_t *on_bytes = calloc(n_agg ? n_agg : 1, sizeof *on_bytes);
-	uint8_t *kept = calloc(n_agg ? n_agg : 1, 1);
-	uint8_t *target = calloc(g->n_blocks ? g->n_blocks : 1, 1);
-	uint32_t *par = malloc((size_t)n * sizeof *par);
-	uint32_t *settled = malloc((size_t)n * sizeof *settled);
-	uint32_t *root_order = malloc((g->n_roots ? g->n_roots : 1) * sizeof *root_order);
-	uint32_t *disp = malloc((g->n_blocks ? g->n_blocks : 1) * sizeof *disp);
-	uint8_t *ordered = calloc(g->n_roots ? g->n_roots : 1, 1);
-	if (!npath || !stk || !on_blocks || !on_bytes || !kept || !target || !par || !settled ||
-	    !root_order || !disp || !ordered)
-		goto out;
-	/* Which roots reach the selected blocks, and how many of them
-	 * (graph_paths.h: a stale pointer into a list reaches only its tail). */
+	for (size_t i = 0; i < r->n_nodes; i++)
+		if (r->nodes[i].id == id)
+			return &r->nodes[i];
+	return NULL;
+}
+
+/* The work of one lw_heap_retainers call. Node-indexed arrays have
+ * h->an.n_nodes entries, block-indexed ones csr.n_blocks, aggregated-id
+ * ones n_groups + n_roots. */
+typedef struct ret_state {
+	const lw_heap *h;
+	const lw_graph_csr *g;
+	const uint8_t *sel;
+	uint32_t n, base;
+	size_t n_agg;
+	trie t;
+	lw_map emap;             /* from << 32 | to → edge index */
+	lw_ret_edge *edges;
+	size_t n_edges, cap_edges;
+	uint32_t *npath;         /* node → trie node of its aggregated path */
+	uint32_t *stk;
+	uint32_t *on_blocks;     /* aggregated id → blocks on the paths */
+	uint64_t *on_bytes;
+	uint8_t *target;         /* block: a reachable block of a selected group */
+	uint32_t *par, *settled; /* structure-following path tree (bfs01) */
+	uint32_t n_settled;
+	uint32_t *disp;          /* block → aggregated id shown for it */
+} ret_state;
+
+static int state_init(ret_state *s, const lw_heap *h, const uint8_t *sel)
+{
+	memset(s, 0, sizeof *s);
+	s->h = h;
+	s->g = &h->csr;
+	s->sel = sel;
+	s->n = h->an.n_nodes;
+	s->base = 1u + s->g->n_roots;
+	s->n_agg = h->n_groups + h->n_roots;
+	size_t nb = s->g->n_blocks ? s->g->n_blocks : 1, na = s->n_agg ? s->n_agg : 1;
+	s->npath = malloc((size_t)s->n * sizeof *s->npath);
+	s->stk = malloc((size_t)s->n * sizeof *s->stk);
+	s->par = malloc((size_t)s->n * sizeof *s->par);
+	s->settled = malloc((size_t)s->n * sizeof *s->settled);
+	s->on_blocks = calloc(na, sizeof *s->on_blocks);
+	s->on_bytes = calloc(na, sizeof *s->on_bytes);
+	s->target = calloc(nb, 1);
+	s->disp = malloc(nb * sizeof *s->disp);
+	return s->npath && s->stk && s->par && s->settled && s->on_blocks && s->on_bytes &&
+	       s->target && s->disp ? 0 : -ENOMEM;
+}
+
+static void state_free(ret_state *s)
+{
+	free(s->edges);
+	free(s->npath);
+	free(s->stk);
+	free(s->par);
+	free(s->settled);
+	free(s->on_blocks);
+	free(s->on_bytes);
+	free(s->target);
+	free(s->disp);
+	trie_free(&s->t);
+	lw_map_free(&s->emap);
+}
+
+/* The targets; which roots reach them and how many of them (graph_paths.h:
+ * a stale pointer into a list reaches only its tail); then the path tree,
+ * following same-size chains for free, roots tried in reach order. */
+static int path_tree(ret_state *s, lw_retainers *out)
+{
+	const lw_graph_csr *g = s->g;
 	for (uint32_t b = 0; b < g->n_blocks; b++)
-		target[b] = sel[h->block_group[b]] && h->an.bfs_parent[base + b] != LW_GRAPH_NONE;
-	if (lw_graph_root_reach(g, target, LW_RET_REACH_ROOTS, LW_RET_REACH_WORK, &out->reach,
+		s->target[b] = s->sel[s->h->block_group[b]] &&
+			       s->h->an.bfs_parent[s->base + b] != LW_GRAPH_NONE;
+	if (lw_graph_root_reach(g, s->target, LW_RET_REACH_ROOTS, LW_RET_REACH_WORK, &out->reach,
 				&out->n_reach, &out->reach_complete) < 0)
-		goto out;
-	/* Paths follow same-size chains for free, roots tried in reach order. */
-	uint32_t n_ordered = 0;
-	for (size_t i = 0; i < out->n_reach; i++) {
-		root_order[n_ordered++] = out->reach[i].root;
-		ordered[out->reach[i].root] = 1;
+		return -ENOMEM;
+	uint32_t *order = malloc((g->n_roots ? g->n_roots : 1) * sizeof *order);
+	uint8_t *ordered = calloc(g->n_roots ? g->n_roots : 1, 1);
+	int rc = -ENOMEM;
+	if (order && ordered) {
+		uint32_t k = 0;
+		for (size_t i = 0; i < out->n_reach; i++) {
+			order[k++] = out->reach[i].root;
+			ordered[out->reach[i].root] = 1;
+		}
+		for (uint32_t r = 0; r < g->n_roots; r++)
+			if (!ordered[r])
+				order[k++] = r;
+		rc = lw_graph_bfs01(g, order, g->size, s->par, s->settled, &s->n_settled);
 	}
-	for (uint32_t r = 0; r < g->n_roots; r++)
-		if (!ordered[r])
-			root_order[n_ordered++] = r;
-	uint32_t n_settled = 0;
-	if (lw_graph_bfs01(g, root_order, g->size, par, settled, &n_settled) < 0)
-		goto out;
-	/* Display groups: an unsampled block chained (same size) from a block
-	 * shown as a selected site is shown as part of that site's chain — the
-	 * unsampled nodes of the same list — so a path reads
-	 * "g_list -> site" instead of alternating site / size class. */
+	free(order);
+	free(ordered);
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+/* Display groups: an unsampled block chained (same size) from a block shown
+ * as a selected site is shown as part of that site's chain (the unsampled
+ * nodes of the same list), so a path reads "g_list -> site" instead of
+ * alternating site / size class. */
+static void display_groups(ret_state *s)
+{
+	const lw_heap *h = s->h;
+	const lw_graph_csr *g = s->g;
 	for (uint32_t b = 0; b < g->n_blocks; b++)
-		disp[b] = h->block_group[b];
-	for (uint32_t i = 0; i < n_settled; i++) {
-		uint32_t v = settled[i], b = v - base, pv = par[v];
-		if (pv < base || h->groups[disp[b]].kind != LW_HEAP_UNSAMPLED)
+		s->disp[b] = h->block_group[b];
+	for (uint32_t i = 0; i < s->n_settled; i++) {
+		uint32_t v = s->settled[i], b = v - s->base, pv = s->par[v];
+		if (pv < s->base || h->groups[s->disp[b]].kind != LW_HEAP_UNSAMPLED)
 			continue;
-		uint32_t pb = pv - base;
-		if (g->size[pb] == g->size[b] && sel[disp[pb]] &&
-		    h->groups[disp[pb]].kind == LW_HEAP_SITE)
-			disp[b] = disp[pb];
+		uint32_t pb = pv - s->base;
+		if (g->size[pb] == g->size[b] && s->sel[s->disp[pb]] &&
+		    h->groups[s->disp[pb]].kind == LW_HEAP_SITE)
+			s->disp[b] = s->disp[pb];
 	}
-	memset(npath, 0xff, (size_t)n * sizeof *npath);
-	npath[0] = 0;
-	if (trie_child(&t, 0, LW_GRAPH_NONE) != 0)   /* node 0: empty path */
-		goto out;
-	for (uint32_t b = 0; b < g->n_blocks; b++) {
-		uint32_t v = base + b;
-		if (!target[b] || par[v] == LW_GRAPH_NONE)
+}
+
+/* The aggregated id of a node of the path tree. */
+static uint32_t agg_of(const ret_state *s, uint32_t x)
+{
+	return x >= s->base ? s->disp[x - s->base] : (uint32_t)s->h->n_groups + (x - 1);
+}
+
+/* Counts the tree edge par[x] -> x between aggregated nodes pa -> a. */
+static int count_edge(ret_state *s, uint32_t pa, uint32_t a, uint64_t bytes)
+{
+	int added;
+	uint64_t *slot = lw_map_put_u64(&s->emap, ((uint64_t)pa << 32) | a, &added);
+	if (!slot)
+		return -ENOMEM;
+	if (added) {
+		if (lw_grow(&s->edges, &s->cap_edges, s->n_edges + 1, sizeof *s->edges) < 0)
+			return -ENOMEM;
+		s->edges[s->n_edges] = (lw_ret_edge){ pa, a, 0, 0 };
+		*slot = s->n_edges++;
+	}
+	s->edges[*slot].pointers++;
+	s->edges[*slot].bytes += bytes;
+	return 0;
+}
+
+/* Gives node v (and every node above it not seen yet) its trie node: climb
+ * to the first node whose path is known, then assign downwards. */
+static int assign_path(ret_state *s, uint32_t v)
+{
+	uint32_t sp = 0, x = v;
+	while (s->npath[x] == LW_GRAPH_NONE) {
+		s->stk[sp++] = x;
+		x = s->par[x];
+	}
+	while (sp > 0) {
+		x = s->stk[--sp];
+		uint32_t px = s->par[x], a = agg_of(s, x), pp = s->npath[px];
+		if (pp != 0 && s->t.agg[pp] == a) {
+			s->npath[x] = pp;   /* consecutive repeats collapse */
+		} else {
+			long c = trie_child(&s->t, pp, a);
+			if (c < 0)
+				return -ENOMEM;
+			s->npath[x] = (uint32_t)c;
+		}
+		uint64_t sz = x >= s->base ? s->g->size[x - s->base] : 0;
+		if (x >= s->base) {
+			s->on_blocks[a]++;
+			s->on_bytes[a] += sz;
+		}
+		if (px != 0 && count_edge(s, agg_of(s, px), a, sz) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Every target's aggregated path, counted in the trie. */
+static int walk_paths(ret_state *s, lw_retainers *out)
+{
+	memset(s->npath, 0xff, (size_t)s->n * sizeof *s->npath);
+	s->npath[0] = 0;
+	if (trie_child(&s->t, 0, LW_GRAPH_NONE) != 0)   /* node 0: empty path */
+		return -ENOMEM;
+	for (uint32_t b = 0; b < s->g->n_blocks; b++) {
+		uint32_t v = s->base + b;
+		if (!s->target[b] || s->par[v] == LW_GRAPH_NONE)
 			continue;
-		/* climb to the first node whose path is known, then assign downwards */
-		uint32_t sp = 0, x = v;
-		while (npath[x] == LW_GRAPH_NONE) {
-			stk[sp++] = x;
-			x = par[x];
-		}
-		while (sp > 0) {
-			x = stk[--sp];
-			uint32_t px = par[x];
-			uint32_t a = x >= base ? disp[x - base] : (uint32_t)h->n_groups + (x - 1);
-			uint32_t pp = npath[px];
-			if (pp != 0 && t.agg[pp] == a) {
-				npath[x] = pp;
-			} else {
-				long c = trie_child(&t, pp, a);
-				if (c < 0)
-					goto out;
-				npath[x] = (uint32_t)c;
-			}
-			uint64_t sz = x >= base ? g->size[x - base] : 0;
-			if (x >= base) {
-				on_blocks[a]++;
-				on_bytes[a] += sz;
-			}
-			if (px != 0) {
-				uint32_t pa = px >= base ? disp[px - base]
-							 : (uint32_t)h->n_groups + (px - 1);
-				int added;
-				uint64_t *slot = lw_map_put_u64(&emap, ((uint64_t)pa << 32) | a, &added);
-				if (!slot)
-					goto out;
-				if (added) {
-					if (lw_grow(&edges, &cap_edges, n_edges + 1, sizeof *edges) < 0)
-						goto out;
-					edges[n_edges] = (lw_ret_edge){ pa, a, 0, 0 };
-					*slot = n_edges++;
-				}
-				edges[*slot].pointers++;
-				edges[*slot].bytes += sz;
-			}
-		}
-		t.count[npath[v]]++;
-		t.bytes[npath[v]] += g->size[b];
+		if (assign_path(s, v) < 0)
+			return -ENOMEM;
+		s->t.count[s->npath[v]]++;
+		s->t.bytes[s->npath[v]] += s->g->size[b];
 		out->n_targets++;
-		out->target_bytes += g->size[b];
+		out->target_bytes += s->g->size[b];
 	}
-	/* paths: trie nodes that end some target's path */
+	return 0;
+}
+
+/* The trie nodes that end some target's path, as ranked paths. */
+static int collect_paths(ret_state *s, lw_retainers *out)
+{
+	const trie *t = &s->t;
 	size_t np = 0;
-	for (size_t i = 1; i < t.n; i++)
-		np += t.count[i] > 0;
+	for (size_t i = 1; i < t->n; i++)
+		np += t->count[i] > 0;
 	out->paths = calloc(np ? np : 1, sizeof *out->paths);
 	if (!out->paths)
-		goto out;
-	for (size_t i = 1; i < t.n; i++) {
-		if (!t.count[i])
+		return -ENOMEM;
+	for (size_t i = 1; i < t->n; i++) {
+		if (!t->count[i])
 			continue;
 		lw_ret_path *pa = &out->paths[out->n_paths++];
 		uint32_t len = 0;
-		for (uint32_t x = (uint32_t)i; x != 0; x = t.parent[x])
+		for (uint32_t x = (uint32_t)i; x != 0; x = t->parent[x])
 			len++;
 		pa->steps = malloc(len * sizeof *pa->steps);
 		if (!pa->steps)
-			goto out;
+			return -ENOMEM;
 		pa->n_steps = len;
-		for (uint32_t x = (uint32_t)i, k = len; x != 0; x = t.parent[x])
-			pa->steps[--k] = t.agg[x];
-		pa->n_blocks = t.count[i];
-		pa->bytes = t.bytes[i];
+		for (uint32_t x = (uint32_t)i, k = len; x != 0; x = t->parent[x])
+			pa->steps[--k] = t->agg[x];
+		pa->n_blocks = t->count[i];
+		pa->bytes = t->bytes[i];
 	}
 	qsort(out->paths, out->n_paths, sizeof *out->paths, cmp_path);
+	return 0;
+}
+
+/* Nodes and edges of the kept (heaviest) paths: roots first, then groups. */
+static int collect_graph(ret_state *s, size_t max_paths, lw_retainers *out)
+{
+	const lw_heap *h = s->h;
+	uint8_t *kept = calloc(s->n_agg ? s->n_agg : 1, 1);
+	if (!kept)
+		return -ENOMEM;
 	out->n_kept_paths = max_paths && max_paths < out->n_paths ? max_paths : out->n_paths;
 	size_t nk = 0;
 	for (size_t i = 0; i < out->n_kept_paths; i++)
@@ -250,42 +345,48 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 				nk++;
 			}
 	out->nodes = calloc(nk ? nk : 1, sizeof *out->nodes);
-	if (!out->nodes)
-		goto out;
-	/* nodes: roots first (in root order), then groups */
-	for (size_t a = h->n_groups; a < n_agg; a++)
+	if (!out->nodes) {
+		free(kept);
+		return -ENOMEM;
+	}
+	for (size_t a = h->n_groups; a < s->n_agg; a++)
 		if (kept[a])
 			out->nodes[out->n_nodes++] = (lw_ret_node){ (uint32_t)a, 0, 0, 0 };
 	for (size_t a = 0; a < h->n_groups; a++)
 		if (kept[a])
 			out->nodes[out->n_nodes++] = (lw_ret_node){
-				(uint32_t)a, on_blocks[a], on_bytes[a], sel[a] != 0 };
+				(uint32_t)a, s->on_blocks[a], s->on_bytes[a], s->sel[a] != 0 };
 	size_t ke = 0;
-	for (size_t e = 0; e < n_edges; e++)
-		if (kept[edges[e].from] && kept[edges[e].to])
-			edges[ke++] = edges[e];
+	for (size_t e = 0; e < s->n_edges; e++)
+		if (kept[s->edges[e].from] && kept[s->edges[e].to])
+			s->edges[ke++] = s->edges[e];
 	if (ke)
-		qsort(edges, ke, sizeof *edges, cmp_edge);
-	out->edges = edges;
+		qsort(s->edges, ke, sizeof *s->edges, cmp_edge);
+	out->edges = s->edges;
 	out->n_edges = ke;
-	edges = NULL;
-	rc = 0;
-out:
+	s->edges = NULL;
+	free(kept);
+	return 0;
+}
+
+int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
+		      lw_retainers *out)
+{
+	memset(out, 0, sizeof *out);
+	ret_state s;
+	int rc = state_init(&s, h, sel);
+	if (rc == 0)
+		rc = path_tree(&s, out);
+	if (rc == 0) {
+		display_groups(&s);
+		rc = walk_paths(&s, out);
+	}
+	if (rc == 0)
+		rc = collect_paths(&s, out);
+	if (rc == 0)
+		rc = collect_graph(&s, max_paths, out);
 	if (rc < 0)
 		lw_retainers_free(out);
-	free(edges);
-	free(npath);
-	free(stk);
-	free(on_blocks);
-	free(on_bytes);
-	free(kept);
-	free(target);
-	free(par);
-	free(settled);
-	free(root_order);
-	free(disp);
-	free(ordered);
-	trie_free(&t);
-	lw_map_free(&emap);
+	state_free(&s);
 	return rc;
 }
