@@ -10,7 +10,8 @@
     lwcheck.main({"something": t_something}, sys.argv)
 
 check(cond, msg) fails the running test with msg (the rest of it does not
-run); run() runs a command with captured text output and a timeout;
+run); expect(cond, msg) records a failure and lets the test go on (FAILED
+lists them; finish() turns them into the exit status); run() runs a command with captured text output and a timeout;
 require_tool(name) returns a tool's path or fails: a consumer tool that CI
 installs (go, dot) is required, never a reason to skip; golden(name, got,
 dir) compares output with a stored file and rewrites it when
@@ -33,6 +34,9 @@ class Fail(Exception):
     pass
 
 
+FAILED = []      # messages of the failed expect() calls of this process
+
+
 class Skip(Exception):
     pass
 
@@ -40,6 +44,23 @@ class Skip(Exception):
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
+
+
+def expect(cond, msg):
+    """Like check, but the test goes on; returns cond."""
+    if not cond:
+        FAILED.append(msg)
+        print("FAIL: " + msg, file=sys.stderr, flush=True)
+    return cond
+
+
+def finish(ok_line="ok"):
+    """The exit status of a script that used expect(): 1 if any failed."""
+    if FAILED:
+        print(f"{len(FAILED)} failure(s)", file=sys.stderr)
+        return 1
+    print(ok_line)
+    return 0
 
 
 def skip(reason):
@@ -119,10 +140,12 @@ def main(tests, argv, setup=None):
             failed += 1
             continue
         ctx = Ctx(name, argv[2:])
+        n_failed = len(FAILED)
         try:
             if setup:
                 setup(ctx)
             tests[name](ctx)
+            check(len(FAILED) == n_failed, f"{len(FAILED) - n_failed} expectation(s) failed")
             print(f"ok {name}")
         except Fail as e:
             failed += 1

@@ -12,18 +12,7 @@
 #include <zlib.h>
 
 #include "pprof.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			failures++;                                             \
-			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                           \
-			fputc('\n', stderr);                                    \
-		}                                                               \
-	} while (0)
+#include "../check.h"
 
 /* ---- a tiny protobuf decoder (independent of the encoder) --------------- */
 

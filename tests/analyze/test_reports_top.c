@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "check.h"
+#include "../check.h"
 #include "report.h"
 #include "site.h"
 #include "units.h"
