@@ -25,7 +25,7 @@
  * leakwatch run: new run_id, parent_run_id = the parent's, output directory
  * "<parent dir>/<exe>.<pid>" (created lazily), sequence 0, new writer thread.
  *
- * For the heap-graph dump (issue 4) from the writer thread:
+ * For the heap-graph dump from the writer thread:
  *   lw_fork_lock_all(); pid = _Fork();     // glibc 2.34+, no atfork handlers
  *   child:  lw_fork_reinit_locks();        // the copies are all LOCKED
  *           read tables with LW_SNAP_NOLOCK / *_foreach (consistent: the

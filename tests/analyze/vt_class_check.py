@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """vt_class_check.py — class names of unsampled C++ objects in a real heap
-dump (issue 4: "a C++ container of polymorphic objects (class names
+dump ("a C++ container of polymorphic objects (class names
 appear)"; suite `analyzer`).
 
     vt_class_check.py LEAKWATCH CPP_LEAK DUMP_HOOK_SO
