@@ -885,22 +885,19 @@ long lw_heap_default_site(const lw_heap *h)
 	return best;
 }
 
-double lw_heap_site_retained(const lw_site *site, void *arg)
+long lw_heap_find_site(const lw_heap *h, const lw_site *site)
 {
-	const lw_heap *h = arg;
 	const heap_priv *p = h->priv_;
 	char *key = site_key(site->frames, site->n_frames, NULL);
 	if (!key)
 		return -1;
 	size_t lo = 0, hi = p->n_key_order;
-	double res = -1;
+	long res = -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(p->keys[p->key_order[mid]], key);
 		if (c == 0) {
-			const lw_heap_group *gr = &h->groups[p->key_order[mid]];
-			if (gr->n_blocks)
-				res = (double)gr->retained;
+			res = (long)p->key_order[mid];
 			break;
 		}
 		if (c < 0)
@@ -910,6 +907,15 @@ double lw_heap_site_retained(const lw_site *site, void *arg)
 	}
 	free(key);
 	return res;
+}
+
+double lw_heap_site_retained(const lw_site *site, void *arg)
+{
+	const lw_heap *h = arg;
+	long g = lw_heap_find_site(h, site);
+	if (g < 0 || !h->groups[g].n_blocks)
+		return -1;
+	return (double)h->groups[g].retained;
 }
 
 /* ---- retainer graph --------------------------------------------------------------- */

@@ -574,6 +574,14 @@ void lw_json_null(lw_json *j)
 	fputs("null", j->out);
 }
 
+void lw_json_raw(lw_json *j, const char *text, size_t len)
+{
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		len--;
+	json_sep(j);
+	fwrite(text, 1, len, j->out);
+}
+
 void lw_json_finish(lw_json *j)
 {
 	if (!j)

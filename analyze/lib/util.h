@@ -61,6 +61,10 @@ void lw_json_int(lw_json *j, int64_t v);
 void lw_json_num(lw_json *j, double v);        /* non-finite writes null */
 void lw_json_bool(lw_json *j, int v);
 void lw_json_null(lw_json *j);
+/* Writes `text`, one complete JSON value serialized elsewhere (a document
+ * another lw_json wrote), as the next value: embeds one command's --json
+ * document in a larger one. Trailing whitespace is dropped. */
+void lw_json_raw(lw_json *j, const char *text, size_t len);
 /* Ends the document with a newline and frees the writer. */
 void lw_json_finish(lw_json *j);
 
