@@ -2,10 +2,10 @@
  *
  * Role: a program linked against libjemalloc (Debian's redis-server) calls
  * jemalloc's non-standard entry points next to malloc. Under the shim
- * malloc and free are mimalloc's, so without this file jemalloc would
- * describe a heap that serves nothing (redis: allocator_allocated 28 KiB
- * next to a 58 MiB keyspace), its purge would return nothing to the system,
- * and a block from jemalloc's mallocx() would reach mimalloc's free(). The
+ * malloc and free are mimalloc's, so jemalloc itself would describe a heap
+ * that serves nothing (redis would show allocator_allocated 28 KiB next to a
+ * 58 MiB keyspace), its purge would return nothing to the system, and a
+ * block from jemalloc's mallocx() would reach mimalloc's free(). The
  * shim therefore exports every such name, so that one allocator serves and
  * answers (the names are listed in leakwatch.map):
  *   mallocx rallocx xallocx sallocx dallocx sdallocx nallocx
@@ -31,7 +31,8 @@
  *                                       thread cache of freed blocks)
  * <i> is 0 or 1 (= narenas: "all", deprecated in jemalloc but what redis
  * uses), MALLCTL_ARENAS_ALL (4096) or MALLCTL_ARENAS_DESTROYED (4097, a
- * no-op). Errors as jemalloc's ctl.c: ENOENT for an unknown or partial name,
+ * no-op); any other index is ENOENT (those arenas do not exist here; the
+ * name is not passed on). Errors as jemalloc's ctl.c: ENOENT for an unknown or partial name,
  * EPERM for a write to a read-only name (or any access to a purge), EINVAL
  * for a value of the wrong size; a read into a short buffer copies what
  * fits, stores the copied length in *oldlenp and returns EINVAL; a NULL
@@ -628,7 +629,7 @@ void malloc_stats_print(lw_write_cb *write_cb, void *cbopaque, const char *opts)
 		fmt_field(buf, sizeof(buf), &pos,
 			  "___ Begin leakwatch allocator statistics ___\n"
 			  "Allocator: mimalloc (version ", (uint64_t)mi_version(),
-			  "), preloaded by libleakwatch.so; jemalloc serves no memory "
+			  "), under libleakwatch.so; jemalloc serves no memory "
 			  "in this process.\n");
 		fmt_field(buf, sizeof(buf), &pos, "committed:       ", f[0], " bytes\n");
 		fmt_field(buf, sizeof(buf), &pos, "peak committed:  ", f[1], " bytes\n");
@@ -636,8 +637,8 @@ void malloc_stats_print(lw_write_cb *write_cb, void *cbopaque, const char *opts)
 			  " bytes (at most committed and the anonymous RSS)\n");
 		lw_fmt_str(buf, sizeof(buf), &pos,
 			   "mallctl answers: epoch, stats.resident, stats.mapped, "
-			   "arenas.narenas, arena.<i>.purge, arena.<i>.decay, "
-			   "thread.tcache.flush; other stats: ENOENT.\n"
+			   "arenas.narenas, arenas.create, arena.<i>.purge, "
+			   "arena.<i>.decay, thread.tcache.flush; other stats: ENOENT.\n"
 			   "--- End leakwatch allocator statistics ---\n");
 	}
 	stats_emit(write_cb, cbopaque, buf);
