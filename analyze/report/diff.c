@@ -1,7 +1,7 @@
 /* diff.c — `diff`: two profiles matched site by site and ranked by growth
  * (report.h).
  *
- * Sites match by their key (model/site.h), never by address or store id,
+ * Sites match by their key (site/site.h), never by address or store id,
  * so the profiles may come from different processes, stores or builds;
  * two unsymbolized sites stay apart by their module offsets. NEW and GONE
  * mark a site with no figure at all in one profile; a site unchanged in

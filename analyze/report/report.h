@@ -89,7 +89,7 @@ typedef struct lw_diff_result {
 	const char **wrappers;
 } lw_diff_result;
 
-/* Matches sites by key (model/site.h: symbolized frames, unknown functions
+/* Matches sites by key (site/site.h: symbolized frames, unknown functions
  * by module offset), never by address or store id, so the two profiles may
  * come from different processes or stores; fold both alike
  * (lw_model_set_wrappers). NEW / GONE: the site has no figure in the

@@ -1,5 +1,5 @@
 /* db.h — the SQLite store (schema in docs/SCHEMA.md): where .lwd files
- * are loaded, stacks are turned into sites (model/site.h) once, and every
+ * are loaded, stacks are turned into sites (site/site.h) once, and every
  * view reads from (model.h). All SQL is parameterized.
  *
  * Loading is per file and transactional: a file either loads completely

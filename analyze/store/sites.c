@@ -1,5 +1,5 @@
 /* sites.c — symbolization into the store: pc → inline chain (cached in
- * memory and in the pcs table), stack → site (model/site.c builds the
+ * memory and in the pcs table), stack → site (site/site.c builds the
  * frames and the key; this file finds or inserts the rows).
  *
  * Hot path (1,000 snapshots × 5,000 stacks): the shim's stack table only

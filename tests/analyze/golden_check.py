@@ -33,7 +33,10 @@ def normalize(ctx, text):
     for exe in (ctx.gen, ctx.ret):
         text = text.replace(os.path.realpath(exe), "<BUILD>/" + os.path.basename(exe))
     text = re.sub(r"\b0x[0-9a-f]{12,16}\b", "<ADDR>", text)
-    text = re.sub(r"^[0-9a-f]{12}-[0-9a-f]{12} ", "<ADDR>-<ADDR> ", text, flags=re.M)
+    # mapped libraries: addresses and the text segment's file offset depend
+    # on the linker (gcc and clang builds)
+    text = re.sub(r"^[0-9a-f]{12}-[0-9a-f]{12} r-xp [0-9a-f]{8} ", "<ADDR>-<ADDR> r-xp <OFF> ",
+                  text, flags=re.M)
     text = re.sub(r"(pid |thread )\d+", r"\1<PID>", text)
     text = re.sub(r'("(pid|tid)": )\d+', r"\1<PID>", text)
     return text
