@@ -59,7 +59,7 @@ typedef struct lw_heap_group {
 } lw_heap_group;
 
 typedef struct lw_heap_root {
-	uint32_t kind;           /* LWD_ROOT_GLOBAL / STACK / REGISTER */
+	uint32_t kind;           /* enum lwd_root_kind */
 	const char *label;       /* "g_sessions (app)", "thread 12 stack", ... */
 	const char *symbol;      /* GLOBAL: demangled symbol or NULL */
 	const char *module;      /* GLOBAL: module basename; else NULL */
