@@ -1,13 +1,16 @@
 /* root_coro.c — a coroutine (makecontext/swapcontext) whose stack is a heap
  * block (--stack heap, default) or a global array (--stack global), running
- * at the checkpoint; the main thread is suspended in swapcontext on its own
- * stack.
+ * at the checkpoint: the main thread's current stack is the coroutine's
+ * (blocked in read()), and main's own frames are suspended in swapcontext on
+ * its own stack. A second thread takes the checkpoint, so that neither
+ * tool's own frames land on the coroutine stack being examined.
  *   keep_coro_local  4037 B  a local of the coroutine (on the coroutine stack)
  *   keep_main_frame  4039 B  a local of main's suspended frame (own stack)
  *   drop_coro        4041 B  x3, lost
  * Expected roots: heap stack -> "thread PID coroutine stack"; global stack ->
  * the global "g_coro_stack (root_coro)"; main's local -> "thread PID stack".
  */
+#include <pthread.h>
 #include <ucontext.h>
 
 #include "roots_common.h"
@@ -24,11 +27,29 @@ LW_APP_NOINLINE static void drop_coro(void)
 		roots_drop(roots_block(malloc(4041), 4041));
 }
 
+static int go[2], done[2];
+
+static void *checker(void *arg)
+{
+	char c;
+	while (read(go[0], &c, 1) < 0)
+		;
+	roots_checkpoint();
+	c = 1;
+	if (write(done[1], &c, 1) != 1)
+		abort();
+	return arg;
+}
+
 static void coro(void)
 {
 	void *volatile local = keep_coro_local();
 	roots_scrub();
-	roots_checkpoint();
+	char c = 1;
+	if (write(go[1], &c, 1) != 1)
+		abort();
+	while (read(done[0], &c, 1) < 0)
+		;
 	if (!local)
 		abort();
 	swapcontext(&coro_ctx, &main_ctx);
@@ -39,6 +60,7 @@ LW_APP_NOINLINE static void run(int heap)
 	void *volatile frame = keep_main_frame();
 	drop_coro();
 	roots_scrub();
+	roots_clear_regs();
 	if (getcontext(&coro_ctx))
 		abort();
 	coro_ctx.uc_stack.ss_sp = heap ? malloc(CORO_STACK) : g_coro_stack;
@@ -55,6 +77,9 @@ LW_APP_NOINLINE static void run(int heap)
 int main(int argc, char **argv)
 {
 	int heap = !(argc > 2 && strcmp(argv[1], "--stack") == 0 && strcmp(argv[2], "global") == 0);
+	pthread_t th;
+	if (pipe(go) || pipe(done) || pthread_create(&th, NULL, checker, NULL))
+		return 1;
 	run(heap);
 	_exit(0);
 }

@@ -87,6 +87,17 @@ LW_APP_NOINLINE __attribute__((unused)) static void roots_scrub(void)
 		*(volatile uint64_t *)(uintptr_t)&buf[i] = 0;
 }
 
+/* Zeroes the caller-saved general registers, which may still hold a
+ * dropped pointer; before code that saves registers into memory the scan
+ * reads (getcontext/swapcontext into a global ucontext_t). */
+LW_APP_NOINLINE __attribute__((unused)) static void roots_clear_regs(void)
+{
+	__asm__ volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
+			 "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
+			 "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
+			 : : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
+}
+
 static inline void roots_tid(const char *name)
 {
 	printf("tid %s=%ld\n", name, (long)syscall(SYS_gettid));
