@@ -207,7 +207,8 @@ enum lwd_reason {
                                       * that forked, the walker's self-check
                                       * thread): its stack holds no program
                                       * roots and is not scanned
-                                      * (stack_start == stack_end == 0) */
+                                      * (stack_start == stack_end == 0);
+                                      * only its TLS is (TLS roots) */
 
 /* HEAP_BLOCKS record, 24 bytes: one live block of the allocator, every one,
  * sampled or not. Records are sorted by addr and do not overlap

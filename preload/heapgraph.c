@@ -1,5 +1,10 @@
-/* heapgraph.c — thread capture (parent) and the conservative pointer scan
- * that writes the heap-graph sections (forked child). See heapgraph.h.
+/* heapgraph.c — thread layout probe, thread capture and the dump child's
+ * clone (parent), and the conservative pointer scan that writes the
+ * heap-graph sections (the child). See heapgraph.h.
+ *
+ * Parent, once (lw_heapgraph_install, writer thread, outside malloc): the
+ * thread layout (dlsym of two glibc exports and a probe thread). At load
+ * time, a constructor records the main thread's tp (%fs:0, no call).
  *
  * Capture signal handler: an exception to "handlers only write a byte to a
  * pipe": its whole point is the interrupted thread's ucontext, so it copies
@@ -8,7 +13,11 @@
  * async-signal-safe system calls (gettid, futex, clock_gettime) and touches
  * no lock, so it cannot deadlock with the code it interrupted; the deadline
  * bounds any stall if the forking thread would need a lock the parked thread
- * holds (e.g. a libc lock taken by fork).
+ * holds (e.g. a shim lock the dumper takes before the clone).
+ *
+ * Child (plan_thread, scan_root, scan_tls): every thread's roots from its
+ * captured sp and tp, the layout and the child's copy of /proc/self/maps;
+ * reads the copied memory only, nothing is written to it.
  *
  * Scan (child, hot path): for every aligned word v of a root or a live block,
  * lw_heapwalk_find(v) — one subtract/compare rejects non-heap words; heap
@@ -129,8 +138,20 @@ const lw_hg_tls_layout *lw_heapgraph_layout(void)
  * none; no CLONE_VM (a copy, as fork), no CLONE_THREAD (a new process), no
  * tid bookkeeping. The kernel only autoreaps children whose exit signal is
  * SIGCHLD, so a program that ignores SIGCHLD does not make this child vanish
- * either. rseq registration is inherited (no CLONE_VM); the robust-futex list
- * starts empty. Returns like fork. */
+ * either; only a stop (SIGSTOP sent to the child from outside) would still
+ * notify the parent.
+ *
+ * What glibc's fork() does and this child does without: atfork handlers
+ * (the point); reclaim_stacks, which marks every other thread's stack as
+ * free and zeroes its pthread_setspecific values (the scan needs them
+ * intact); resetting the stdio, malloc-arena, loader and NSS locks (the
+ * child uses none of them: mmap, raw file I/O and the shim's own locks,
+ * which the caller re-initialises); _Fork's CLONE_CHILD_SETTID into
+ * THREAD_SELF->tid (the child keeps the forking thread's tid there:
+ * getpid/gettid are system calls in glibc >= 2.25, and the child takes no
+ * error-checking or robust mutex and sends no signal to itself); re-registering
+ * the robust-futex list (the kernel starts the child with none, and it holds
+ * no robust mutex). rseq registration is inherited with the copied memory. */
 long lw_heapgraph_clone(void)
 {
 	long pid = syscall(SYS_clone, 0ul, NULL, NULL, NULL, 0ul);
@@ -312,8 +333,11 @@ int lw_heapgraph_stop_threads(lw_hg_threads *ts)
 			lw_hg_thread *t = &ts->t[ts->n++];
 			memset(t, 0, sizeof *t);
 			t->tid = tid;
-			if (tid == self || tid == canary_tid)
+			if (tid == self || tid == canary_tid) {
 				t->flags = LWD_THREADF_DUMPER;
+				/* glibc's pthread_t is the descriptor's address */
+				t->tp = tid == self ? read_tp() : lw_heapwalk_canary_thread();
+			}
 		}
 	}
 	close(fd);
@@ -642,8 +666,7 @@ static void plan_thread(const lw_heapwalk *hw, const lw_hg_tls_layout *L,
 	t->stack_start = t->stack_end = 0;
 	t->tls = t->spec = t->dtv = t->alt = (lw_hg_range){ 0, 0 };
 	t->arg = 0;
-	if (t->flags & LWD_THREADF_DUMPER)
-		return;
+	int dumper = (t->flags & LWD_THREADF_DUMPER) != 0;
 	int is_main = t->tid == L->main_tid;
 	uint64_t tp = t->tp;
 	if (!tp && is_main)
@@ -660,7 +683,7 @@ static void plan_thread(const lw_heapwalk *hw, const lw_hg_tls_layout *L,
 		if (L->spec_off >= 0 && rd_word(tp + (uint64_t)L->spec_off + 512) == tp + (uint64_t)L->spec_off)
 			t->spec = (lw_hg_range){ tp + (uint64_t)L->spec_off,
 						 tp + (uint64_t)L->spec_off + LW_HG_SPEC_BYTES };
-		if (L->arg_off >= 0)
+		if (L->arg_off >= 0 && !dumper)
 			t->arg = tp + (uint64_t)L->arg_off;
 		/* tcb->dtv points at dtv[1]; dtv[0] holds the length. A heap
 		 * DTV is a block like any other; ld.so's initial one is not. */
@@ -672,6 +695,11 @@ static void plan_thread(const lw_heapwalk *hw, const lw_hg_tls_layout *L,
 				t->dtv = (lw_hg_range){ d + 16, d + 16 * (len + 1) };
 		}
 	}
+
+	/* a thread of the shim: only its TLS, which holds its dynamic-TLS
+	 * vector (a heap block) and no program data */
+	if (dumper)
+		return;
 
 	/* the thread's own stack [hs, he) */
 	uint64_t hs = 0, he = 0, ms, me;

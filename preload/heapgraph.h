@@ -43,6 +43,9 @@
  *             coroutine stack). A stack inside a module's data is already a
  *             GLOBAL root and gets no second name.
  *   REGISTER  the registers captured by the signal.
+ * The shim's own threads (LWD_THREADF_DUMPER: the writer, the walker's
+ * canary) have only their TLS roots (their DTVs are heap blocks); their
+ * stacks and registers hold shim temporaries and are not scanned.
  * Where tp comes from: the capture signal (%fs:0); for the main thread also
  * the value recorded when the library was loaded; for an uncaptured thread
  * blocked in a system call, the descriptor found at the top of its stack

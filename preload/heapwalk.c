@@ -96,6 +96,11 @@ uint32_t lw_heapwalk_canary_tid(void)
 	return canary.running ? atomic_load(&canary.tid) : 0;
 }
 
+uint64_t lw_heapwalk_canary_thread(void)
+{
+	return canary.running ? (uint64_t)canary.thr : 0;
+}
+
 static void *canary_main(void *arg)
 {
 	(void)arg;

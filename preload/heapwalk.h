@@ -77,6 +77,8 @@ void lw_heapwalk_canary_release(void);
 /* Kernel tid of the running canary thread (0 if none): the thread capture
  * leaves it alone (it is the shim's, and blocks signals). */
 uint32_t lw_heapwalk_canary_tid(void);
+/* Its pthread_t (0 if none). */
+uint64_t lw_heapwalk_canary_thread(void);
 
 /* Child side. Walks the whole heap. Returns 0, or a negative code:
  * -ENOTSUP (mimalloc version or layout not the one this walker knows; the
