@@ -6,13 +6,11 @@
  * The library handle stays in g_dtls (a program keeps what it dlopens).
  */
 #include <dlfcn.h>
-#include <pthread.h>
 
 #include "roots_common.h"
 
 void *g_dtls;
 static void (*dtls_set)(void *);
-static int park[2], ready[2];
 
 LW_APP_NOINLINE static void *keep_dtls_main(void) { return roots_block(malloc(4017), 4017); }
 LW_APP_NOINLINE static void *keep_dtls_thread(void) { return roots_block(malloc(4019), 4019); }
@@ -25,13 +23,7 @@ LW_APP_NOINLINE static void drop_dtls(void)
 static void *worker(void *arg)
 {
 	dtls_set(keep_dtls_thread());
-	roots_scrub();
-	roots_tid("worker");
-	char c = 1;
-	if (write(ready[1], &c, 1) != 1)
-		abort();
-	while (read(park[0], &c, 1) < 0)
-		;
+	roots_worker_ready();
 	return arg;
 }
 
@@ -56,17 +48,10 @@ static void open_lib(void)
 
 int main(void)
 {
-	if (pipe(park) || pipe(ready))
-		return 1;
 	open_lib();
 	dtls_set(keep_dtls_main());
 	drop_dtls();
-	pthread_t th;
-	if (pthread_create(&th, NULL, worker, NULL))
-		return 1;
-	char c;
-	while (read(ready[0], &c, 1) < 0)
-		;
+	roots_start_worker(worker, NULL);
 	roots_scrub();
 	roots_tid("main");
 	roots_checkpoint();

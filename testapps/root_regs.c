@@ -4,12 +4,7 @@
  *   keep_in_register  4043 B  r12 of thread "worker"
  *   drop_regs         4045 B  x3, lost
  */
-#include <pthread.h>
-#include <stdint.h>
-
 #include "roots_common.h"
-
-static int ready[2];
 static volatile int g_release;     /* futex word */
 static volatile uintptr_t g_enc;   /* ~pointer: not a pointer */
 
@@ -29,10 +24,7 @@ static void *worker(void *arg)
 {
 	make();
 	roots_scrub();
-	roots_tid("worker");
-	char c = 1;
-	if (write(ready[1], &c, 1) != 1)
-		abort();
+	roots_worker_signal();
 	uintptr_t enc = g_enc;
 	g_enc = 0;
 	/* r12 = ~enc, then futex(&g_release, FUTEX_WAIT, 0) until released;
@@ -58,15 +50,8 @@ static void *worker(void *arg)
 
 int main(void)
 {
-	if (pipe(ready))
-		return 1;
 	drop_regs();
-	pthread_t th;
-	if (pthread_create(&th, NULL, worker, NULL))
-		return 1;
-	char c;
-	while (read(ready[0], &c, 1) < 0)
-		;
+	roots_start_worker(worker, NULL);
 	usleep(20000);                 /* let the worker reach its futex wait */
 	roots_scrub();
 	roots_tid("main");

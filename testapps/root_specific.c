@@ -12,7 +12,6 @@
  * must run none of them. glibc's fork() would also zero every other
  * thread's pthread_setspecific values in the child before the scan.
  */
-#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -20,7 +19,6 @@
 
 #define NKEYS 40
 static pthread_key_t keys[NKEYS], k_low, k_high;
-static int park[2], ready[2];
 static volatile int *counts;       /* shared: prepare, parent, child */
 
 LW_APP_NOINLINE static void *keep_spec_main_low(void) { return roots_block(malloc(4023), 4023); }
@@ -46,13 +44,7 @@ LW_APP_NOINLINE static void set_both(void *(*low)(void), void *(*high)(void))
 static void *worker(void *arg)
 {
 	set_both(keep_spec_thread_low, keep_spec_thread_high);
-	roots_scrub();
-	roots_tid("worker");
-	char c = 1;
-	if (write(ready[1], &c, 1) != 1)
-		abort();
-	while (read(park[0], &c, 1) < 0)
-		;
+	roots_worker_ready();
 	return arg;
 }
 
@@ -65,7 +57,7 @@ static void print_counts(const char *when)
 int main(void)
 {
 	counts = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (counts == MAP_FAILED || pipe(park) || pipe(ready))
+	if (counts == MAP_FAILED)
 		return 1;
 	for (int i = 0; i < NKEYS; i++)
 		if (pthread_key_create(&keys[i], NULL))
@@ -87,12 +79,7 @@ int main(void)
 
 	set_both(keep_spec_main_low, keep_spec_main_high);
 	drop_spec();
-	pthread_t th;
-	if (pthread_create(&th, NULL, worker, NULL))
-		return 1;
-	char c;
-	while (read(ready[0], &c, 1) < 0)
-		;
+	roots_start_worker(worker, NULL);
 	roots_scrub();
 	roots_tid("main");
 	roots_checkpoint();

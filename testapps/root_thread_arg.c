@@ -4,11 +4,7 @@
  *   keep_thread_arg  4033 B  the start argument of thread "worker"
  *   drop_arg         4035 B  x3, lost
  */
-#include <pthread.h>
-
 #include "roots_common.h"
-
-static int park[2], ready[2];
 
 LW_APP_NOINLINE static void *keep_thread_arg(void) { return roots_block(malloc(4033), 4033); }
 LW_APP_NOINLINE static void drop_arg(void)
@@ -20,32 +16,19 @@ LW_APP_NOINLINE static void drop_arg(void)
 static void *worker(void *arg)
 {
 	(void)arg;
-	roots_scrub();
-	roots_tid("worker");
-	char c = 1;
-	if (write(ready[1], &c, 1) != 1)
-		abort();
-	while (read(park[0], &c, 1) < 0)
-		;
+	roots_worker_ready();
 	return NULL;
 }
 
-LW_APP_NOINLINE static void start(pthread_t *th)
+LW_APP_NOINLINE static void start(void)
 {
-	if (pthread_create(th, NULL, worker, keep_thread_arg()))
-		abort();
+	roots_start_worker(worker, keep_thread_arg());
 }
 
 int main(void)
 {
-	if (pipe(park) || pipe(ready))
-		return 1;
-	pthread_t th;
-	start(&th);
+	start();
 	drop_arg();
-	char c;
-	while (read(ready[0], &c, 1) < 0)
-		;
 	roots_scrub();
 	roots_tid("main");
 	roots_checkpoint();

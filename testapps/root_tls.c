@@ -5,12 +5,9 @@
  *   keep_tls_thread  4013 B  t_keep of thread "worker"
  *   drop_tls         4015 B  x3, lost
  */
-#include <pthread.h>
-
 #include "roots_common.h"
 
 __thread void *t_keep;            /* exported: the stores cannot be dropped */
-static int park[2], ready[2];
 
 LW_APP_NOINLINE static void *keep_tls_main(void) { return roots_block(malloc(4011), 4011); }
 LW_APP_NOINLINE static void *keep_tls_thread(void) { return roots_block(malloc(4013), 4013); }
@@ -25,28 +22,15 @@ LW_APP_NOINLINE static void set_keep(void *(*make)(void)) { t_keep = make(); }
 static void *worker(void *arg)
 {
 	set_keep(keep_tls_thread);
-	roots_scrub();
-	roots_tid("worker");
-	char c = 1;
-	if (write(ready[1], &c, 1) != 1)
-		abort();
-	while (read(park[0], &c, 1) < 0)
-		;
+	roots_worker_ready();
 	return arg;
 }
 
 int main(void)
 {
-	if (pipe(park) || pipe(ready))
-		return 1;
 	set_keep(keep_tls_main);
 	drop_tls();
-	pthread_t th;
-	if (pthread_create(&th, NULL, worker, NULL))
-		return 1;
-	char c;
-	while (read(ready[0], &c, 1) < 0)
-		;
+	roots_start_worker(worker, NULL);
 	roots_scrub();
 	roots_tid("main");
 	roots_checkpoint();

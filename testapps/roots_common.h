@@ -21,13 +21,16 @@
  *     register: drop_* functions return nothing, and roots_scrub() zeroes
  *     the dead stack below the caller before it blocks or checks;
  *   - output: "tid NAME=TID" lines for the threads whose roots the test
- *     expects, then "checkpoint TOOL rc=R", flushed at once.
+ *     expects, then "checkpoint TOOL rc=R", flushed at once;
+ *   - a second thread ("worker") sets up its roots, then parks in read()
+ *     until the program exits (roots_start_worker, roots_worker_ready).
  * The programs exit with _exit(0) after their checkpoint, so
  * LeakSanitizer's at-exit check does not run twice.
  */
 #ifndef LW_ROOTS_COMMON_H
 #define LW_ROOTS_COMMON_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +105,41 @@ static inline void roots_tid(const char *name)
 {
 	printf("tid %s=%ld\n", name, (long)syscall(SYS_gettid));
 	fflush(stdout);
+}
+
+/* The thread "worker" most programs keep their second thread's roots in:
+ * roots_start_worker() starts fn(arg) and returns once the worker called
+ * roots_worker_ready() (after setting up its roots), which scrubs its dead
+ * stack, prints its tid, and never returns. roots_worker_signal() only
+ * says "ready" (for a worker that parks its own way). */
+static int roots_ready_pipe[2] = { -1, -1 }, roots_park_pipe[2] = { -1, -1 };
+
+static inline void roots_worker_signal(void)
+{
+	roots_tid("worker");
+	char c = 1;
+	if (write(roots_ready_pipe[1], &c, 1) != 1)
+		abort();
+}
+
+__attribute__((unused, noreturn)) static void roots_worker_ready(void)
+{
+	roots_scrub();
+	roots_worker_signal();
+	char c;
+	for (;;)
+		if (read(roots_park_pipe[0], &c, 1) == 1)
+			abort();               /* nobody writes: parked until _exit */
+}
+
+__attribute__((unused)) static void roots_start_worker(void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+	if (pipe(roots_ready_pipe) || pipe(roots_park_pipe) || pthread_create(&th, NULL, fn, arg))
+		abort();
+	char c;
+	while (read(roots_ready_pipe[0], &c, 1) < 0)
+		;
 }
 
 #endif /* LW_ROOTS_COMMON_H */
