@@ -6,7 +6,7 @@
  * (sizes 16..(2*avg) bytes; each block's first word points to a random
  * earlier block, the rest is non-pointer data), starts THREADS idle threads
  * (default 4), then measures, in the parent, interleaved round by round
- * (7 rounds, medians and ranges):
+ * (21 rounds, medians and ranges):
  *   bare fork       glibc fork() whose child exits at once
  *   bare clone      lw_heapgraph_clone() (the dump child's raw clone, no
  *                   exit signal) whose child exits at once
@@ -101,8 +101,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	lw_heapgraph_install();
 	lw_hg_threads *ts = mmap(NULL, sizeof *ts, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-#define ROUNDS 7
-	uint64_t bare[ROUNDS], bclone[ROUNDS], pause[ROUNDS], ratio[ROUNDS];
+#define ROUNDS 21
+	uint64_t bare[ROUNDS], bclone[ROUNDS], pause[ROUNDS], capture[ROUNDS], ratio[ROUNDS];
 	for (int k = 0; k < ROUNDS; k++) {
 		uint64_t a = now_ns();
 		pid_t p = fork();
@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 
 		a = now_ns();
 		lw_heapgraph_stop_threads(ts);
+		capture[k] = now_ns() - a;
 		c = lw_heapgraph_clone();
 		if (c == 0) _exit(0);
 		lw_heapgraph_resume_threads(ts);
@@ -129,12 +130,15 @@ int main(int argc, char **argv)
 	qsort(bclone, ROUNDS, sizeof bclone[0], cmp_u64);
 	qsort(pause, ROUNDS, sizeof pause[0], cmp_u64);
 	qsort(ratio, ROUNDS, sizeof ratio[0], cmp_u64);
+	qsort(capture, ROUNDS, sizeof capture[0], cmp_u64);
 	printf("bare fork: median %.2f ms (%.2f..%.2f)\n", bare[ROUNDS / 2] / 1e6, bare[0] / 1e6,
 	       bare[ROUNDS - 1] / 1e6);
 	printf("bare clone (no exit signal): median %.2f ms (%.2f..%.2f)\n", bclone[ROUNDS / 2] / 1e6,
 	       bclone[0] / 1e6, bclone[ROUNDS - 1] / 1e6);
 	printf("dump pause (capture %d threads + clone + resume): median %.2f ms (%.2f..%.2f)\n",
 	       nthreads + 1, pause[ROUNDS / 2] / 1e6, pause[0] / 1e6, pause[ROUNDS - 1] / 1e6);
+	printf("  of which the capture (signal, registers, park): median %.2f ms (%.2f..%.2f)\n",
+	       capture[ROUNDS / 2] / 1e6, capture[0] / 1e6, capture[ROUNDS - 1] / 1e6);
 	printf("dump pause / bare fork, same round: median %.2f (%.2f..%.2f)\n", ratio[ROUNDS / 2] / 1e3,
 	       ratio[0] / 1e3, ratio[ROUNDS - 1] / 1e3);
 
