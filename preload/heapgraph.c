@@ -650,7 +650,7 @@ static uint64_t find_tcb(const lw_heapwalk *hw, const lw_hg_tls_layout *L, uint6
 	return 0;
 }
 
-/* The writable module region holding a, or NULL (regions are few: linear). */
+/* 1 if a lies in one of the writable module regions (few: linear). */
 static int in_region(const lw_hg_region *r, size_t n, uint64_t a)
 {
 	for (size_t i = 0; i < n; i++)
@@ -727,8 +727,18 @@ static void plan_thread(const lw_heapwalk *hw, const lw_hg_tls_layout *L,
 				he = top;
 		}
 	}
-	if (hs >= he || !t->sp)
+	if (hs >= he)
 		return;                            /* no stack known: TLS only */
+	if (!t->sp) {
+		/* not captured and not in a system call: only the main
+		 * thread's stack is known without sp; all of it */
+		if (is_main) {
+			t->stack_start = hs;
+			t->stack_end = he;
+			t->flags |= LWD_THREADF_WHOLE_STACK;
+		}
+		return;
+	}
 	uint64_t sp = t->sp;
 	if (sp >= hs && sp < he) {
 		uint64_t s = (t->flags & LWD_THREADF_WHOLE_STACK) ? hs :

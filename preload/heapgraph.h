@@ -37,7 +37,9 @@
  *             pthread_attr_setstack) below its static TLS. From sp minus the
  *             red zone to the top when sp lies in it; all of it when the
  *             thread runs on another stack (swapcontext, sigaltstack) or was
- *             not captured, as LeakSanitizer does.
+ *             not captured, as LeakSanitizer does (an uncaptured thread
+ *             outside a system call has no known sp: nothing, except the
+ *             main thread's [stack]).
  *   ALT_STACK the other stack a thread runs on: from sp minus the red zone
  *             to the end of the live heap block or mapping holding sp (a
  *             coroutine stack). A stack inside a module's data is already a

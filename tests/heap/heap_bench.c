@@ -103,27 +103,42 @@ int main(int argc, char **argv)
 	lw_hg_threads *ts = mmap(NULL, sizeof *ts, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 #define ROUNDS 21
 	uint64_t bare[ROUNDS], bclone[ROUNDS], pause[ROUNDS], capture[ROUNDS], ratio[ROUNDS];
+	uint64_t cbare[ROUNDS], cclone[ROUNDS], cpause[ROUNDS];   /* the calling thread's CPU time */
 	for (int k = 0; k < ROUNDS; k++) {
-		uint64_t a = now_ns();
-		pid_t p = fork();
-		if (p == 0) _exit(0);
-		bare[k] = now_ns() - a;
-		waitpid(p, NULL, 0);
-
-		a = now_ns();
-		long c = lw_heapgraph_clone();
-		if (c == 0) _exit(0);
-		bclone[k] = now_ns() - a;
-		waitpid((pid_t)c, NULL, __WALL);
-
-		a = now_ns();
-		lw_heapgraph_stop_threads(ts);
-		capture[k] = now_ns() - a;
-		c = lw_heapgraph_clone();
-		if (c == 0) _exit(0);
-		lw_heapgraph_resume_threads(ts);
-		pause[k] = now_ns() - a;
-		waitpid((pid_t)c, NULL, __WALL);
+		/* the three measurements in a rotating order, so that none
+		 * always follows another */
+		for (int step = 0; step < 3; step++) {
+			uint64_t a = now_ns(), ca = cpu_ns();
+			switch ((k + step) % 3) {
+			case 0: {
+				pid_t p = fork();
+				if (p == 0) _exit(0);
+				bare[k] = now_ns() - a;
+				cbare[k] = cpu_ns() - ca;
+				waitpid(p, NULL, 0);
+				break;
+			}
+			case 1: {
+				long c = lw_heapgraph_clone();
+				if (c == 0) _exit(0);
+				bclone[k] = now_ns() - a;
+				cclone[k] = cpu_ns() - ca;
+				waitpid((pid_t)c, NULL, __WALL);
+				break;
+			}
+			default: {
+				lw_heapgraph_stop_threads(ts);
+				capture[k] = now_ns() - a;
+				long c = lw_heapgraph_clone();
+				if (c == 0) _exit(0);
+				lw_heapgraph_resume_threads(ts);
+				pause[k] = now_ns() - a;
+				cpause[k] = cpu_ns() - ca;
+				waitpid((pid_t)c, NULL, __WALL);
+				break;
+			}
+			}
+		}
 		ratio[k] = pause[k] * 1000 / (bare[k] ? bare[k] : 1);
 	}
 	qsort(bare, ROUNDS, sizeof bare[0], cmp_u64);
@@ -131,6 +146,9 @@ int main(int argc, char **argv)
 	qsort(pause, ROUNDS, sizeof pause[0], cmp_u64);
 	qsort(ratio, ROUNDS, sizeof ratio[0], cmp_u64);
 	qsort(capture, ROUNDS, sizeof capture[0], cmp_u64);
+	qsort(cbare, ROUNDS, sizeof cbare[0], cmp_u64);
+	qsort(cclone, ROUNDS, sizeof cclone[0], cmp_u64);
+	qsort(cpause, ROUNDS, sizeof cpause[0], cmp_u64);
 	printf("bare fork: median %.2f ms (%.2f..%.2f)\n", bare[ROUNDS / 2] / 1e6, bare[0] / 1e6,
 	       bare[ROUNDS - 1] / 1e6);
 	printf("bare clone (no exit signal): median %.2f ms (%.2f..%.2f)\n", bclone[ROUNDS / 2] / 1e6,
@@ -141,6 +159,8 @@ int main(int argc, char **argv)
 	       capture[ROUNDS / 2] / 1e6, capture[0] / 1e6, capture[ROUNDS - 1] / 1e6);
 	printf("dump pause / bare fork, same round: median %.2f (%.2f..%.2f)\n", ratio[ROUNDS / 2] / 1e3,
 	       ratio[0] / 1e3, ratio[ROUNDS - 1] / 1e3);
+	printf("CPU time of the calling thread, medians: bare fork %.2f ms, bare clone %.2f ms, dump pause %.2f ms\n",
+	       cbare[ROUNDS / 2] / 1e6, cclone[ROUNDS / 2] / 1e6, cpause[ROUNDS / 2] / 1e6);
 
 	fflush(stdout);
 	/* one real dump child */
