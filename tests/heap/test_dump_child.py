@@ -15,7 +15,11 @@ control: the handler sees exactly those).
             dump without the graph (the fallback), and take the next dump
             normally (with its graph); the program sees no SIGCHLD at all.
 
-Usage: test_dump_child.py REAPER HEAP_DUMP_INFO [reap|kill ...]
+  orphan    the same busy child; this time the program itself is killed
+            with SIGKILL: the child must die with it (PR_SET_PDEATHSIG),
+            before it could finish and publish its file.
+
+Usage: test_dump_child.py REAPER HEAP_DUMP_INFO [reap|kill|orphan ...]
 (env LEAKWATCH_SHIM from meson's test_env)."""
 import os, re, shutil, signal, subprocess, sys, tempfile, time
 
@@ -153,15 +157,57 @@ def test_kill(reaper, info, tmp):
             app.wait()
 
 
+def test_orphan(reaper, info, tmp):
+    out_dir = os.path.join(tmp, "orphan")
+    app = subprocess.Popen([reaper, "--own", "0", "--blocks", "3000000", "--wait"],
+                           env=shim_env(out_dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True)
+    try:
+        m = re.match(r"ready pid=(\d+)", app.stdout.readline())
+        if not m:
+            fail("orphan: reaper did not start")
+            return
+        pid = int(m.group(1))
+        os.kill(pid, signal.SIGUSR2)
+        if not wait_for(lambda: os.path.exists(os.path.join(out_dir, ".tmp-dump-000000.lwd")), 120):
+            fail("orphan: the dump child never started writing")
+            return
+        kids = children_of(pid)
+        if len(kids) != 1:
+            fail("orphan: expected one dump child of %d, found %s" % (pid, kids))
+            return
+        os.kill(pid, signal.SIGKILL)
+        app.wait(timeout=60)
+
+        def gone():
+            try:
+                with open("/proc/%d/stat" % kids[0]) as fh:
+                    return fh.read().split(") ")[1][0] in "ZX"   # zombie until reaped
+            except OSError:
+                return True
+        if not wait_for(gone, 20, 0.01):
+            fail("orphan: dump child %d still running after its parent was killed" % kids[0])
+        elif os.path.exists(os.path.join(out_dir, "dump-000000.lwd")):
+            fail("orphan: the dump child finished its file after its parent died")
+        else:
+            print("ok   orphan: dump child %d died with its parent, mid-write" % kids[0])
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+
+
 def main():
     reaper, info = sys.argv[1], sys.argv[2]
-    which = sys.argv[3:] or ["reap", "kill"]
+    which = sys.argv[3:] or ["reap", "kill", "orphan"]
     tmp = tempfile.mkdtemp(prefix="lw-child-")
     try:
         if "reap" in which:
             test_reap(reaper, info, tmp)
         if "kill" in which:
             test_kill(reaper, info, tmp)
+        if "orphan" in which:
+            test_orphan(reaper, info, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failure(s)" % len(failures))
