@@ -12,7 +12,7 @@
  * Child: single-threaded, reads tables with LW_SNAP_NOLOCK, uses mmap only,
  * calls no libc function that needs fork-time re-initialisation (stdio,
  * malloc, dl*, pthread_kill; see lw_heapgraph_clone).
- * Memory: the thread table (~2 MiB) is mapped once and reused.
+ * Memory: the thread table (1.5 MiB) is mapped once and reused.
  */
 #include "heapdump.h"
 
