@@ -132,6 +132,10 @@ static void build_samples(struct graph_arg *a)
 	a->n_samples = n;
 }
 
+/* The dump child (lw_heapgraph_clone): single-threaded, shim locks already
+ * re-initialised; system calls, the shim's tables and mmap'd memory only.
+ * Exit status: 0 published with the graph, 2 published without it (the
+ * walker refused), 1 not published, 3 orphaned before it could start. */
 static __attribute__((noreturn)) void child_main(struct lw_snap *s, int dirfd, const char *name,
 						  uint64_t seq, pid_t parent, int canary_ok)
 {
