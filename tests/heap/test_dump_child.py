@@ -97,27 +97,38 @@ def wait_for(pred, seconds, step=0.002):
     return None
 
 
-def test_kill(reaper, info, tmp):
-    out_dir = os.path.join(tmp, "kill")
+def busy_dump(label, reaper, out_dir):
+    """Starts reaper with a 3M-block heap, asks for a dump and waits until
+    its child is writing. Returns (app, pid, child pid); the child pid is
+    None after a failure (already reported)."""
     app = subprocess.Popen([reaper, "--own", "0", "--blocks", "3000000", "--wait"],
                            env=shim_env(out_dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            text=True)
+    ready = app.stdout.readline()
+    m = re.match(r"ready pid=(\d+)", ready)
+    if not m:
+        fail("%s: reaper did not start: %r" % (label, ready))
+        return app, None, None
+    pid = int(m.group(1))
+    os.kill(pid, signal.SIGUSR2)
+    tmp_name = ".tmp-dump-000000.lwd"
+    if not wait_for(lambda: os.path.exists(os.path.join(out_dir, tmp_name)), 120):
+        fail("%s: the dump child never started writing %s" % (label, tmp_name))
+        return app, pid, None
+    kids = children_of(pid)
+    if len(kids) != 1:
+        fail("%s: expected one dump child of %d, found %s" % (label, pid, kids))
+        return app, pid, None
+    return app, pid, kids[0]
+
+
+def test_kill(reaper, info, tmp):
+    out_dir = os.path.join(tmp, "kill")
+    app, pid, kid = busy_dump("kill", reaper, out_dir)
     try:
-        ready = app.stdout.readline()
-        m = re.match(r"ready pid=(\d+)", ready)
-        if not m:
-            fail("kill: reaper did not start: %r" % ready)
+        if kid is None:
             return
-        pid = int(m.group(1))
-        os.kill(pid, signal.SIGUSR2)
-        tmp_name = ".tmp-dump-000000.lwd"
-        if not wait_for(lambda: os.path.exists(os.path.join(out_dir, tmp_name)), 120):
-            fail("kill: the dump child never started writing %s" % tmp_name)
-            return
-        kids = children_of(pid)
-        if len(kids) != 1:
-            fail("kill: expected one dump child of %d, found %s" % (pid, kids))
-            return
+        kids = [kid]
         os.kill(kids[0], signal.SIGKILL)
         final = os.path.join(out_dir, "dump-000000.lwd")
         if not wait_for(lambda: os.path.exists(final), 120, 0.02):
@@ -159,23 +170,11 @@ def test_kill(reaper, info, tmp):
 
 def test_orphan(reaper, info, tmp):
     out_dir = os.path.join(tmp, "orphan")
-    app = subprocess.Popen([reaper, "--own", "0", "--blocks", "3000000", "--wait"],
-                           env=shim_env(out_dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           text=True)
+    app, pid, kid = busy_dump("orphan", reaper, out_dir)
     try:
-        m = re.match(r"ready pid=(\d+)", app.stdout.readline())
-        if not m:
-            fail("orphan: reaper did not start")
+        if kid is None:
             return
-        pid = int(m.group(1))
-        os.kill(pid, signal.SIGUSR2)
-        if not wait_for(lambda: os.path.exists(os.path.join(out_dir, ".tmp-dump-000000.lwd")), 120):
-            fail("orphan: the dump child never started writing")
-            return
-        kids = children_of(pid)
-        if len(kids) != 1:
-            fail("orphan: expected one dump child of %d, found %s" % (pid, kids))
-            return
+        kids = [kid]
         os.kill(pid, signal.SIGKILL)
         app.wait(timeout=60)
 
