@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "html_growth.h"
 #include "lwd_format.h"
@@ -1056,6 +1057,15 @@ static int retainers_run(ctx *c, char *err, size_t errlen)
 		snprintf(note, note_len, "no heap dump among the inputs: take one while the "
 			 "service runs with 'leakwatch snapshot PID' (or kill -USR2 PID)");
 		return 0;
+	}
+	struct stat st;
+	if (c->o->dump && stat(path, &st) < 0) {
+		snprintf(err, errlen, "--dump '%s': cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (c->o->dump && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "--dump '%s': not a dump file", path);
+		return -1;
 	}
 	char why[512];
 	int rc = lw_heap_open_progress(path, heap_progress, c, &c->heap, why, sizeof why);
