@@ -331,6 +331,18 @@ def growth_text_row(lw, env, path):
     return None
 
 
+def top_text_rows(lw, env, path):
+    """`leakwatch top`'s rows: flat, flat%, sum%, cum, cum%, function."""
+    rc, out, err = run([lw, "top", path], env)
+    rows = []
+    for ln in out.splitlines():
+        m = re.match(r"^\s*(\S+ \S+)\s+(\S+%)\s+(\S+%)\s+(\S+ \S+)\s+(\S+%)\s+(.*)$", ln)
+        if m:
+            rows.append([x.strip() for x in m.groups()])
+    check(rows, "cannot read top's rows:\n" + out)
+    return rows
+
+
 def browser_mode(lw, app, shot):
     try:
         from selenium import webdriver
@@ -357,6 +369,7 @@ def browser_mode(lw, app, shot):
         if rc != 0:
             return
         want_row = growth_text_row(lw, env, out)
+        want_top = top_text_rows(lw, env, out)
         opts = Options()
         opts.binary_location = chromium
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -410,6 +423,15 @@ def browser_mode(lw, app, shot):
         if want_row:
             check(cells[1] == want_row[0] and cells[4:8] == want_row[1:],
                   "growth row 1 on the page %r, growth prints %r" % (cells, want_row))
+        # the top table reads as `leakwatch top` prints it
+        top_cells = js("""return Array.from(document.querySelectorAll('#flame-table table.top-table tbody tr'))
+            .map(r => Array.from(r.children).map(c => c.textContent.trim()));""")
+        check(len(top_cells) == len(want_top), "top rows: page %d, top %d" % (len(top_cells), len(want_top)))
+        for mine, cli in zip(top_cells, want_top):
+            # top fits its label to 80 columns (drops the file, then cuts the name)
+            check(mine[:5] == cli[:5] and (mine[5] == cli[5] or mine[5].startswith(cli[5] + " (")
+                                           or cli[5].endswith("...")),
+                  "top row on the page %r, top prints %r" % (mine, cli))
         # clicking a growth row opens its chart (row 1 is open from the start)
         check(js("return document.querySelectorAll('svg.site-chart').length") == 1,
               "the top leak's chart should be open")
@@ -454,8 +476,10 @@ def browser_mode(lw, app, shot):
               "search highlighted %r" % matched)
         check("match" in driver.find_element(By.CSS_SELECTOR, "#flame-graph .flame-info").text,
               "search did not report its matches")
-        box.clear()
-        box.send_keys("\b")
+        js("arguments[0].value = ''; arguments[0].dispatchEvent(new Event('input'))", box)
+        time.sleep(0.5)
+        check(not js("return document.querySelectorAll('#flame-graph g.frame.match').length"),
+              "clearing the search did not clear the highlight")
         # the diff view draws boxes in growth / shrink colors, and its table
         click(driver.find_element(By.CSS_SELECTOR, '.tab[data-mode="diff"]'))
         time.sleep(0.5)

@@ -110,14 +110,14 @@ function axisBytes(v) {
   return t.replace('.0 ', ' ');
 }
 
-// Time ticks (seconds) at 1/2/5/10/15/30 s, minutes, hours or days.
+// Time ticks (seconds) at 1/2/5/10/15/30 s, minutes, hours or days: never
+// closer than a second, since the labels are clock times.
 function timeTicks(lo, hi, n) {
   const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200,
     10800, 21600, 43200, 86400, 172800, 604800];
   const raw = (hi - lo) / Math.max(1, n);
   let step = steps[steps.length - 1];
   for (const st of steps) if (st >= raw) { step = st; break; }
-  if (raw < 1) return niceTicks(lo, hi, n);
   const out = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(v);
   return out;
@@ -139,7 +139,7 @@ function linScale(d0, d1, r0, r1) {
 // Returns the <svg>. Series with fewer than one point are skipped.
 function lineChart(opts) {
   const W = opts.width, H = opts.height;
-  const m = { l: 64, r: 16, t: opts.legend === false ? 10 : 28, b: 26 };
+  const m = { l: 64, r: 34, t: opts.legend === false ? 10 : 28, b: 26 };
   const svg = s('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H,
     class: 'chart', role: 'img', 'aria-label': opts.title || 'chart' });
   let x0 = Infinity, x1 = -Infinity, y0 = opts.yMin0 === false ? Infinity : 0, y1 = -Infinity;

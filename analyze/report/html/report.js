@@ -88,10 +88,11 @@ function sinceText(row) {
   const p = procOfPid(row.process.pid);
   if (!on || !p) return null;
   const long = p.last_wall_ns - p.start_wall_ns > 86400e9;
+  const day = fmtWall(on.wall_ns, true).slice(0, 10);
   if (on.seq === firstSeq(row.process.pid))
-    return { when: fmtWall(p.start_wall_ns, long), how: 'when pid ' + p.pid + ' started' };
+    return { when: fmtWall(p.start_wall_ns, long), how: 'when pid ' + p.pid + ' started, ' + day };
   return { when: fmtWall(on.wall_ns, long),
-    how: fmtDuration(on.t_s) + ' after pid ' + p.pid + ' started' };
+    how: fmtDuration(on.t_s) + ' after pid ' + p.pid + ' started, ' + day };
 }
 
 function firstSeq(pid) {
@@ -136,22 +137,38 @@ function renderSummary() {
   box.appendChild(h('div', { class: 'headline', id: 'verdict-headline' }, head));
   if (top) {
     const since = sinceText(top);
+    const keep = keeperOf();
+    const R = D.retainers;
+    const kept = keep && R.site === top.site;
+    const fr = D.sites[top.site] || [];
+    const tile = (id, k, v, sub) => h('div', { class: 'tile', id: id }, [h('div', { class: 'k' }, k),
+      h('div', { class: 'v' }, v), h('div', { class: 'sub' }, sub)]);
+    box.appendChild(h('div', { class: 'tiles' }, [
+      tile('tile-where', top.verdict === 'leak' ? 'leaking site' : 'growing site',
+        h('code', { class: 'site' }, siteLabel(top.site)),
+        fr.length > 1 ? 'called from ' + frameLabel(fr[1]) : ''),
+      tile('tile-rate', 'how fast', fmtPerHour(top.slope_bytes_per_s),
+        fmtSlope(top.slope_bytes_per_s) + ' · ' + fmtBytes(top.inuse_bytes) + ' in use now'),
+      tile('tile-since', 'since', since ? since.when : '?', since ? since.how : ''),
+      kept ? tile('tile-keeper', 'kept alive by', h('code', { class: 'root' }, keep.root.root),
+        (keep.kind ? keep.kind + ' · ' : '') + 'reaches ' + num(keep.root.blocks) + ' of ' +
+          num(keep.of) + ' blocks')
+        : tile('tile-keeper', 'kept alive by', '?', R ? 'the dump has no blocks of this site'
+          : 'no heap dump: take one with leakwatch snapshot PID'),
+    ]));
     const lead = h('p', { class: 'lead', id: 'verdict-sentence' }, [
       h('code', { class: 'site' }, siteLabel(top.site)),
       top.verdict === 'leak' ? ' leaks ' : ' grows by ',
       h('strong', null, fmtPerHour(top.slope_bytes_per_s)),
       ' (' + fmtSlope(top.slope_bytes_per_s) + ')',
-      since ? [' since ', h('strong', null, since.when), ' (' + since.how + ')'] : null,
+      since ? [' since ', h('strong', null, since.when), ' (' + since.how.replace(/, \d{4}-.*$/, '') + ')'] : null,
       ' and holds ', h('strong', null, fmtBytes(top.inuse_bytes)), ' now.',
     ].flat());
     box.appendChild(lead);
-    const fr = D.sites[top.site] || [];
     if (fr.length > 1)
       box.appendChild(h('p', { class: 'stackline' }, 'Allocated at ' + siteLabel(top.site) + ' ' +
         callersText(top.site, 3)));
-    const keep = keeperOf();
-    const R = D.retainers;
-    if (keep && R.site === top.site) {
+    if (kept) {
       box.appendChild(h('p', { id: 'verdict-keeper' }, [
         'Kept alive by the ' + (keep.kind ? keep.kind + ' ' : 'root '),
         h('strong', null, keep.root.root),
@@ -390,8 +407,9 @@ function reasons(r) {
     out.push('The series never changes: there is no trend to test.');
     return out;
   }
-  out.push('Trend test (Mann–Kendall over ' + r.n_snapshots + ' snapshots): p = ' + fmtQ(r.p_value) +
-    ', q = ' + fmtQ(r.q_value) + ' after adjusting for all ' + num(D.growth.n_sites) +
+  const eq = (v) => { const t = fmtQ(v); return t[0] === '<' ? ' < ' + t.slice(1) : ' = ' + t; };
+  out.push('Trend test (Mann–Kendall over ' + r.n_snapshots + ' snapshots): p' + eq(r.p_value) +
+    ', q' + eq(r.q_value) + ' after adjusting for all ' + num(D.growth.n_sites) +
     ' sites; a leak needs q < ' + P.alpha + '.');
   out.push('Slope (Theil–Sen): ' + fmtPerHour(r.slope_per_s) + (r.slope_ci[0] !== null ?
     ', 95% interval ' + fmtPerHour(r.slope_ci[0]) + ' to ' + fmtPerHour(r.slope_ci[1]) : '') + '.');
@@ -430,8 +448,8 @@ const FL = { mode: 'inuse', snap: D.shown, before: D.diff ? D.diff.before : D.sh
 function snapName(i) {
   const s = D.snapshots[i];
   const role = s.role === 'shown' ? 'latest' : s.role === 'base' ? 'first' : s.role;
-  return 'pid ' + s.pid + ' · ' + s.kind + ' ' + s.seq + ' · ' + fmtClock(s.t_s) +
-    ' · ' + fmtBytes(s.total[0]) + ' in use' + (role ? ' · ' + role : '');
+  return (D.processes.length > 1 ? 'pid ' + s.pid + ' · ' : '') + s.kind + ' ' + s.seq + ' at ' +
+    fmtClock(s.t_s) + ', ' + fmtBytes(s.total[0]) + (role ? ' (' + role + ')' : '');
 }
 
 function snapSelect(id, value, onchange) {
@@ -531,11 +549,16 @@ function topTable(doc) {
   box.appendChild(h('p', { class: 'small' }, 'Showing ' + doc.rows.length + ' of ' + doc.n_rows +
     ' functions, ' + doc.sample + ' ' + fmtBytes(doc.total) + ' total (as `leakwatch top --snapshot ' +
     doc.snapshot.seq + (doc.sample !== 'inuse_space' ? ' --sample ' + doc.sample : '') + '` prints it).'));
+  // percentages from the raw figures, summed in rank order, as top prints them
+  const pct = (v) => fmtPct(doc.total > 0 ? v / doc.total : 0);
+  let sum = 0;
   box.appendChild(tableOf([{ t: 'flat', num: 1 }, { t: 'flat%', num: 1 }, { t: 'sum%', num: 1 },
-    { t: 'cum', num: 1 }, { t: 'cum%', num: 1 }, 'function'], doc.rows.map((r) => h('tr', null, [
-    td(fmtBytes(r.flat), 'num'), td(fixed(r.flat_pct, 1) + '%', 'num'), td(fixed(r.sum_pct, 1) + '%', 'num'),
-    td(fmtBytes(r.cum), 'num'), td(fixed(r.cum_pct, 1) + '%', 'num'),
-    td(r.function + ' (' + (r.file ? baseName(r.file) : r.module) + ')', 'mono')])), 'grid-table top-table'));
+    { t: 'cum', num: 1 }, { t: 'cum%', num: 1 }, 'function'], doc.rows.map((r) => {
+    sum += r.flat;
+    return h('tr', null, [td(fmtBytes(r.flat), 'num'), td(pct(r.flat), 'num'), td(pct(sum), 'num'),
+      td(fmtBytes(r.cum), 'num'), td(pct(r.cum), 'num'),
+      td(labelParts(r.function, r.file, 0, r.module), 'mono')]);
+  }), 'grid-table top-table'));
   return box;
 }
 
@@ -601,7 +624,7 @@ function renderRetainers() {
     rr.slice(0, 10).map((x, i) => h('tr', { class: i === 0 ? 'keeper' : null }, [
       td(x.root, 'mono'), td(num(x.blocks) + ' of ' + num(doc.target_blocks), 'num'),
       td(fmtPct(doc.target_blocks ? x.blocks / doc.target_blocks : 0), 'num'), td(fmtBytes(x.bytes), 'num')])),
-  'grid-table'));
+  'grid-table narrow'));
   if (!doc.reach_complete) head.appendChild(h('p', { class: 'small' }, 'Search budget reached: other roots were not examined.'));
   sec.appendChild(head);
 
@@ -614,12 +637,12 @@ function renderRetainers() {
     svg.removeAttribute('height');
     svg.classList.add('ret-svg');
     const gbox = h('div', { class: 'ret-graph', id: 'retainer-graph', title: 'click: actual size / fit' });
-    if (w > 0) svg.style.maxWidth = Math.round(w * 1.25) + 'px';
+    if (w > 0) svg.style.maxWidth = Math.round(w) + 'px';
     gbox.appendChild(svg);
     gbox.addEventListener('click', () => {
       gbox.classList.toggle('actual');
       if (gbox.classList.contains('actual') && w > 0) { svg.style.width = w + 'pt'; svg.style.height = hh + 'pt'; svg.style.maxWidth = 'none'; }
-      else { svg.style.width = ''; svg.style.height = ''; svg.style.maxWidth = Math.round(w * 1.25) + 'px'; }
+      else { svg.style.width = ''; svg.style.height = ''; svg.style.maxWidth = Math.round(w) + 'px'; }
     });
     sec.appendChild(gbox);
     sec.appendChild(h('p', { class: 'small' }, 'Roots are blue, the site red; edges are labelled with the ' +
@@ -645,10 +668,11 @@ function renderRetainers() {
       { t: 'bytes', num: 1 }, 'site'], doc.lost.map((g) => h('tr', null, [
       td(num(g.definitely_lost_blocks), 'num'), td(fmtBytes(g.definitely_lost_bytes), 'num'),
       td(num(g.indirectly_lost_blocks), 'num'), td(fmtBytes(g.indirectly_lost_bytes), 'num'),
-      td(g.label + (g.frames && g.frames.length > 1 ? ' ← ' + g.frames[1].function : ''), 'mono')])), 'grid-table'));
+      td(g.label + (g.frames && g.frames.length > 1 ? ' ← ' + g.frames[1].function : ''), 'mono')])),
+    'grid-table narrow'));
   sec.appendChild(h('h3', null, 'Roots by retained size (whole heap)'));
   sec.appendChild(tableOf([{ t: 'retained', num: 1 }, 'kind', 'root'], doc.roots.map((n) => h('tr', null, [
-    td(fmtBytes(n.retained_bytes), 'num'), td(n.root_kind), td(n.label, 'mono')])), 'grid-table'));
+    td(fmtBytes(n.retained_bytes), 'num'), td(n.root_kind), td(n.label, 'mono')])), 'grid-table narrow'));
 }
 
 // ---- start ---------------------------------------------------------------------------------------
