@@ -690,6 +690,7 @@ function start() {
       throw e;
     }
   }
+  document.body.dataset.drawnMs = String(Math.round(performance.now()));
   document.body.classList.add('ready');
 }
 
