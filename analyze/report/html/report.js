@@ -118,8 +118,14 @@ function renderSummary() {
   const box = h('div', { class: 'verdict' });
   sec.appendChild(box);
   let head, cls, top = null;
+  const multi = D.processes.length > 1;
   if (c.leak > 0) {
-    head = c.leak === 1 ? '1 site leaks' : c.leak + ' sites leak';
+    // one site leaking in several processes (restarts) is one site
+    const distinct = new Set(leaks.map((r) => r.site)).size;
+    const procs = new Set(leaks.map((r) => r.process.pid)).size;
+    const n = leaks.length === c.leak ? distinct : c.leak;
+    head = (n === 1 ? '1 site leaks' : n + ' sites leak') +
+      (leaks.length === c.leak && procs > 1 ? ', in ' + procs + ' processes' : '');
     cls = 'bad';
     top = leaks[0];
   } else if (c.growing > 0) {
@@ -181,7 +187,8 @@ function renderSummary() {
     const more = (top.verdict === 'leak' ? leaks : growing).slice(1, 4);
     if (more.length) {
       box.appendChild(h('p', null, 'Also ' + (top.verdict === 'leak' ? 'leaking' : 'growing') + ': ' +
-        more.map((r) => siteLabel(r.site) + ' ' + fmtPerHour(r.slope_bytes_per_s)).join('; ') +
+        more.map((r) => siteLabel(r.site) + (multi ? ' in pid ' + r.process.pid : '') + ' ' +
+          fmtPerHour(r.slope_bytes_per_s)).join('; ') +
         ((top.verdict === 'leak' ? c.leak : c.growing) > more.length + 1 ? '; …' : '') + '.'));
     }
   } else {
@@ -443,7 +450,7 @@ function reasons(r) {
 // ---- flame graphs ------------------------------------------------------------------------------
 
 const FL = { mode: 'inuse', snap: D.shown, before: D.diff ? D.diff.before : D.shown,
-  after: D.diff ? D.diff.after : D.shown, graph: null };
+  after: D.diff ? D.diff.after : D.shown, graph: null, cache: new Map() };
 
 function snapName(i) {
   const s = D.snapshots[i];
@@ -532,12 +539,16 @@ function flameUpdate() {
     return;
   }
   const sn = D.snapshots[FL.snap], off = FL.mode === 'alloc' ? 2 : 0;
-  const items = [];
-  sn.sites.forEach((si, k) => {
-    const v = sn.v[4 * k + off];
-    if (v > 0) items.push({ site: si, v: v, o: sn.v[4 * k + off + 1] });
-  });
-  FL.graph.setTree(flameTree(D, items, flameKey), false, (FL.mode === 'alloc' ? 'allocated: ' :
+  const key = FL.mode + ' ' + FL.snap;
+  if (!FL.cache.has(key)) {
+    const items = [];
+    sn.sites.forEach((si, k) => {
+      const v = sn.v[4 * k + off];
+      if (v > 0) items.push({ site: si, v: v, o: sn.v[4 * k + off + 1] });
+    });
+    FL.cache.set(key, flameTree(D, items, flameKey));
+  }
+  FL.graph.setTree(FL.cache.get(key), false, (FL.mode === 'alloc' ? 'allocated: ' :
     'in use: ') + fmtBytes(sn.total[off]) + ' in ' + fmtCount(sn.total[off + 1]) + ' objects');
   FL.table.appendChild(topTable(sn.top[FL.mode === 'alloc' ? 'alloc_space' : 'inuse_space']));
 }
