@@ -27,8 +27,9 @@
 
 /* Index of the snapshot from which a rising series stays above its starting
  * level (median of the first tenth) by more than twice its per-point noise:
- * the last point at or below that level, before the final run above it.
- * -1 when the series ends at or below it. */
+ * the last point at or below that level, before the final run above it, or
+ * the first point when that is within the first tenth. -1 when the series
+ * ends at or below the level. */
 static long onset_index(const double *y, size_t n, double noise_sd)
 {
 	size_t m = n / 10 ? n / 10 : 1;
@@ -44,7 +45,8 @@ static long onset_index(const double *y, size_t n, double noise_sd)
 	long k = (long)n - 1;
 	while (k > 0 && y[k - 1] > thr)
 		k--;
-	return k > 0 ? k - 1 : 0;
+	/* a rise that starts inside the baseline window started with it */
+	return k - 1 < (long)m ? 0 : k - 1;
 }
 
 /* The same fields, in the same order and with the same values, as one

@@ -12,6 +12,9 @@
         figures of growth, top, diff and retainers --json; the page is
         self-contained and its embedded JSON safe inside <script>; file
         modes; one-line errors for bad arguments.
+    report_check.py screenshot PAGE OUT.png [WIDTH HEIGHT]
+        (not a test) the top of PAGE as a PNG, as docs/report.png was made:
+        bash scripts/demo.sh, then this on demo-out/report.html.
     report_check.py browser LEAKWATCH LEAK_CHURN SCREENSHOT
         The same kind of run, its page opened from a path with spaces in
         headless Chromium (Debian's chromium, chromium-driver and
@@ -343,11 +346,48 @@ def top_text_rows(lw, env, path):
     return rows
 
 
+def open_browser(tmp, width, height):
+    """Headless Chromium through chromedriver, logging console and network."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    opts = Options()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+              "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+              "--hide-scrollbars", "--user-data-dir=" + os.path.join(tmp, "profile"),
+              "--window-size=%d,%d" % (width, height)):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or
+                                              "/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(120)
+    return driver
+
+
+def wait_ready(driver):
+    for _ in range(300):
+        if driver.execute_script("return document.body.classList.contains('ready')"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def screenshot_mode(page, out, width=1280, height=1500):
+    tmp = tempfile.mkdtemp(prefix="lw-report-shot-")
+    driver = open_browser(tmp, width, height)
+    try:
+        driver.get("file://" + os.path.abspath(page).replace("%", "%25").replace(" ", "%20"))
+        check(wait_ready(driver), "the page did not finish drawing")
+        check(driver.save_screenshot(out), "screenshot not saved")
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def browser_mode(lw, app, shot):
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
     except ImportError as e:
         fail("python3-selenium is required (scripts/install-deps.sh): %s" % e)
@@ -370,26 +410,12 @@ def browser_mode(lw, app, shot):
             return
         want_row = growth_text_row(lw, env, out)
         want_top = top_text_rows(lw, env, out)
-        opts = Options()
-        opts.binary_location = chromium
-        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                  "--user-data-dir=" + os.path.join(tmp, "profile"), "--window-size=1360,1000"):
-            opts.add_argument(a)
-        opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-        driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-        driver.set_page_load_timeout(120)
+        driver = open_browser(tmp, 1360, 1000)
         url = "file://" + page.replace("%", "%25").replace(" ", "%20")
         driver.get_log("performance")   # the browser's own start-up pages
         driver.get_log("browser")
         driver.get(url)
-        for _ in range(100):
-            if driver.execute_script("return document.body.classList.contains('ready')"):
-                break
-            time.sleep(0.1)
-        check(driver.execute_script("return document.body.classList.contains('ready')"),
-              "the page did not finish drawing")
+        check(wait_ready(driver), "the page did not finish drawing")
         js = driver.execute_script
 
         def click(el):
@@ -538,6 +564,8 @@ def main():
         cli_mode(sys.argv[2], sys.argv[3])
     elif mode == "browser":
         browser_mode(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == "screenshot":
+        screenshot_mode(sys.argv[2], sys.argv[3], *[int(x) for x in sys.argv[4:6]])
     else:
         fail("unknown mode %r" % mode)
     print("%s: %d failure(s)" % (mode, len(FAILS)))
