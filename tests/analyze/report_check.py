@@ -177,6 +177,8 @@ def normalize(text, tmp, gen):
                   text)
     text = text.replace(os.path.realpath(gen), "<BUILD>/reports_gen")
     text = text.replace(os.path.realpath(tmp), "<TMP>").replace(tmp, "<TMP>")
+    # reports_gen's own build-id differs between the gcc and the clang build
+    text = re.sub(r'"build_id": "[0-9a-f]*"', '"build_id": "<BUILD-ID>"', text)
     return re.sub(r'"generator": "leakwatch [^"]*"', '"generator": "leakwatch <VERSION>"', text)
 
 
