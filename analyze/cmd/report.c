@@ -87,12 +87,9 @@ static int output_page(const char *output, const lw_report_data *d, const char *
 	}
 	const char *step = "";
 	int rc = lw_out_publish(output, write_page, &job, &step);
-	if (rc == -ELOOP && !strcmp(step, "replace")) {
-		lw_error("'%s': is a symbolic link to a file; not replacing it", output);
-		return 1;
-	}
 	if (rc) {
-		lw_error("'%s': %s failed: %s", output, step, strerror(-rc));
+		char why[256];
+		lw_error("'%s': %s", output, lw_out_reason(rc, step, why, sizeof why));
 		return 1;
 	}
 	return 0;
