@@ -15,11 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
+#include "errors.h"
 #include "outfile.h"
 #include "pprof.h"
 #include "report.h"
-#include "util.h"
+#include "units.h"
 
 enum export_format { FMT_PPROF, FMT_COLLAPSED, FMT_TEXT };
 

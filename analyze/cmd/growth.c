@@ -20,10 +20,16 @@
 
 #include "commands.h"
 #include "db.h"
+#include "errors.h"
+#include "frame.h"
+#include "json.h"
 #include "model.h"
+#include "progress.h"
 #include "report.h"
 #include "stats.h"
-#include "util.h"
+#include "table.h"
+#include "text.h"
+#include "units.h"
 
 #define GROWTH_CALLERS 2          /* caller frames shown under each site */
 
@@ -250,10 +256,9 @@ static void print_header(const lw_series_list *l, const growth_args *a, size_t n
 	for (size_t p = 0; p < l->n; p++) {
 		const lw_series *s = &l->v[p];
 		const char *exe = s->exe && *s->exe ? s->exe : "?";
-		const char *slash = strrchr(exe, '/');
 		double span = s->n_snaps ? s->snaps[s->n_snaps - 1].t_s - s->snaps[0].t_s : 0;
 		fprintf(out, "process %" PRIu32 " (%s): %zu snapshot%s over %s%s\n", s->pid,
-			slash ? slash + 1 : exe, s->n_snaps, s->n_snaps == 1 ? "" : "s",
+			lw_base_name(exe), s->n_snaps, s->n_snaps == 1 ? "" : "s",
 			lw_fmt_duration(span, d, sizeof(d)),
 			s->n_snaps < a->min_snaps ? " (too few, skipped)" : "");
 	}
@@ -296,11 +301,10 @@ static void print_rows(const lw_series_list *l, const growth_args *a,
 			fprintf(out, "      (no frames)\n");
 			continue;
 		}
-		fprintf(out, "      %s\n", lw_report_label(&site->frames[0], label_max, lab,
-							    sizeof(lab)));
+		fprintf(out, "      %s\n", lw_frame_label(&site->frames[0], label_max, lab, sizeof(lab)));
 		for (size_t f = 1; f < site->n_frames && f <= GROWTH_CALLERS; f++)
 			fprintf(out, "        <- %s\n",
-				lw_report_label(&site->frames[f], label_max - 4, lab, sizeof(lab)));
+				lw_frame_label(&site->frames[f], label_max - 4, lab, sizeof(lab)));
 	}
 	if (shown < nr)
 		fprintf(out, "(%zu more sites; -n to show more)\n", nr - shown);
@@ -386,25 +390,7 @@ static void print_json(const growth_args *a, const growth_row *rows, size_t nr, 
 		lw_json_key(j, "site_id");
 		lw_json_int(j, site->id);
 		lw_json_key(j, "frames");
-		lw_json_arr_begin(j);
-		for (size_t f = 0; f < site->n_frames; f++) {
-			const lw_sym_frame *fr = &site->frames[f];
-			lw_json_obj_begin(j);
-			lw_json_key(j, "function");
-			lw_json_str(j, fr->function);
-			lw_json_key(j, "file");
-			lw_json_str(j, fr->file);
-			lw_json_key(j, "line");
-			lw_json_int(j, fr->line);
-			lw_json_key(j, "module");
-			lw_json_str(j, fr->module);
-			if (fr->inlined) {
-				lw_json_key(j, "inlined");
-				lw_json_bool(j, 1);
-			}
-			lw_json_obj_end(j);
-		}
-		lw_json_arr_end(j);
+		lw_json_frames(j, site->frames, site->n_frames);
 		lw_json_obj_end(j);
 	}
 	lw_json_arr_end(j);

@@ -23,12 +23,19 @@
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 
+#include "args.h"
 #include "commands.h"
+#include "errors.h"
+#include "frame.h"
 #include "outfile.h"
+#include "pattern.h"
+#include "progress.h"
 #include "report.h"
 #include "retain.h"
 #include "retain_out.h"
-#include "util.h"
+#include "table.h"
+#include "text.h"
+#include "units.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -99,12 +106,12 @@ static const char *fit(const char *s, size_t max, char *buf, size_t len)
 }
 
 /* Label of a path step within max characters: sites through
- * lw_report_label (C++ argument lists and templates shortened first). */
+ * lw_frame_label (C++ argument lists and templates shortened first). */
 static const char *step_label(const lw_heap *h, uint32_t id, size_t max, char *buf, size_t len)
 {
 	if (!lw_heap_is_root(h, id) && h->groups[id].kind == LW_HEAP_SITE &&
 	    h->groups[id].site.n_frames)
-		return lw_report_label(&h->groups[id].site.frames[0], max, buf, len);
+		return lw_frame_label(&h->groups[id].site.frames[0], max, buf, len);
 	return fit(lw_heap_node_label(h, id), max, buf, len);
 }
 
@@ -119,12 +126,9 @@ static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE 
 	else
 		fprintf(out, "site: %s\n", gr->label);
 	for (size_t i = 1; i < gr->site.n_frames && i < 4; i++) {
-		const lw_sym_frame *f = &gr->site.frames[i];
-		if (f->file[0])
-			fprintf(out, "      called from %s (%s:%d)\n", f->function,
-				strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
-		else
-			fprintf(out, "      called from %s (%s)\n", f->function, f->module);
+		char lab[512];
+		fprintf(out, "      called from %s\n",
+			lw_frame_label(&gr->site.frames[i], 0, lab, sizeof lab));
 	}
 	fprintf(out, "  in the dump: %u block%s, %s", gr->n_blocks, gr->n_blocks == 1 ? "" : "s",
 		hb((double)gr->bytes, b1, sizeof b1));
@@ -149,7 +153,7 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		width = 60;
 	const lw_file *f = h->file;
 	fprintf(out, "dump %s: pid %u (%s)\n", h->path, f->process.pid,
-		strrchr(f->process.exe, '/') ? strrchr(f->process.exe, '/') + 1 : f->process.exe);
+		lw_base_name(f->process.exe));
 	fprintf(out, "heap: %zu blocks, %s; reachable %u blocks, %s\n", h->dg->n_blocks,
 		hb((double)h->total_bytes, b1, sizeof b1), h->an.n_reachable,
 		hb((double)h->reachable_bytes, b2, sizeof b2));

@@ -31,8 +31,8 @@
 #include "lwd.h"
 #include "lwd_graph.h"
 #include "model.h"
+#include "pattern.h"
 #include "symbols.h"
-#include "util.h"
 
 enum lw_heap_group_kind {
 	LW_HEAP_SITE = 0,        /* sampled blocks of one allocation site */

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "frame.h"
+#include "json.h"
+#include "units.h"
 
 const char *lw_heap_root_kind_name(uint32_t kind)
 {
@@ -76,22 +78,6 @@ size_t lw_heap_lost_groups(const lw_heap *h, uint32_t **idx)
 }
 
 
-static void json_frames(lw_json *j, const lw_heap_group *gr)
-{
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < gr->site.n_frames; i++) {
-		const lw_sym_frame *f = &gr->site.frames[i];
-		lw_json_obj_begin(j);
-		lw_json_key(j, "function"); lw_json_str(j, f->function);
-		lw_json_key(j, "file"); lw_json_str(j, f->file);
-		lw_json_key(j, "line"); lw_json_int(j, f->line);
-		lw_json_key(j, "module"); lw_json_str(j, f->module);
-		lw_json_key(j, "inlined"); lw_json_bool(j, f->inlined);
-		lw_json_obj_end(j);
-	}
-	lw_json_arr_end(j);
-}
-
 /* JSON "kind" of a group: "site", "unsampled" (size class) or "class". */
 static const char *group_kind_name(const lw_heap_group *gr)
 {
@@ -112,7 +98,7 @@ static void json_group(lw_json *j, const lw_heap *h, uint32_t g)
 		lw_json_key(j, "class"); lw_json_str(j, gr->cls);
 	}
 	if (gr->kind == LW_HEAP_SITE) {
-		lw_json_key(j, "frames"); json_frames(j, gr);
+		lw_json_key(j, "frames"); lw_json_frames(j, gr->site.frames, gr->site.n_frames);
 		lw_json_key(j, "inuse_bytes_est"); lw_json_num(j, gr->inuse_bytes);
 		lw_json_key(j, "inuse_objects_est"); lw_json_num(j, gr->inuse_objects);
 	} else {
@@ -293,7 +279,7 @@ static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, cha
 	if (gr->kind == LW_HEAP_SITE && gr->site.n_frames) {
 		/* "function (file.c:12)", C++ templates and arguments shortened */
 		char fl[160];
-		esc_cat(buf, len, lw_report_label(&gr->site.frames[0], 72, fl, sizeof fl));
+		esc_cat(buf, len, lw_frame_label(&gr->site.frames[0], 72, fl, sizeof fl));
 	} else {
 		esc_cat(buf, len, gr->label);
 	}

@@ -153,6 +153,8 @@ static int cmp_frame(const lw_sym_frame *a, const lw_sym_frame *b)
 		d = strcmp(a->module, b->module);
 	if (!d)
 		d = (a->inlined > b->inlined) - (a->inlined < b->inlined);
+	if (!d)   /* unknown functions differ by their offset */
+		d = (a->offset > b->offset) - (a->offset < b->offset);
 	return d;
 }
 
@@ -208,19 +210,23 @@ static int tables_build(lw_rd_ctx *c)
 			c->frames[n++] = c->frames[i];
 	c->n_frames = n;
 
-	/* A label that would not fit a table cell gets the short form the
-	 * terminal commands print (C++ argument lists and templates cut). */
+	/* Every frame carries its label (lw_frame_label, the one the commands
+	 * print); one that would not fit a table cell also its short form (C++
+	 * argument lists and templates cut). */
+	c->labels = calloc(c->n_frames ? c->n_frames : 1, sizeof *c->labels);
 	c->shorts = calloc(c->n_frames ? c->n_frames : 1, sizeof *c->shorts);
-	c->strs = malloc((4 * c->n_frames + 1) * sizeof *c->strs);
-	if (!c->shorts || !c->strs)
+	c->strs = malloc((5 * c->n_frames + 1) * sizeof *c->strs);
+	if (!c->labels || !c->shorts || !c->strs)
 		return -ENOMEM;
 	size_t ns = 0;
 	for (size_t i = 0; i < c->n_frames; i++) {
 		const lw_sym_frame *f = c->frames[i];
 		char full[2048], shortl[256];
-		lw_report_label(f, 0, full, sizeof full);
+		if (!(c->labels[i] = strdup(lw_frame_label(f, 0, full, sizeof full))))
+			return -ENOMEM;
+		c->strs[ns++] = c->labels[i];
 		if (strlen(full) > LW_RD_SHORT_LABEL) {
-			lw_report_label(f, LW_RD_SHORT_LABEL, shortl, sizeof shortl);
+			lw_frame_label(f, LW_RD_SHORT_LABEL, shortl, sizeof shortl);
 			if (!(c->shorts[i] = strdup(shortl)))
 				return -ENOMEM;
 			c->strs[ns++] = c->shorts[i];
@@ -246,7 +252,8 @@ static void write_tables(const lw_rd_ctx *c, lw_json *j)
 	for (size_t i = 0; i < c->n_strs; i++)
 		lw_json_str(j, c->strs[i]);
 	lw_json_arr_end(j);
-	/* frame: [function, file, line, module, inlined, short label or -1] */
+	/* frame: [function, file, line, module, inlined, label, short label or
+	 * -1, offset (unknown functions; else 0)], strings as indexes */
 	lw_json_key(j, "frames");
 	lw_json_arr_begin(j);
 	for (size_t i = 0; i < c->n_frames; i++) {
@@ -257,7 +264,9 @@ static void write_tables(const lw_rd_ctx *c, lw_json *j)
 		lw_json_int(j, f->line);
 		lw_json_int(j, str_index(c, f->module));
 		lw_json_int(j, f->inlined ? 1 : 0);
+		lw_json_int(j, str_index(c, c->labels[i]));
 		lw_json_int(j, c->shorts[i] ? str_index(c, c->shorts[i]) : -1);
+		lw_json_int(j, lw_frame_unknown(f) ? (int64_t)f->offset : 0);
 		lw_json_arr_end(j);
 	}
 	lw_json_arr_end(j);
@@ -513,7 +522,10 @@ static void ctx_free(lw_rd_ctx *c)
 	free(c->frames);
 	for (size_t i = 0; c->shorts && i < c->n_frames; i++)
 		free(c->shorts[i]);
+	for (size_t i = 0; c->labels && i < c->n_frames; i++)
+		free(c->labels[i]);
 	free(c->shorts);
+	free(c->labels);
 	free(c->strs);
 	lw_retainers_free(&c->ret);
 	free(c->ret_sel);

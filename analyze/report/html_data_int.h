@@ -59,6 +59,7 @@ typedef struct lw_rd_ctx {
 	lw_rd_site *sites;
 	size_t n_sites, cap_sites;
 	const lw_sym_frame **frames;
+	char **labels;           /* per frame: its label (lw_frame_label) */
 	char **shorts;           /* per frame: shortened label, or NULL */
 	size_t n_frames;
 	const char **strs;

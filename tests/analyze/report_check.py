@@ -106,13 +106,15 @@ def frames_of(doc, site):
     for fi in doc["sites"][site]:
         f = doc["frames"][fi]
         out.append({"function": doc["strings"][f[0]], "file": doc["strings"][f[1]],
-                    "line": f[2], "module": doc["strings"][f[3]], "inlined": bool(f[4])})
+                    "line": f[2], "module": doc["strings"][f[3]], "inlined": bool(f[4]),
+                    "offset": f[7]})
     return out
 
 
 def cli_frames(frames):
     return [{"function": f["function"], "file": f["file"], "line": f["line"],
-             "module": f["module"], "inlined": bool(f.get("inlined", False))} for f in frames]
+             "module": f["module"], "inlined": bool(f.get("inlined", False)),
+             "offset": f.get("offset", 0)} for f in frames]
 
 
 def same_as_cli(lw, env, doc, path, what):

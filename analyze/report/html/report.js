@@ -16,18 +16,23 @@ function fileOf(fi) { return str(D.frames[fi][1]); }
 function lineOf(fi) { return D.frames[fi][2]; }
 function moduleOf(fi) { return str(D.frames[fi][3]); }
 
-// lw_report_label without a width limit: "f (file.c:12)", "f (file.c)", "f (module)".
+// Labels of CLI JSON frames (top, diff, retainers documents), as lw_frame_label
+// writes them without a width limit: "f (file.c:12)", "f (file.c)", "f (module)".
 function labelParts(fn, file, line, mod) {
   if (file && line > 0) return fn + ' (' + baseName(file) + ':' + line + ')';
   if (file) return fn + ' (' + baseName(file) + ')';
   return fn + ' (' + baseName(mod) + ')';
 }
 
-// The label the terminal prints (shortened when long, C++ arguments cut).
+// A frame of the tables: [function, file, line, module, inlined, label,
+// short label or -1, offset]. The label is lw_frame_label's; long ones have
+// the short form the terminal prints.
 function frameLabel(fi) {
   const f = D.frames[fi];
-  return f[5] >= 0 ? str(f[5]) : labelParts(str(f[0]), str(f[1]), f[2], str(f[3]));
+  return str(f[6] >= 0 ? f[6] : f[5]);
 }
+function fullLabel(fi) { return str(D.frames[fi][5]); }
+function unknownFn(fi) { return fnName(fi) === '??'; }
 
 function frameWhere(fi) {
   const file = fileOf(fi), line = lineOf(fi);
@@ -400,7 +405,7 @@ function drawSiteDetail(box, r) {
   box.appendChild(h('h3', null, 'Stack (allocation call site first)'));
   box.appendChild(tableOf(['#', 'function', 'file:line', 'module'], fr.map((fi, k) =>
     h('tr', null, [td(String(k), 'num'),
-      td(fnName(fi) + (D.frames[fi][4] ? ' (inlined)' : ''), 'mono'),
+      td((unknownFn(fi) ? fullLabel(fi) : fnName(fi)) + (D.frames[fi][4] ? ' (inlined)' : ''), 'mono'),
       td(fileOf(fi) ? fileOf(fi) + (lineOf(fi) > 0 ? ':' + lineOf(fi) : '') : '?', 'mono', fileOf(fi)),
       td(moduleOf(fi), 'mono')])), 'grid-table stack-table'));
 }
@@ -502,7 +507,7 @@ function renderFlame() {
   const box = h('div', { class: 'flame-box', id: 'flame-graph' });
   sec.appendChild(box);
   FL.graph = new FlameGraph(box, {
-    label: (fi) => fnName(fi),
+    label: (fi) => (unknownFn(fi) ? fullLabel(fi) : fnName(fi)),
     detail: (fi) => [frameWhere(fi), baseName(moduleOf(fi))],
     isMain: (fi) => baseName(moduleOf(fi)) === MAIN_MODULE,
     fmt: fmtBytes, unit: 'bytes',
@@ -515,7 +520,10 @@ function renderFlame() {
   flameUpdate();
 }
 
-function flameKey(fi) { return fnName(fi) + '\u0000' + moduleOf(fi); }
+// Boxes merge by function and module; unknown functions by their offset.
+function flameKey(fi) {
+  return unknownFn(fi) ? fullLabel(fi) : fnName(fi) + '\u0000' + moduleOf(fi);
+}
 
 function flameUpdate() {
   for (const b of FL.tabs.children) b.classList.toggle('on', b.getAttribute('data-mode') === FL.mode);
