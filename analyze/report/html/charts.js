@@ -180,7 +180,10 @@ function lineChart(opts) {
   for (const mk of opts.markers || []) {
     const g = s('g', { class: 'marker ' + (mk.cls || '') }, svg);
     s('line', { x1: X(mk.x), x2: X(mk.x), y1: m.t, y2: H - m.b }, g);
-    if (mk.label) s('text', { x: X(mk.x) + 3, y: m.t + 10 + (mk.row || 0) * 12 }, g, mk.label);
+    // labels near the right edge go to the left of their line
+    const right = X(mk.x) > W - m.r - 120;
+    if (mk.label) s('text', { x: X(mk.x) + (right ? -3 : 3), y: m.t + 10 + (mk.row || 0) * 12,
+      'text-anchor': right ? 'end' : null }, g, mk.label);
   }
   for (const l of opts.lines || []) {
     s('line', { x1: X(l.x0), y1: Y(l.y0), x2: X(l.x1), y2: Y(l.y1), stroke: l.color,
@@ -199,7 +202,7 @@ function lineChart(opts) {
     }
     s('path', { d: d, fill: 'none', stroke: se.color, 'stroke-width': se.width || 2,
       'stroke-dasharray': se.dash || null, class: 'line', 'data-name': se.name }, svg);
-    if (se.dots) {
+    if (se.dots || se.x.length < 3) {
       const g = s('g', { fill: se.color, class: 'dots' }, svg);
       for (let i = 0; i < se.x.length; i++)
         if (se.y[i] !== null) s('circle', { cx: X(se.x[i]), cy: Y(se.y[i]), r: 2.2 }, g);

@@ -260,11 +260,12 @@ function renderMemory() {
   const series = [], markers = [];
   T.processes.forEach((p, i) => {
     const first = i === 0;
-    series.push({ name: 'RSS', color: COLORS.rss, x: p.t, y: p.rss, legend: first });
+    const dots = p.t.length <= 30;
+    series.push({ name: 'RSS', color: COLORS.rss, x: p.t, y: p.rss, legend: first, dots: dots });
     series.push({ name: 'allocator committed', color: COLORS.committed, x: p.t, y: p.committed,
-      legend: first });
+      legend: first, dots: dots });
     series.push({ name: 'sampled in-use', color: COLORS.inuse, x: p.t, y: p.inuse, legend: first,
-      width: 2.5 });
+      width: 2.5, dots: dots });
     for (const d of p.dumps) markers.push({ x: d[0], label: 'dump ' + d[1], cls: 'dump', row: 1 });
     if (i > 0 && p.t.length) {
       const pr = procOfPid(p.pid);
