@@ -274,13 +274,16 @@ function renderMemory() {
     }
   });
   const span = Math.max(...T.processes.map((p) => p.t.length ? p.t[p.t.length - 1] : 0), 1);
+  const off = (t0 / 1e9 - new Date(t0 / 1e6).getTimezoneOffset() * 60) % 86400;
   const box = h('div', { class: 'chart-box', id: 'memory-chart' });
   sec.appendChild(box);
   const draw = () => {
     box.textContent = '';
     box.appendChild(lineChart({
       title: 'memory over time', width: Math.max(480, box.clientWidth), height: 300,
-      series: series, markers: markers, xTicks: timeTicks,
+      series: series, markers: markers,
+      // ticks on round local clock times
+      xTicks: (lo, hi, n) => timeTicks(lo + off, hi + off, n).map((v) => v - off),
       xLabel: (v) => fmtWall(t0 + v * 1e9, false),
       hover: (x) => memoryHover(x, span),
     }));
