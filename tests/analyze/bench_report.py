@@ -49,7 +49,7 @@ def browser(page):
     tmp = tempfile.mkdtemp(prefix="lw-bench-browser-")
     o = Options()
     o.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
               "--disable-background-networking", "--disable-sync", "--user-data-dir=" + tmp,
               "--window-size=1360,1000"):
         o.add_argument(a)

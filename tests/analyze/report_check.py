@@ -357,7 +357,7 @@ def open_browser(tmp, width, height):
     from selenium.webdriver.chrome.service import Service
     opts = Options()
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
               "--no-first-run", "--disable-background-networking",
               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
               "--hide-scrollbars", "--user-data-dir=" + os.path.join(tmp, "profile"),
