@@ -45,7 +45,11 @@ function siteLabel(si) {
   return fr && fr.length ? frameLabel(fr[0]) : '(no frames)';
 }
 
-function docFrameLabel(f) { return labelParts(f.function, f.file, f.line, f.module); }
+function docFrameLabel(f) {
+  if (!f.file && f.function === '??' && f.offset && f.module !== '??')
+    return '?? (' + baseName(f.module) + '+0x' + f.offset.toString(16) + ')';
+  return labelParts(f.function, f.file, f.line, f.module);
+}
 
 function callersText(si, k) {
   const fr = D.sites[si] || [];
