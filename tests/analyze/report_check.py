@@ -423,7 +423,7 @@ def browser_mode(lw, app, shot):
         js = driver.execute_script
 
         def click(el):
-            js("arguments[0].scrollIntoView({block: 'center'})", el)
+            js("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", el)
             time.sleep(0.1)
             el.click()
 
@@ -497,7 +497,7 @@ def browser_mode(lw, app, shot):
                   "reset zoom did not restore the graph")
         # search highlights the matches
         box = driver.find_element(By.ID, "flame-search")
-        js("arguments[0].scrollIntoView({block: 'center'})", box)
+        js("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", box)
         box.send_keys("leak_session")
         time.sleep(0.8)
         matched = js("""return Array.from(document.querySelectorAll('#flame-graph g.frame.match'))
