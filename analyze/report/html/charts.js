@@ -215,9 +215,8 @@ function lineChart(opts) {
       const g = s('g', { class: 'legend' }, svg);
       s('line', { x1: lx, x2: lx + 18, y1: 12, y2: 12, stroke: se.color, 'stroke-width': 3,
         'stroke-dasharray': se.dash || null }, g);
-      const t = s('text', { x: lx + 23, y: 16 }, g, se.name);
+      s('text', { x: lx + 23, y: 16 }, g, se.name);
       lx += 23 + Math.max(40, se.name.length * 6.6) + 16;
-      void t;
     }
   }
   if (opts.hover) {

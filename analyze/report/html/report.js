@@ -277,7 +277,6 @@ function renderMemory() {
         cls: 'restart' });
     }
   });
-  const span = Math.max(...T.processes.map((p) => p.t.length ? p.t[p.t.length - 1] : 0), 1);
   const off = (t0 / 1e9 - new Date(t0 / 1e6).getTimezoneOffset() * 60) % 86400;
   const box = h('div', { class: 'chart-box', id: 'memory-chart' });
   sec.appendChild(box);
@@ -289,7 +288,7 @@ function renderMemory() {
       // ticks on round local clock times
       xTicks: (lo, hi, n) => timeTicks(lo + off, hi + off, n).map((v) => v - off),
       xLabel: (v) => fmtWall(t0 + v * 1e9, false),
-      hover: (x) => memoryHover(x, span),
+      hover: memoryHover,
     }));
   };
   draw();
