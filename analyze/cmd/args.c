@@ -44,14 +44,14 @@ int lw_args_sample(const char *arg, enum lw_sample_type *out)
 	return 2;
 }
 
-int lw_args_seq(const char *arg, int64_t *out)
+int lw_args_seq(const char *opt, const char *arg, int64_t *out)
 {
 	uint64_t s;
 	if (lw_parse_u64(arg, &s) == 0 && s <= INT64_MAX) {
 		*out = (int64_t)s;
 		return 0;
 	}
-	lw_error("--snapshot '%s': expected a sequence number", arg);
+	lw_error("%s '%s': expected a sequence number", opt, arg);
 	return 2;
 }
 
@@ -82,7 +82,7 @@ int lw_args_model_option(int c, const char *arg, lw_cmd_model *mo)
 
 /* ---- loading on a terminal ---------------------------------------------------------- */
 
-void lw_cmd_report(const char *path, const char *message, void *arg)
+void lw_cmd_notice(const char *path, const char *message, void *arg)
 {
 	lw_cmd_load_ui *ui = arg;
 	if (ui && ui->bar) {   /* keep the bar from overwriting the message */
@@ -118,7 +118,7 @@ int lw_cmd_open(char *const *paths, size_t n_paths, const lw_model_opts *opts, l
 	lw_cmd_load_ui ui = { NULL, "loading" };
 	*db = NULL;
 	*m = NULL;
-	int rc = lw_db_open_inputs(paths, n_paths, lw_cmd_report, lw_cmd_progress, &ui, db, err,
+	int rc = lw_db_open_inputs(paths, n_paths, lw_cmd_notice, lw_cmd_progress, &ui, db, err,
 				   sizeof(err));
 	lw_cmd_load_ui_done(&ui);
 	if (rc < 0) {

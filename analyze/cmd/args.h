@@ -24,7 +24,7 @@ int lw_opt_error(int c, char *const *argv, int next_arg, void (*usage)(FILE *out
  * ("-n 'x': expected a positive count") and returns 2, or returns 0. */
 int lw_args_count(const char *opt, const char *arg, uint64_t *out);        /* -n N */
 int lw_args_sample(const char *arg, enum lw_sample_type *out);             /* --sample */
-int lw_args_seq(const char *arg, int64_t *out);                            /* --snapshot SEQ */
+int lw_args_seq(const char *opt, const char *arg, int64_t *out);          /* --snapshot SEQ */
 
 /* ---- --wrapper REGEX (repeatable), --no-wrappers ---------------------------- */
 #define LW_MAX_WRAPPER_PATTERNS 32
@@ -66,7 +66,7 @@ typedef struct lw_cmd_load_ui {
 	struct lw_progress *bar;
 	const char *what;        /* "loading" */
 } lw_cmd_load_ui;
-void lw_cmd_report(const char *path, const char *message, void *arg);
+void lw_cmd_notice(const char *path, const char *message, void *arg);
 void lw_cmd_progress(size_t done, size_t total, void *arg);
 void lw_cmd_load_ui_done(lw_cmd_load_ui *ui);
 

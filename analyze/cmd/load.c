@@ -70,7 +70,7 @@ int lw_cmd_load(int argc, char **argv)
 	}
 	lw_load_stats st = { 0 };
 	int rc = lw_db_load_paths(db, argv + optind + 1, (size_t)(argc - optind - 1),
-				  lw_cmd_report, lw_cmd_progress, &ui, &st, err, sizeof(err));
+				  lw_cmd_notice, lw_cmd_progress, &ui, &st, err, sizeof(err));
 	lw_cmd_load_ui_done(&ui);
 	lw_db_close(db);
 	if (rc < 0) {

@@ -378,13 +378,12 @@ static int write_output(const ret_args *a, const lw_heap *h, const uint8_t *sel,
 	const char *step = "";
 	int wr = lw_out_publish(a->output, write_graph, &job, &step);
 	agclose(g);
+	char why[256];
 	if (wr == -ENOTSUP || wr == -EINVAL)
 		lw_error("'%s': graphviz %s", a->output, wr == -EINVAL ? "layout failed" :
 			 "cannot render svg (plugin missing?)");
-	else if (wr == -ELOOP && !strcmp(step, "replace"))
-		lw_error("'%s': is a symbolic link to a file; not replacing it", a->output);
 	else if (wr < 0)
-		lw_error("'%s': %s failed: %s", a->output, step, strerror(-wr));
+		lw_error("'%s': %s", a->output, lw_out_reason(wr, step, why, sizeof why));
 	else if (!a->json)
 		printf("wrote %s: %zu nodes, %zu edges, %zu of %zu paths\n", a->output,
 		       r->n_nodes, r->n_edges, r->n_kept_paths, r->n_paths);

@@ -126,7 +126,7 @@ static int top_option(int c, char **argv, top_args *a)
 		lw_error("--by '%s': expected function or site", optarg);
 		return 2;
 	case 260:   /* --snapshot */
-		return lw_args_seq(optarg, &a->seq);
+		return lw_args_seq("--snapshot", optarg, &a->seq);
 	case 261:   /* --json */
 		a->json = 1;
 		return 0;
