@@ -182,7 +182,7 @@ static void test_text_default(const char *dump)
 	CHECK(has(out_buf, "-> ret_make_session (ret_gen.c:"), "intermediate site");
 	CHECK(has(out_buf, "-> ret_make_payload (ret_gen.c:"), "target step");
 	CHECK(has(out_buf, "called from ret_gen_caller"), "caller frame");
-	CHECK(has(out_buf, "unreachable: 0 definitely lost (0 B), 3 indirectly lost (3.0 KiB)"),
+	CHECK(has(out_buf, "unreachable sampled blocks: 0 definitely lost (0 B), 3 indirectly lost (3.0 KiB)"),
 	      "payload lost line: %s", out_buf);
 }
 
