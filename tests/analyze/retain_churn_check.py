@@ -91,6 +91,8 @@ def check_held(d):
     ses, churn = roots.get("g_sessions"), roots.get("g_churn")
     if not ses or not churn:
         return fails + [f"g_sessions or g_churn missing from the roots: {list(roots)}"]
+    if "held_bytes" not in ses or "target_all_bytes" not in d:
+        return fails + ["no held bytes (held_bytes, target_all_bytes) in the JSON"]
     if ses["held_bytes"] < 0.95 * d["target_all_bytes"]:
         fails.append(f"g_sessions holds {ses['held_bytes']} B of the list's "
                      f"{d['target_all_bytes']} B")

@@ -213,8 +213,9 @@ def t_redis_retainers(ctx):
     p = ctx.run([lw, 'retainers', path, '--json', '-n', '5'], env)
     doc = json.loads(p.stdout)
     roots = doc['roots']
-    log('roots: ' + '; '.join('%s holds %d retains %d' % (x['via'], x['held_bytes'],
-                                                          x['retained_bytes']) for x in roots))
+    log('roots: ' + '; '.join('%s holds %s retains %d' % (x.get('via', x['label']),
+                                                          x.get('held_bytes'), x['retained_bytes'])
+                              for x in roots))
     # before: ranked by retained size, the first root was "unnamed data of
     # libcrypto.so.3" (205 KiB); `server` retained 43 KiB of a 36 MiB heap
     check(roots and roots[0]['symbol'] == 'server',
