@@ -113,12 +113,25 @@ static const char *fit(const char *s, size_t max, char *buf, size_t len)
 }
 
 /* Label of a path step within max characters: sites through
- * lw_frame_label (C++ argument lists and templates shortened first). */
+ * lw_frame_label (C++ argument lists and templates shortened first) and
+ * lw_frame_callers. */
 static const char *step_label(const lw_heap *h, uint32_t id, size_t max, char *buf, size_t len)
 {
 	if (!lw_heap_is_root(h, id) && h->groups[id].kind == LW_HEAP_SITE &&
-	    h->groups[id].site.n_frames)
-		return lw_frame_label(&h->groups[id].site.frames[0], max, buf, len);
+	    h->groups[id].site.n_frames) {
+		/* the first frame, then the callers that tell the site apart
+		 * from the function's other sites, as room allows */
+		const lw_heap_group *gr = &h->groups[id];
+		lw_frame_label(&gr->site.frames[0], max, buf, len);
+		size_t used = strlen(buf), nf = lw_heap_site_frames(h, id);
+		char callers[512];
+		if (nf > 1 && max > used + 8) {
+			lw_frame_callers(gr->site.frames, nf, max - used - 1, callers, sizeof callers);
+			if (callers[0] && used + 1 + strlen(callers) < len)
+				snprintf(buf + used, len - used, " %s", callers);
+		}
+		return buf;
+	}
 	return fit(lw_heap_node_label(h, id), max, buf, len);
 }
 
@@ -285,7 +298,39 @@ static void print_paths(const lw_heap *h, const lw_retainers *r, size_t max, int
 		print_path(h, r, &r->paths[i], i + 1, width, out);
 }
 
-/* Every root of the heap by retained size. */
+/* What the first roots hold, from the word they hold it through down the
+ * heaviest pointers, a step per line: what a developer reads as
+ * "server.db -> the db array -> the dict -> its table -> the entries". */
+static void print_chains(const lw_heap *h, const uint32_t *idx, size_t n, int width, FILE *out)
+{
+	char b1[32], lab[512], fig[96];
+	size_t shown = 0;
+	for (size_t i = 0; i < n; i++) {
+		const lw_heap_root *rt = &h->roots[idx[i]];
+		/* a chain from one word says little of a root that holds
+		 * most of its memory through other words (a table) */
+		if (!rt->n_chain || 2 * rt->via_held < rt->held)
+			continue;
+		if (!shown++)
+			fprintf(out, "\nwhat they hold, down the heaviest pointers (all blocks):\n");
+		fprintf(out, "  %s holds %s\n", rt->kind == LWD_ROOT_GLOBAL ? rt->via : rt->label,
+			hb((double)rt->held, b1, sizeof b1));
+		for (uint32_t k = 0; k < rt->n_chain; k++) {
+			uint32_t nb = rt->chain_blocks[k];
+			snprintf(fig, sizeof fig, "%u block%s, holding %s", nb, nb == 1 ? "" : "s",
+				 hb((double)rt->chain_held[k], b1, sizeof b1));
+			step_label(h, rt->chain[k], (size_t)width - 8 - strlen(fig) - 4, lab, sizeof lab);
+			fprintf(out, "    -> %s  (%s)\n", lab, fig);
+		}
+		if (rt->fan_group != LW_GRAPH_NONE) {
+			snprintf(fig, sizeof fig, "holding %s", hb((double)rt->fan_bytes, b1, sizeof b1));
+			step_label(h, rt->fan_group, (size_t)width - 24 - strlen(fig), lab, sizeof lab);
+			fprintf(out, "    -> %u x %s  (%s)\n", rt->fan_blocks, lab, fig);
+		}
+	}
+}
+
+/* Every root of the heap by held bytes. */
 static void print_roots(const lw_heap *h, size_t max, int width, FILE *out)
 {
 	char b1[32];
@@ -318,6 +363,7 @@ static void print_roots(const lw_heap *h, size_t max, int width, FILE *out)
 		}
 		lw_table_print(t, out, width);
 		lw_table_free(t);
+		print_chains(h, idx, nr < 3 ? nr : 3, width, out);
 	}
 	free(idx);
 }

@@ -432,6 +432,64 @@ static int via_label(lw_heap *h, size_t r, uint64_t addr)
 	return rt->via ? 0 : -ENOMEM;
 }
 
+/* Root r's chain (retain.h, lw_heap_root.chain): from block node v (held
+ * through r's heaviest word) down the child that holds the most, while it
+ * holds at least half of what lies below; consecutive blocks of one group
+ * or of one size are one step. sub[] is the bytes each node
+ * holds in the hold tree (parent[]). */
+static void hold_chain(lw_heap *h, lw_heap_root *rt, uint32_t v, const uint32_t *parent,
+		       const uint64_t *sub)
+{
+	const lw_graph_csr *g = &h->csr;
+	uint32_t base = 1u + g->n_roots;
+	uint64_t last_size = 0;
+	rt->n_chain = 0;
+	rt->fan_group = LW_GRAPH_NONE;
+	for (uint64_t guard = 0; guard <= g->n_blocks; guard++) {
+		uint32_t b = v - base, grp = h->block_group[b];
+		uint32_t *step = rt->n_chain ? &rt->chain[rt->n_chain - 1] : NULL;
+		if (step && (*step == grp || g->size[b] == last_size)) {
+			/* one structure (a list of one struct): one step, named by
+			 * a sampled block of it when there is one */
+			rt->chain_blocks[rt->n_chain - 1]++;
+			if (h->groups[*step].kind != LW_HEAP_SITE && h->groups[grp].kind == LW_HEAP_SITE)
+				*step = grp;
+		} else {
+			if (rt->n_chain == LW_HEAP_CHAIN)
+				return;
+			rt->chain[rt->n_chain] = grp;
+			rt->chain_blocks[rt->n_chain] = 1;
+			rt->chain_held[rt->n_chain] = sub[v];
+			rt->n_chain++;
+		}
+		last_size = g->size[b];
+		uint64_t below = sub[v] - g->size[b];
+		uint32_t best = LW_GRAPH_NONE;
+		for (uint64_t e = g->blk_off[b]; e < g->blk_off[b + 1]; e++) {
+			uint32_t w = base + g->blk_dst[e];
+			if (parent[w] == v && (best == LW_GRAPH_NONE || sub[w] > sub[best]))
+				best = w;
+		}
+		if (best == LW_GRAPH_NONE || below == 0)
+			return;
+		if (2 * sub[best] >= below) {
+			v = best;
+			continue;
+		}
+		/* a fan-out (a table's slots): the heaviest child's group, and
+		 * how many children of that group there are and what they hold */
+		rt->fan_group = h->block_group[best - base];
+		for (uint64_t e = g->blk_off[b]; e < g->blk_off[b + 1]; e++) {
+			uint32_t w = base + g->blk_dst[e];
+			if (parent[w] == v && h->block_group[w - base] == rt->fan_group) {
+				rt->fan_blocks++;
+				rt->fan_bytes += sub[w];
+			}
+		}
+		return;
+	}
+}
+
 /* Which root holds each reachable block: the one at the top of the block's
  * structure-following path over the whole heap (graph_paths.h: a step
  * between blocks of one size is free, so a list or a tree belongs to the
@@ -451,8 +509,9 @@ static int hold_roots(lw_heap *h)
 	uint32_t *settled = malloc((size_t)nn * sizeof *settled);
 	uint32_t *word = malloc((size_t)nn * sizeof *word);
 	uint64_t *word_held = calloc(n_words ? n_words : 1, sizeof *word_held);
+	uint64_t *sub = calloc((size_t)nn, sizeof *sub);
 	int rc = -ENOMEM;
-	if (!order || !parent || !settled || !word || !word_held)
+	if (!order || !parent || !settled || !word || !word_held || !sub)
 		goto out;
 	for (uint32_t r = 0; r < h->n_roots; r++)
 		order[r] = r;
@@ -497,6 +556,14 @@ static int hold_roots(lw_heap *h)
 		rt->held += g->size[b];
 		rt->n_held_sampled += h->dg->blocks[b].stack != LWD_NONE;
 	}
+	/* bytes each block holds in the hold tree: children are settled
+	 * after their parents */
+	for (uint32_t k = ns; k-- > 0;) {
+		uint32_t v = settled[k];
+		sub[v] += g->size[v - base];
+		if (parent[v] >= base)
+			sub[parent[v]] += sub[v];
+	}
 	for (size_t r = 0; r < h->n_roots; r++) {
 		lw_heap_root *rt = &h->roots[r];
 		uint64_t best = p->root_off[r];
@@ -505,6 +572,12 @@ static int hold_roots(lw_heap *h)
 				best = i;
 		rt->via_addr = p->root_addr[best];
 		rt->via_held = p->root_off[r + 1] > p->root_off[r] ? word_held[best] : 0;
+		rt->fan_group = LW_GRAPH_NONE;
+		if (rt->via_held) {
+			uint32_t v = base + p->root_dst[best];
+			if (parent[v] == LW_GRAPH_ROOT(g, r))
+				hold_chain(h, rt, v, parent, sub);
+		}
 		if ((rc = via_label(h, r, rt->via_addr)) < 0)
 			goto out;
 	}
@@ -515,6 +588,7 @@ out:
 	free(settled);
 	free(word);
 	free(word_held);
+	free(sub);
 	return rc;
 }
 

@@ -65,6 +65,8 @@ typedef struct lw_heap_group {
 	                          * the dump) */
 } lw_heap_group;
 
+#define LW_HEAP_CHAIN 8
+
 typedef struct lw_heap_root {
 	uint32_t kind;           /* enum lwd_root_kind */
 	const char *label;       /* "g_sessions (app)", "thread 12 stack", ... */
@@ -82,6 +84,18 @@ typedef struct lw_heap_root {
 	uint64_t via_held;       /* ... and the bytes held through it */
 	const char *via;         /* that word: "server+0x48", "libfoo.so+0x2010",
 	                          * "thread 12 stack" (label for one word) */
+	/* What it holds, from that word down the heaviest pointers: chain[k]
+	 * is the group of step k, chain_blocks[k] how many consecutive blocks
+	 * of that group or of one size the step follows (a list; named by a
+	 * site when one of them is sampled), chain_held[k] the bytes
+	 * held from its first block. The chain stops where no pointer holds
+	 * half of what lies below (a table's slots): fan_blocks blocks of
+	 * group fan_group, holding fan_bytes, are the largest part there. */
+	uint32_t n_chain;
+	uint32_t chain[LW_HEAP_CHAIN], chain_blocks[LW_HEAP_CHAIN];
+	uint64_t chain_held[LW_HEAP_CHAIN];
+	uint32_t fan_group, fan_blocks;
+	uint64_t fan_bytes;
 } lw_heap_root;
 
 typedef struct lw_heap {

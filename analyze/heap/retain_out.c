@@ -127,6 +127,17 @@ static void json_group(lw_json *j, const lw_heap *h, uint32_t g)
 	lw_json_obj_end(j);
 }
 
+/* A step of a root's chain: {label, blocks, held_bytes}. */
+static void json_chain_step(lw_json *j, const lw_heap *h, uint32_t g, uint32_t blocks,
+			    uint64_t held)
+{
+	lw_json_obj_begin(j);
+	lw_json_key(j, "label"); lw_json_str(j, h->groups[g].label);
+	lw_json_key(j, "blocks"); lw_json_int(j, blocks);
+	lw_json_key(j, "held_bytes"); lw_json_int(j, (int64_t)held);
+	lw_json_obj_end(j);
+}
+
 static void json_node_ref(lw_json *j, const lw_heap *h, const lw_retainers *r, uint32_t id)
 {
 	lw_json_obj_begin(j);
@@ -148,6 +159,16 @@ static void json_node_ref(lw_json *j, const lw_heap *h, const lw_retainers *r, u
 		lw_json_key(j, "held_sampled_blocks"); lw_json_int(j, rt->n_held_sampled);
 		lw_json_key(j, "held_bytes"); lw_json_int(j, (int64_t)rt->held);
 		lw_json_key(j, "retained_bytes"); lw_json_int(j, (int64_t)rt->retained);
+		lw_json_key(j, "chain");
+		lw_json_arr_begin(j);
+		for (uint32_t k = 0; k < rt->n_chain; k++)
+			json_chain_step(j, h, rt->chain[k], rt->chain_blocks[k], rt->chain_held[k]);
+		lw_json_arr_end(j);
+		lw_json_key(j, "fan");
+		if (rt->fan_group == LW_GRAPH_NONE)
+			lw_json_null(j);
+		else
+			json_chain_step(j, h, rt->fan_group, rt->fan_blocks, rt->fan_bytes);
 	} else {
 		const lw_heap_group *gr = &h->groups[id];
 		lw_json_key(j, "kind"); lw_json_str(j, group_kind_name(gr));
