@@ -374,7 +374,8 @@ static void print_lost(const lw_heap *h, size_t max, int width, FILE *out)
 	char b1[32], b2[32];
 	uint32_t *idx;
 	size_t nl = lw_heap_lost_groups(h, &idx);
-	fprintf(out, "\nunreachable blocks by site: %zu site%s\n", nl, nl == 1 ? "" : "s");
+	fprintf(out, "\nunreachable blocks by site: %zu site%s (a site's sampled blocks, a size "
+		"class's unsampled ones)\n", nl, nl == 1 ? "" : "s");
 	if (nl) {
 		lw_table *t = lw_table_new();
 		lw_table_col(t, "def.lost", 1);

@@ -702,6 +702,8 @@ function renderRetainers() {
     num(doc.definitely_lost_blocks) + ' definitely lost (' + fmtBytes(doc.definitely_lost_bytes) + '), ' +
     num(doc.indirectly_lost_blocks) + ' indirectly lost (' + fmtBytes(doc.indirectly_lost_bytes) + ').'));
   if (doc.lost.length)
+    sec.appendChild(h('p', { class: 'small' }, 'By site: a site\u2019s sampled blocks, a size class\u2019s unsampled ones.'));
+  if (doc.lost.length)
     sec.appendChild(tableOf([{ t: 'def. lost', num: 1 }, { t: 'bytes', num: 1 }, { t: 'ind. lost', num: 1 },
       { t: 'bytes', num: 1 }, 'site'], doc.lost.map((g) => h('tr', null, [
       td(num(g.definitely_lost_blocks), 'num'), td(fmtBytes(g.definitely_lost_bytes), 'num'),
