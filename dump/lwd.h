@@ -97,6 +97,7 @@ typedef struct lw_process_info {
 	uint32_t exe_module;
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
+	uint32_t exit_status;    /* 0, or LWD_EXIT_STATUS_KNOWN | status (exit snapshots) */
 } lw_process_info;
 
 typedef struct lw_module_info {
@@ -166,6 +167,7 @@ typedef struct lw_process {
 	uint32_t exe_module;                     /* LWD_NONE or < n_modules */
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
+	uint32_t exit_status;                    /* 0, or LWD_EXIT_STATUS_KNOWN | status */
 } lw_process;
 
 typedef struct lw_module {
