@@ -130,8 +130,8 @@ static int has_prefix(const char *s, const char *p, size_t n)
  * replaces the caller's program (unless we run in a vfork or raw-clone
  * child, whose pid differs from the one the shim's state belongs to).
  * Returns envp itself when nothing needs to change or cannot be changed
- * safely. Clobbers errno. */
-static char *const *child_env(struct child_env *ce, char *const envp[], int same_process)
+ * safely. Clobbers errno (child_env keeps it). */
+static char *const *build_env(struct child_env *ce, char *const envp[], int same_process)
 {
 	ce->map = NULL;
 	if (envp == NULL || lw_outdir_pid() == 0)   /* NULL: as the caller asked; 0: before our constructor */
@@ -201,6 +201,14 @@ static char *const *child_env(struct child_env *ce, char *const envp[], int same
 	return vec;
 }
 
+static char *const *child_env(struct child_env *ce, char *const envp[], int same_process)
+{
+	int e = errno;
+	char *const *env = build_env(ce, envp, same_process);
+	errno = e;
+	return env;
+}
+
 /* Keeps errno. */
 static void child_env_done(struct child_env *ce)
 {
@@ -225,10 +233,7 @@ static int do_execve(const char *path, char *const argv[], char *const envp[], i
 				: REAL(real_execve, execve_fn, "execve");
 	if (real == NULL)
 		return no_function();
-	int e = errno;
-	char *const *env = child_env(&ce, envp, 1);
-	errno = e;
-	int rc = real(path, argv, env);
+	int rc = real(path, argv, child_env(&ce, envp, 1));
 	child_env_done(&ce);
 	return rc;
 }
@@ -318,10 +323,7 @@ int fexecve(int fd, char *const argv[], char *const envp[])
 	struct child_env ce;
 	if (REAL(real_fexecve, fexecve_fn, "fexecve") == NULL)
 		return no_function();
-	int e = errno;
-	char *const *env = child_env(&ce, envp, 1);
-	errno = e;
-	int rc = real_fexecve(fd, argv, env);
+	int rc = real_fexecve(fd, argv, child_env(&ce, envp, 1));
 	child_env_done(&ce);
 	return rc;
 }
@@ -331,10 +333,7 @@ int execveat(int dirfd, const char *path, char *const argv[], char *const envp[]
 	struct child_env ce;
 	if (REAL(real_execveat, execveat_fn, "execveat") == NULL)
 		return no_function();
-	int e = errno;
-	char *const *env = child_env(&ce, envp, 1);
-	errno = e;
-	int rc = real_execveat(dirfd, path, argv, env, flags);
+	int rc = real_execveat(dirfd, path, argv, child_env(&ce, envp, 1), flags);
 	child_env_done(&ce);
 	return rc;
 }
@@ -348,10 +347,7 @@ static int do_spawn(spawn_fn real, pid_t *pid, const char *path,
 	struct child_env ce;
 	if (real == NULL)
 		return ENOSYS;
-	int e = errno;
-	char *const *env = child_env(&ce, envp, 0);
-	errno = e;
-	int rc = real(pid, path, fa, attr, argv, env);
+	int rc = real(pid, path, fa, attr, argv, child_env(&ce, envp, 0));
 	child_env_done(&ce);
 	return rc;
 }
