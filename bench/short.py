@@ -30,6 +30,7 @@ import argparse
 import datetime
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -70,14 +71,17 @@ def run_once(argv, preload, tmp):
            if not k.startswith("LEAKWATCH_") and k != "LD_PRELOAD"}
     if preload:
         env["LD_PRELOAD"] = preload
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if p.returncode != 0:
         sys.exit("bench: %s exited %d: %s" % (argv, p.returncode, p.stderr[-500:]))
     left = sum(1 for n in os.listdir(cwd) if n.startswith("leakwatch."))
     shutil.rmtree(cwd, ignore_errors=True)
-    return wall, left
+    return wall, cpu, left
 
 
 def quartiles(xs):
@@ -86,23 +90,34 @@ def quartiles(xs):
     return xs[0], q[0], q[1], q[2], xs[-1]
 
 
-def render(results, wnames, cnames, args):
-    lines = ["Extra wall time over glibc in the same round, ms: median [IQR] (min..max), "
-             "%d interleaved rounds; left = leakwatch.* directories left per run." % args.rounds,
-             "", "| workload | glibc ms (median) | " +
+def table(results, wnames, cnames, index, what):
+    lines = ["| %s | glibc ms (median) | " % what +
              " | ".join(c for c in cnames if c != "glibc") + " |",
              "|---|---|" + "---|" * (len(cnames) - 1)]
     for w in wnames:
-        base = [t for t, _ in results[(w, "glibc")]]
+        base = [r[index] for r in results[(w, "glibc")]]
         row = ["%s" % w, "%.2f" % (statistics.median(base) * 1e3)]
         for c in cnames:
             if c == "glibc":
                 continue
-            diffs = [(t - b) * 1e3 for (t, _), b in zip(results[(w, c)], base)]
+            diffs = [(r[index] - b) * 1e3 for r, b in zip(results[(w, c)], base)]
             lo, q1, med, q3, hi = quartiles(diffs)
-            left = sum(n for _, n in results[(w, c)]) / len(results[(w, c)])
-            row.append("%+.2f [%+.2f, %+.2f] (%+.1f..%+.1f), left %.1f" % (med, q1, q3, lo, hi, left))
+            cell = "%+.2f [%+.2f, %+.2f] (%+.1f..%+.1f)" % (med, q1, q3, lo, hi)
+            if index == 0:
+                cell += ", left %.1f" % (sum(r[2] for r in results[(w, c)]) / len(results[(w, c)]))
+            row.append(cell)
         lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def render(results, wnames, cnames, args):
+    lines = ["Extra time over glibc in the same round, ms: median [IQR] (min..max) over "
+             "%d interleaved rounds; left = leakwatch.* directories a run left behind. "
+             "Wall time first, then CPU time (user + system of the whole process tree), "
+             "which a busy host disturbs less." % args.rounds, ""]
+    lines += table(results, wnames, cnames, 0, "wall")
+    lines.append("")
+    lines += table(results, wnames, cnames, 1, "cpu")
     lines += ["", "Host: %s, %d CPUs, %s. Command: `python3 bench/short.py --build build "
               "--rounds %d%s`." % (platform.platform(), os.cpu_count() or 0,
                                   datetime.date.today().isoformat(), args.rounds,

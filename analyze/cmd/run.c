@@ -162,11 +162,14 @@ static int claim_for(const char *dir, pid_t pid)
 }
 
 /* Makes `dir` (or, if an earlier process owns it, dir/<exe>.<pid>) and
- * claims it for pid; out gets the path. 0, or -1 with errno and *what. */
+ * claims it for pid; out gets the path, *made whether `dir` is new.
+ * 0, or -1 with errno and *what. */
 static int make_run_dir(const char *dir, const char *exe, pid_t pid, char *out, size_t len,
-			const char **what)
+			const char **what, int *made)
 {
+	struct stat st;
 	snprintf(out, len, "%s", dir);
+	*made = lstat(out, &st) < 0;
 	*what = "cannot create it";
 	if (mkdirs(out) < 0)
 		return -1;
@@ -185,6 +188,17 @@ static int make_run_dir(const char *dir, const char *exe, pid_t pid, char *out, 
 		return -1;
 	*what = "cannot claim it";
 	return claim_for(out, pid) < 0 ? -1 : 0;   /* 0: an earlier process with our pid */
+}
+
+/* CMD could not be started: take back the claim, and the directory if run
+ * made it and it is still empty. */
+static void unmake_run_dir(const char *out, int made)
+{
+	char owner[PATH_MAX * 2 + 8];
+	if ((size_t)snprintf(owner, sizeof(owner), "%s/.owner", out) < sizeof(owner))
+		unlink(owner);
+	if (made)
+		rmdir(out);
 }
 
 /* ---- signals ---------------------------------------------------------------- */
@@ -417,8 +431,9 @@ int lw_cmd_run(int argc, char **argv)
 	lw_env_defaults(&env);
 	env.dir = o.dir;
 	const char *what = "path too long";
+	int made = 0;
 	int rc = lw_env_outdir(want, sizeof(want), cwd, &env, o.cmd[0], (uint64_t)pid) < 0 ? -1
-		 : make_run_dir(want, o.cmd[0], pid, outdir, sizeof(outdir), &what);
+		 : make_run_dir(want, o.cmd[0], pid, outdir, sizeof(outdir), &what, &made);
 	if (rc < 0) {
 		lw_error("'%s': %s: %s", want, what, strerror(errno));
 		close(go[1]);   /* the child reads nothing and leaves */
@@ -439,6 +454,7 @@ int lw_cmd_run(int argc, char **argv)
 	if (w != (ssize_t)len || r == (ssize_t)sizeof(child_errno)) {
 		wait_child(pid, o.cmd[0]);
 		restore_signals(&sv);
+		unmake_run_dir(outdir, made && strcmp(outdir, want) == 0);
 		lw_error("'%s': %s", o.cmd[0], strerror(w != (ssize_t)len ? EPIPE : child_errno));
 		return 127;
 	}
