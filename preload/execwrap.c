@@ -159,7 +159,7 @@ static char *const *build_env(struct child_env *ce, char *const envp[], int same
 	const char *preload = NULL;
 	for (; envp[n] != NULL; n++)
 		if (has_prefix(envp[n], PRELOAD_NAME, PRELOAD_LEN))
-			preload = envp[n] + PRELOAD_LEN;   /* the last one wins, as in getenv */
+			preload = envp[n] + PRELOAD_LEN;   /* the last one wins, as in ld.so */
 	if (preload == NULL || preload_items(preload, NULL, 0, &kept) <= 0)
 		return envp;
 	if (strip) {

@@ -22,13 +22,13 @@
 
 #include "core.h"
 #include "dump.h"
+#include "execwrap.h"
 #include "fork.h"
 #include "livetab.h"
 #include "lw_env.h"
 #include "lwd_format.h"
 #include "outdir.h"
 #include "snapshot.h"
-#include "execwrap.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -259,6 +259,7 @@ int leakwatch_snapshot(void)
  * the handler (on_exit failed) lw_fini writes it, status unknown. Neither
  * runs on _exit(), on a fatal signal or on exec. */
 static int exit_hooked;          /* on_process_exit is registered */
+static int park_state;           /* 0 not tried, 1 the writer stopped, -1 it did not in 30 s */
 static int final_done;           /* the final snapshot was decided */
 static size_t live_at_start;     /* sampled live blocks a forked child inherited */
 
@@ -269,9 +270,12 @@ static void on_process_exit(int status, void *arg);
  * an idle writer checks shutting_down under state_lock before any work, so
  * it parks itself whenever it wakes, and exit does not wait for it to be
  * scheduled (that wait cost a short process milliseconds on a busy host).
+ * Tried once: a writer stuck for 30 s is not waited for a second time.
  * Exiting thread, guard held. */
 static int park_writer(void)
 {
+	if (park_state != 0)
+		return park_state > 0;
 	pthread_mutex_lock(&state_lock);
 	shutting_down = 1;
 	pthread_cond_broadcast(&state_cond);
@@ -289,7 +293,8 @@ static int park_writer(void)
 		running = !parked;
 		pthread_mutex_unlock(&state_lock);
 	}
-	return !running;
+	park_state = running ? -1 : 1;
+	return park_state > 0;
 }
 
 /* Whether the final snapshot is worth a file. A process that lived shorter
@@ -412,6 +417,7 @@ void lw_writer_child(void)
 	parked = 0;
 	writer_running = 0;
 	writer_busy = 0;
+	park_state = 0;
 	final_done = 0;
 	live_at_start = lw_livetab_count();
 	if (!shutting_down && !lw_outdir_dormant())
