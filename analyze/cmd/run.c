@@ -24,8 +24,8 @@
  * sent them (a terminal's ^C, ^\ and hangup reach the whole foreground
  * process group, CMD included, so passing them on would deliver them
  * twice); INT and QUIT stay ignored when run was started with them ignored
- * (a background job). USR2 — and the dump signal if it is another one —
- * becomes a dump request: CMD gets its dump signal (--signal, else
+ * (a background job). USR2 — and the dump signal if it is USR1 or a
+ * real-time signal — becomes a dump request: CMD gets its dump signal (--signal, else
  * LEAKWATCH_SIGNAL, else USR2). run never dies of these signals itself: it
  * waits for CMD and exits with its status.
  */
@@ -423,7 +423,9 @@ int lw_cmd_run(int argc, char **argv)
 	catch_signal(&sv, SIGTERM, 0);
 	catch_signal(&sv, SIGHUP, 0);
 	catch_signal(&sv, SIGUSR2, 0);
-	if (run_dump_signo > 0)
+	/* another dump signal a person would send (not one the kernel sends
+	 * run for its own reasons, such as CHLD or PIPE) */
+	if (run_dump_signo == SIGUSR1 || run_dump_signo >= SIGRTMIN)
 		catch_signal(&sv, run_dump_signo, 0);
 
 	char want[PATH_MAX * 2], outdir[PATH_MAX * 2];
