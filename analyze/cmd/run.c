@@ -25,9 +25,9 @@
  * process group, CMD included, so passing them on would deliver them
  * twice); INT and QUIT stay ignored when run was started with them ignored
  * (a background job). USR2 — and the dump signal if it is USR1 or a
- * real-time signal — becomes a dump request: CMD gets its dump signal (--signal, else
- * LEAKWATCH_SIGNAL, else USR2). run never dies of these signals itself: it
- * waits for CMD and exits with its status.
+ * real-time signal — becomes a dump request: CMD gets its dump signal
+ * (--signal, else LEAKWATCH_SIGNAL, else USR2). run never dies of these
+ * signals itself: it waits for CMD and exits with its status.
  */
 #include <errno.h>
 #include <fcntl.h>
