@@ -70,7 +70,7 @@ static void run_usage(FILE *out)
 		"  --children all|none  whether the programs CMD starts are watched (default all)\n"
 		"  INT, QUIT, TERM and HUP sent to run are passed on to CMD; USR2 asks CMD for\n"
 		"  a heap dump. The shim is found via $LEAKWATCH_SHIM, the build tree, or the\n"
-		"  libdir. Example: leakwatch run -o out -- ./server --port 8080\n");
+		"  libdir. Example: leakwatch run -o out -- ./server config.ini\n");
 }
 
 static int is_file(const char *p)
