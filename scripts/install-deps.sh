@@ -9,6 +9,7 @@ pkgs=(
   golang-go python3 g++ binutils file procps git
   libjemalloc2 libgoogle-perftools4 heaptrack hyperfine linux-perf
   redis-server redis-tools groff-base man-db
+  chromium chromium-driver python3-selenium
 )
 missing=()
 for p in "${pkgs[@]}"; do
