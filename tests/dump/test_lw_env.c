@@ -24,7 +24,7 @@ static void test_size(void)
 	const char *bad[] = { "", " 1", "1 ", "-1", "+1", "1.5", "12x", "K", "1KB", "1Ki",
 			      "18446744073709551616", "17179869184G", "0x10" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECKF(lw_env_parse_size(bad[i], &v) == -EINVAL && v == 7, "'%s'", bad[i]);
+		CHECK(lw_env_parse_size(bad[i], &v) == -EINVAL && v == 7, "'%s'", bad[i]);
 	CHECK(lw_env_parse_size(NULL, &v) == -EINVAL);
 }
 
@@ -39,7 +39,7 @@ static void test_seconds(void)
 	ns = 7;
 	const char *bad[] = { "", ".", "-1", "1e3", "inf", "1s", " 1", "100000001", "1,5" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECKF(lw_env_parse_seconds(bad[i], &ns) == -EINVAL && ns == 7, "'%s'", bad[i]);
+		CHECK(lw_env_parse_seconds(bad[i], &ns) == -EINVAL && ns == 7, "'%s'", bad[i]);
 }
 
 static void test_signal(void)
@@ -61,7 +61,7 @@ static void test_signal(void)
 			      "ILL", "4", "TRAP", "5", "65", "1000", "usr2", "USR2 ", "", "12x",
 			      "RTMIN+99", "RTMIN+", "SIG" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECKF(lw_env_parse_signal(bad[i], &s) == -EINVAL && s == -1, "'%s'", bad[i]);
+		CHECK(lw_env_parse_signal(bad[i], &s) == -EINVAL && s == -1, "'%s'", bad[i]);
 }
 
 /* A fake environment and a recorder of the values the reader rejected. */
@@ -117,7 +117,7 @@ static void test_read(void)
 	lw_env_read(&e, fake_get, fake_bad, NULL);
 	CHECK(e.rate == LW_ENV_DEFAULT_RATE && e.interval_ns == LW_ENV_DEFAULT_INTERVAL_NS &&
 	      e.signo == SIGUSR2);
-	CHECKF(strstr(rejected, "LEAKWATCH_RATE=lots (a number of bytes") != NULL &&
+	CHECK(strstr(rejected, "LEAKWATCH_RATE=lots (a number of bytes") != NULL &&
 	       strstr(rejected, "; 524288);") != NULL &&
 	       strstr(rejected, "LEAKWATCH_INTERVAL=-1 (a number of seconds; 60);") != NULL &&
 	       strstr(rejected, "LEAKWATCH_SIGNAL=KILL (") != NULL && strstr(rejected, "; USR2);"),
@@ -135,14 +135,14 @@ static void test_read(void)
 	fake_env = bad_family;
 	lw_env_read(&e, fake_get, fake_bad, NULL);
 	CHECK(e.children == LW_CHILDREN_ALL && e.parent_dir == NULL && e.parent_run_id == 0);
-	CHECKF(strstr(rejected, "LEAKWATCH_CHILDREN=some (all or none; all);") != NULL &&
+	CHECK(strstr(rejected, "LEAKWATCH_CHILDREN=some (all or none; all);") != NULL &&
 	       strstr(rejected, "LEAKWATCH_PARENT=ff:/w (") != NULL, "rejected: %s", rejected);
 	const char *bad_parents[] = { "00000000000000FF:/w", "00000000000000ff:w",
 				      "00000000000000ff/w", "00000000000000f:/w", "" };
 	for (size_t i = 0; i < sizeof(bad_parents) / sizeof(bad_parents[0]); i++) {
 		int okp;
 		lw_env_check(LW_ENV_PARENT, bad_parents[i], &okp);
-		CHECKF(!okp, "LEAKWATCH_PARENT '%s' accepted", bad_parents[i]);
+		CHECK(!okp, "LEAKWATCH_PARENT '%s' accepted", bad_parents[i]);
 	}
 
 	int ok = -1;
@@ -223,8 +223,8 @@ int main(void)
 	test_signal();
 	test_read();
 	test_names();
-	if (lwt_failures) {
-		fprintf(stderr, "%d checks failed\n", lwt_failures);
+	if (failures) {
+		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
 	}
 	printf("lw_env: all checks passed\n");
