@@ -145,6 +145,10 @@ void lw_strtab_init(lw_strtab *t, char *buf, size_t cap);
 uint32_t lw_strtab_add(lw_strtab *t, const char *s);
 int lw_writer_put_strtab(lw_writer *w, const lw_strtab *t);
 
+/* The temporary a file is written under before it is renamed; one left in
+ * a directory belongs to a writer that died or was replaced by exec. */
+#define LW_PUBLISH_TMP_PREFIX ".tmp-"
+
 /* Publishes a file atomically in directory `dirfd`: creates a temporary
  * ".tmp-<name>" with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC mode 0600, calls
  * fill(w, arg) to write sections between lw_writer_begin and

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "lw_env.h"
+#include "lwd.h"
 #include "util.h"
 
 static char exe_path[PATH_MAX];
@@ -204,7 +205,11 @@ static int claim(int fd)
 }
 
 /* Moves seq past the highest "<kind>-<number>.lwd" already in the
- * directory (getdents64 into a stack buffer: no allocation). */
+ * directory (getdents64 into a stack buffer: no allocation), and removes
+ * temporaries: only processes of our pid write at this level of a
+ * directory we own, so one is left by the program this process ran before
+ * an exec that replaced it in the middle of a write, and its name would
+ * collide with the file we write under the same number. */
 static void skip_existing(int fd)
 {
 	char buf[4096] __attribute__((aligned(8)));
@@ -219,7 +224,11 @@ static void skip_existing(int fd)
 			uint64_t v = 0;
 			int digits = 0;
 			off += e->d_reclen;
-			if (name[0] == '.' || dash == NULL)
+			if (strncmp(name, LW_PUBLISH_TMP_PREFIX, sizeof(LW_PUBLISH_TMP_PREFIX) - 1) == 0)
+				(void)unlinkat(d, name, 0);   /* its number is skipped below */
+			else if (name[0] == '.' || dash == NULL)
+				continue;
+			if (dash == NULL)
 				continue;
 			for (const char *p = dash + 1; *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
 				v = v * 10 + (uint64_t)(*p - '0');

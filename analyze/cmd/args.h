@@ -1,7 +1,7 @@
 /* args.h — what the subcommands share besides their own options: the
- * getopt error tail, the site-model options (--wrapper, --no-wrappers), and
- * opening PATH arguments as a model with errors and progress on the
- * terminal. Library code below cmd/ never prints; these functions do, once,
+ * getopt error tail, the site-model options (--wrapper, --no-wrappers), the
+ * process options (--pid, --exe), opening PATH arguments as a model with
+ * errors and progress on the terminal, and choosing the process shown. Library code below cmd/ never prints; these functions do, once,
  * through lw_error.
  */
 #ifndef LW_ARGS_H
