@@ -69,22 +69,32 @@ static const char *hb(double v, char *buf, size_t len)
 	return lw_fmt_bytes(v, buf, len);
 }
 
-/* Short per-node description: "global, retains 1.2 KiB". */
+/* Short per-node description: "global root, holds 31.0 MiB, retains
+ * 1.0 KiB" or "31751 blocks (492 sampled), 31.0 MiB, retains 31.0 MiB".
+ * Held and retained sizes count all blocks; block counts say how many of
+ * them are sampled. */
 static void node_info(const lw_heap *h, const lw_retainers *r, uint32_t id, char *buf, size_t len)
 {
 	char b1[32], b2[32];
 	if (lw_heap_is_root(h, id)) {
 		const lw_heap_root *rt = &h->roots[id - h->n_groups];
-		snprintf(buf, len, "%s root, retains %s", lw_heap_root_kind_name(rt->kind),
-			 hb((double)rt->retained, b1, sizeof b1));
+		snprintf(buf, len, "%s root, holds %s, retains %s", lw_heap_root_kind_name(rt->kind),
+			 hb((double)rt->held, b1, sizeof b1), hb((double)rt->retained, b2, sizeof b2));
 		return;
 	}
+	const lw_heap_group *gr = &h->groups[id];
 	const lw_ret_node *nd = lw_retainers_node(r, id);
-	uint32_t nb = nd ? nd->n_blocks : 0;
+	uint32_t nb = nd ? nd->n_blocks : 0, ns = nd ? nd->n_sampled : 0;
 	uint64_t bytes = nd ? nd->bytes : 0;
-	snprintf(buf, len, "%u block%s, %s, retains %s", nb, nb == 1 ? "" : "s",
-		 hb((double)bytes, b1, sizeof b1),
-		 hb((double)h->groups[id].retained, b2, sizeof b2));
+	char cnt[64];
+	if (gr->kind != LW_HEAP_SITE)
+		snprintf(cnt, sizeof cnt, "%u unsampled block%s", nb, nb == 1 ? "" : "s");
+	else if (ns == nb)
+		snprintf(cnt, sizeof cnt, "%u sampled block%s", nb, nb == 1 ? "" : "s");
+	else
+		snprintf(cnt, sizeof cnt, "%u blocks (%u sampled)", nb, ns);
+	snprintf(buf, len, "%s, %s, retains %s", cnt, hb((double)bytes, b1, sizeof b1),
+		 hb((double)gr->retained, b2, sizeof b2));
 }
 
 /* Copies s into buf, cut to at most max characters with "..." at the end. */
@@ -103,12 +113,25 @@ static const char *fit(const char *s, size_t max, char *buf, size_t len)
 }
 
 /* Label of a path step within max characters: sites through
- * lw_frame_label (C++ argument lists and templates shortened first). */
+ * lw_frame_label (C++ argument lists and templates shortened first) and
+ * lw_frame_callers. */
 static const char *step_label(const lw_heap *h, uint32_t id, size_t max, char *buf, size_t len)
 {
 	if (!lw_heap_is_root(h, id) && h->groups[id].kind == LW_HEAP_SITE &&
-	    h->groups[id].site.n_frames)
-		return lw_frame_label(&h->groups[id].site.frames[0], max, buf, len);
+	    h->groups[id].site.n_frames) {
+		/* the first frame, then the callers that tell the site apart
+		 * from the function's other sites, as room allows */
+		const lw_heap_group *gr = &h->groups[id];
+		lw_frame_label(&gr->site.frames[0], max, buf, len);
+		size_t used = strlen(buf), nf = lw_heap_site_frames(h, id);
+		char callers[512];
+		if (nf > 1 && max > used + 8) {
+			lw_frame_callers(gr->site.frames, nf, max - used - 1, callers, sizeof callers);
+			if (callers[0] && used + 1 + strlen(callers) < len)
+				snprintf(buf + used, len - used, " %s", callers);
+		}
+		return buf;
+	}
 	return fit(lw_heap_node_label(h, id), max, buf, len);
 }
 
@@ -117,6 +140,7 @@ static const char *step_label(const lw_heap *h, uint32_t id, size_t max, char *b
 static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE *out)
 {
 	char b1[32], b2[32], b3[32], b4[32];
+	const char *what = gr->kind == LW_HEAP_SITE ? "sampled" : "unsampled";
 	if (gr->kind == LW_HEAP_CLASS)
 		fprintf(out, "class: %s (unsampled blocks whose vtable pointer names it, sizes %llu..%llu B)\n",
 			gr->cls, (unsigned long long)gr->size_lo, (unsigned long long)gr->size_hi);
@@ -127,16 +151,18 @@ static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE 
 		fprintf(out, "      called from %s\n",
 			lw_frame_label(&gr->site.frames[i], 0, lab, sizeof lab));
 	}
-	fprintf(out, "  in the dump: %u block%s, %s", gr->n_blocks, gr->n_blocks == 1 ? "" : "s",
+	fprintf(out, "  %s blocks in the dump: %u, %s", what, gr->n_blocks,
 		hb((double)gr->bytes, b1, sizeof b1));
 	if (gr->kind == LW_HEAP_SITE)
-		fprintf(out, " (estimated inuse %s)", hb(gr->inuse_bytes, b2, sizeof b2));
+		fprintf(out, "; estimated for all its blocks: %s in %s objects",
+			hb(gr->inuse_bytes, b2, sizeof b2),
+			lw_fmt_count(gr->inuse_objects, b3, sizeof b3));
 	fputc('\n', out);
-	fprintf(out, "  reachable: %u block%s, %s, retaining %s\n", gr->n_reachable,
-		gr->n_reachable == 1 ? "" : "s",
-		hb((double)gr->reachable_bytes, b1, sizeof b1), hb((double)gr->retained, b2, sizeof b2));
-	fprintf(out, "  unreachable: %u definitely lost (%s), %u indirectly lost (%s)\n",
-		gr->n_def_lost, hb((double)gr->def_lost_bytes, b3, sizeof b3),
+	fprintf(out, "  reachable %s blocks: %u, %s; retaining %s (all blocks they dominate)\n",
+		what, gr->n_reachable, hb((double)gr->reachable_bytes, b1, sizeof b1),
+		hb((double)gr->retained, b2, sizeof b2));
+	fprintf(out, "  unreachable %s blocks: %u definitely lost (%s), %u indirectly lost (%s)\n",
+		what, gr->n_def_lost, hb((double)gr->def_lost_bytes, b3, sizeof b3),
 		gr->n_ind_lost, hb((double)gr->ind_lost_bytes, b4, sizeof b4));
 	(void)h;
 }
@@ -149,10 +175,12 @@ static void print_heading(const lw_heap *h, const uint8_t *sel, size_t max, int 
 	const lw_file *f = h->file;
 	fprintf(out, "dump %s: pid %u (%s)\n", h->path, f->process.pid,
 		lw_proc_name(f->process.cmdline, f->process.exe, name, sizeof(name)));
-	fprintf(out, "heap: %zu blocks, %s; reachable %u blocks, %s\n", h->dg->n_blocks,
-		hb((double)h->total_bytes, b1, sizeof b1), h->an.n_reachable,
+	fprintf(out, "heap, all blocks: %zu blocks, %s; reachable %u blocks, %s\n",
+		h->dg->n_blocks, hb((double)h->total_bytes, b1, sizeof b1), h->an.n_reachable,
 		hb((double)h->reachable_bytes, b2, sizeof b2));
-	fprintf(out, "unreachable: %u definitely lost (%s), %u indirectly lost (%s)\n",
+	fprintf(out, "  of which sampled (recorded with their stack): %u blocks, %s\n",
+		h->n_sampled, hb((double)h->sampled_bytes, b1, sizeof b1));
+	fprintf(out, "unreachable, all blocks: %u definitely lost (%s), %u indirectly lost (%s)\n",
 		h->n_def_lost, hb((double)h->def_lost_bytes, b1, sizeof b1),
 		h->n_ind_lost, hb((double)h->ind_lost_bytes, b3, sizeof b3));
 	lw_report_print_wrappers(h->wrappers, h->n_wrappers, width, out);
@@ -171,21 +199,52 @@ static void print_heading(const lw_heap *h, const uint8_t *sel, size_t max, int 
 		fprintf(out, "(and %zu more matching sites)\n", nsel - shown);
 }
 
-/* Who keeps it alive: the roots that reach the site's blocks, most first.
- * A root reaching every block is the one to look at; a stale pointer
- * (conservative scan) reaches only part of a structure. */
-static void print_reach(const lw_heap *h, const lw_retainers *r, size_t max, FILE *out)
+/* "492 sampled blocks, 492.0 KiB (est. 31.0 MiB)": the target figures of
+ * a path or of all paths; unsampled targets (a size class or a class
+ * selected) are counted as such. */
+static void target_figures(uint32_t n, uint64_t bytes, uint32_t ns, double est, char *buf,
+			   size_t len)
 {
 	char b1[32], b2[32];
-	fprintf(out, "\nroots that reach the site (%u reachable blocks):\n", r->n_targets);
+	if (ns == n)
+		snprintf(buf, len, "%u sampled block%s, %s, est. %s", n, n == 1 ? "" : "s",
+			 hb((double)bytes, b1, sizeof b1), hb(est, b2, sizeof b2));
+	else if (ns == 0)
+		snprintf(buf, len, "%u unsampled block%s, %s", n, n == 1 ? "" : "s",
+			 hb((double)bytes, b1, sizeof b1));
+	else
+		snprintf(buf, len, "%u blocks (%u sampled), %s, est. %s", n, ns,
+			 hb((double)bytes, b1, sizeof b1), hb(est, b2, sizeof b2));
+}
+
+/* Who keeps it alive: the roots that reach the site's blocks, those whose
+ * paths hold them first. A root that reaches the blocks only through a
+ * structure another root holds (a stale pointer into a list) comes after,
+ * with what it reaches. */
+static void print_reach(const lw_heap *h, const lw_retainers *r, size_t max, FILE *out)
+{
+	char b1[32], b2[32], fig[128];
+	target_figures(r->n_targets, r->target_bytes, r->n_target_sampled, r->target_bytes_est,
+		       fig, sizeof fig);
+	const char *what = r->n_target_sampled == r->n_targets ? " sampled"
+		: r->n_target_sampled == 0 ? " unsampled" : "";
+	fprintf(out, "\nroots that keep the site alive (reachable: %s):\n", fig);
 	if (r->n_reach == 0)
 		fprintf(out, "  none\n");
 	for (size_t i = 0; i < r->n_reach && i < max; i++) {
 		const lw_root_reach *rr = &r->reach[i];
-		fprintf(out, "  %-*s reaches %u of %u blocks (%s), %s\n", 34,
-			h->roots[rr->root].label, rr->blocks, r->n_targets,
-			lw_fmt_pct(r->n_targets ? (double)rr->blocks / r->n_targets : 0, b2, sizeof b2),
-			hb((double)rr->bytes, b1, sizeof b1));
+		if (r->held[i])
+			fprintf(out, "  %-*s holds %u of %u%s blocks (%s), %s; reaches %u\n", 34,
+				h->roots[rr->root].label, r->held[i], r->n_targets, what,
+				lw_fmt_pct(r->n_targets ? (double)r->held[i] / r->n_targets : 0,
+					   b2, sizeof b2),
+				hb((double)r->held_bytes[i], b1, sizeof b1), rr->blocks);
+		else
+			fprintf(out, "  %-*s holds none; reaches %u of %u (%s) only through "
+				"blocks held by the roots above\n", 34, h->roots[rr->root].label,
+				rr->blocks, r->n_targets,
+				lw_fmt_pct(r->n_targets ? (double)rr->blocks / r->n_targets : 0,
+					   b2, sizeof b2));
 	}
 	if (r->n_reach > max)
 		fprintf(out, "  (and %zu more roots)\n", r->n_reach - max);
@@ -198,9 +257,13 @@ static void print_reach(const lw_heap *h, const lw_retainers *r, size_t max, FIL
 static void print_path(const lw_heap *h, const lw_retainers *r, const lw_ret_path *p,
 		       size_t rank, int width, FILE *out)
 {
-	char b1[32], lab[512], info[128];
-	fprintf(out, "#%-3zu %u block%s, %s\n", rank, p->n_blocks, p->n_blocks == 1 ? "" : "s",
-		hb((double)p->bytes, b1, sizeof b1));
+	char b1[32], lab[512], info[128], fig[128];
+	target_figures(p->n_blocks, p->bytes, p->n_sampled, p->bytes_est, fig, sizeof fig);
+	fprintf(out, "#%-3zu %s", rank, fig);
+	if (p->all_blocks > p->n_blocks)
+		fprintf(out, "; with their unsampled chain %u blocks, %s", p->all_blocks,
+			hb((double)p->all_bytes, b1, sizeof b1));
+	fputc('\n', out);
 	/* label column: as wide as the longest label, within the width */
 	size_t maxlab = 0, maxinfo = 0;
 	for (uint32_t k = 0; k < p->n_steps; k++) {
@@ -224,37 +287,83 @@ static void print_path(const lw_heap *h, const lw_retainers *r, const lw_ret_pat
 static void print_paths(const lw_heap *h, const lw_retainers *r, size_t max, int width,
 			FILE *out)
 {
-	char b1[32];
-	fprintf(out, "\ntop retainer paths (root -> ... -> site): %zu of %zu, "
-		"%u reachable blocks, %s\n", r->n_kept_paths < max ? r->n_kept_paths : max,
-		r->n_paths, r->n_targets, hb((double)r->target_bytes, b1, sizeof b1));
+	char fig[128];
+	target_figures(r->n_targets, r->target_bytes, r->n_target_sampled, r->target_bytes_est,
+		       fig, sizeof fig);
+	fprintf(out, "\ntop retainer paths (root -> ... -> site): %zu of %zu, %s\n",
+		r->n_kept_paths < max ? r->n_kept_paths : max, r->n_paths, fig);
 	if (r->n_paths == 0)
 		fprintf(out, "  none: no block of the site is reachable from a root\n");
 	for (size_t i = 0; i < r->n_paths && i < max; i++)
 		print_path(h, r, &r->paths[i], i + 1, width, out);
 }
 
-/* Every root of the heap by retained size. */
+/* What the first roots hold, from the word they hold it through down the
+ * heaviest pointers, a step per line: what a developer reads as
+ * "server.db -> the db array -> the dict -> its table -> the entries". */
+static void print_chains(const lw_heap *h, const uint32_t *idx, size_t n, int width, FILE *out)
+{
+	char b1[32], lab[512], fig[96];
+	size_t shown = 0;
+	for (size_t i = 0; i < n; i++) {
+		const lw_heap_root *rt = &h->roots[idx[i]];
+		/* a chain from one word says little of a root that holds
+		 * most of its memory through other words (a table) */
+		if (!rt->n_chain || 2 * rt->via_held < rt->held)
+			continue;
+		if (!shown++)
+			fprintf(out, "\nwhat they hold, down the heaviest pointers (all blocks):\n");
+		fprintf(out, "  %s holds %s\n", rt->kind == LWD_ROOT_GLOBAL ? rt->via : rt->label,
+			hb((double)rt->held, b1, sizeof b1));
+		for (uint32_t k = 0; k < rt->n_chain; k++) {
+			uint32_t nb = rt->chain_blocks[k];
+			snprintf(fig, sizeof fig, "%u block%s, holding %s", nb, nb == 1 ? "" : "s",
+				 hb((double)rt->chain_held[k], b1, sizeof b1));
+			step_label(h, rt->chain[k], (size_t)width - 8 - strlen(fig) - 4, lab, sizeof lab);
+			fprintf(out, "    -> %s  (%s)\n", lab, fig);
+		}
+		if (rt->fan_group != LW_GRAPH_NONE) {
+			snprintf(fig, sizeof fig, "holding %s", hb((double)rt->fan_bytes, b1, sizeof b1));
+			step_label(h, rt->fan_group, (size_t)width - 24 - strlen(fig), lab, sizeof lab);
+			fprintf(out, "    -> %u x %s  (%s)\n", rt->fan_blocks, lab, fig);
+		}
+	}
+}
+
+/* Every root of the heap by held bytes. */
 static void print_roots(const lw_heap *h, size_t max, int width, FILE *out)
 {
 	char b1[32];
 	uint32_t *idx;
 	size_t nr = lw_heap_top_roots(h, &idx);
-	fprintf(out, "\nroots by retained size (whole heap): %zu of %zu retain memory\n",
+	fprintf(out, "\nroots by memory held (whole heap, all blocks): %zu of %zu hold memory\n",
 		nr, h->n_roots);
 	if (nr) {
 		lw_table *t = lw_table_new();
-		lw_table_col(t, "retained", 1);
+		lw_table_col(t, "holds", 1);
+		lw_table_col(t, "blocks", 1);
+		lw_table_col(t, "retains", 1);
 		lw_table_col(t, "kind", 0);
-		lw_table_col(t, "root", 0);
+		lw_table_col(t, "root (the word it holds most through)", 0);
 		for (size_t i = 0; i < nr && i < max; i++) {
 			const lw_heap_root *rt = &h->roots[idx[i]];
-			lw_table_cell(t, hb((double)rt->retained, b1, sizeof b1));
+			char b2[32], nbl[24], lab[700];
+			lw_table_cell(t, hb((double)rt->held, b1, sizeof b1));
+			snprintf(nbl, sizeof nbl, "%u", rt->n_held);
+			lw_table_cell(t, nbl);
+			lw_table_cell(t, hb((double)rt->retained, b2, sizeof b2));
 			lw_table_cell(t, lw_heap_root_kind_name(rt->kind));
-			lw_table_cell(t, rt->label);
+			if (rt->kind == LWD_ROOT_GLOBAL && rt->symbol)
+				snprintf(lab, sizeof lab, "%s (%s)", rt->via, rt->module);
+			else if (rt->kind == LWD_ROOT_GLOBAL)
+				snprintf(lab, sizeof lab, "%s (unnamed data)", rt->via);
+			else
+				snprintf(lab, sizeof lab, "%s", rt->label);
+			lw_table_cell(t, lab);
 		}
 		lw_table_print(t, out, width);
 		lw_table_free(t);
+		print_chains(h, idx, nr < 3 ? nr : 3, width, out);
 	}
 	free(idx);
 }
@@ -265,7 +374,8 @@ static void print_lost(const lw_heap *h, size_t max, int width, FILE *out)
 	char b1[32], b2[32];
 	uint32_t *idx;
 	size_t nl = lw_heap_lost_groups(h, &idx);
-	fprintf(out, "\nunreachable blocks by site: %zu site%s\n", nl, nl == 1 ? "" : "s");
+	fprintf(out, "\nunreachable blocks by site: %zu site%s (a site's sampled blocks, a size "
+		"class's unsampled ones)\n", nl, nl == 1 ? "" : "s");
 	if (nl) {
 		lw_table *t = lw_table_new();
 		lw_table_col(t, "def.lost", 1);

@@ -25,9 +25,11 @@
 #include <time.h>
 
 #include "arena.h"
+#include "graph_paths.h"
 #include "hashmap.h"
 #include "lw_assert.h"
 #include "errors.h"
+#include "frame.h"
 #include "text.h"
 
 typedef struct heap_priv {
@@ -36,6 +38,9 @@ typedef struct heap_priv {
 	uint64_t *sizes;         /* csr.size */
 	uint64_t *root_off;
 	uint32_t *root_dst;
+	uint64_t *root_addr;     /* [root words] address of each word (root_dst order) */
+	uint64_t *root_start;    /* [root nodes] GLOBAL: symbol start, or the module's
+	                          * load bias for unnamed data */
 } heap_priv;
 
 static double now_s(void)
@@ -304,7 +309,9 @@ static int build_roots(lw_heap *h, char *err, size_t errlen)
 	h->roots = calloc(nn ? nn : 1, sizeof *h->roots);
 	p->root_off = malloc((nn + 1) * sizeof *p->root_off);
 	p->root_dst = malloc((nr ? nr : 1) * sizeof *p->root_dst);
-	if (!h->roots || !p->root_off || !p->root_dst)
+	p->root_addr = malloc((nr ? nr : 1) * sizeof *p->root_addr);
+	p->root_start = calloc(nn ? nn : 1, sizeof *p->root_start);
+	if (!h->roots || !p->root_off || !p->root_dst || !p->root_addr || !p->root_start)
 		goto out;
 	size_t k = 0;
 	p->root_off[0] = 0;
@@ -315,6 +322,7 @@ static int build_roots(lw_heap *h, char *err, size_t errlen)
 		}
 		lw_heap_root *hr = &h->roots[k];
 		p->root_dst[i] = dg->roots[rk[i].rec].block;
+		p->root_addr[i] = dg->roots[rk[i].rec].addr;
 		if (hr->n_refs++ > 0)
 			continue;
 		char lab[512];
@@ -324,6 +332,9 @@ static int build_roots(lw_heap *h, char *err, size_t errlen)
 				? lw_base_name(h->file->modules[rk[i].owner].path) : "??";
 			hr->module = mod;
 			hr->symbol = rk[i].symbol;
+			p->root_start[k] = rk[i].symbol ? rk[i].start
+				: rk[i].owner < h->file->n_modules
+				? h->file->modules[rk[i].owner].load_bias : 0;
 			if (rk[i].symbol)
 				snprintf(lab, sizeof lab, "%s (%s)", rk[i].symbol, mod);
 			else
@@ -365,6 +376,222 @@ static void step_cb(void *arg)
 	step(arg);
 }
 
+/* ---- what each root holds ------------------------------------------------ */
+
+/* Order in which roots enter the structure-following search, which breaks
+ * ties between equally cheap paths: globals, then thread-local data, then
+ * stacks, then registers (a global is what a developer names; a stack or a
+ * register usually holds a transient copy of a pointer the program also
+ * keeps elsewhere), and within a kind the root with fewer words first (a
+ * list head's one word before a table of recycled buffers that happen to
+ * hold stale addresses of list nodes). */
+static int root_kind_rank(uint32_t kind)
+{
+	switch (kind) {
+	case LWD_ROOT_GLOBAL: return 0;
+	case LWD_ROOT_TLS: case LWD_ROOT_SPECIFIC: return 1;
+	case LWD_ROOT_STACK: case LWD_ROOT_ALT_STACK: case LWD_ROOT_THREAD_ARG: return 2;
+	default: return 3;
+	}
+}
+
+static int cmp_hold_order(const void *a, const void *b, void *arg)
+{
+	const lw_heap *h = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const lw_heap_root *rx = &h->roots[x], *ry = &h->roots[y];
+	int kx = root_kind_rank(rx->kind), ky = root_kind_rank(ry->kind);
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	if (rx->n_refs != ry->n_refs)
+		return rx->n_refs < ry->n_refs ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* The label of root r's word at address addr: "sym+0x48" for a named
+ * global, "module+0x2010" (offset from the load bias, what nm and gdb show)
+ * for unnamed data; a thread's stack or registers keep the node's label. */
+static int via_label(lw_heap *h, size_t r, uint64_t addr)
+{
+	heap_priv *p = h->priv_;
+	lw_heap_root *rt = &h->roots[r];
+	char lab[600];
+	if (rt->kind != LWD_ROOT_GLOBAL) {
+		rt->via = rt->label;
+		return 0;
+	}
+	uint64_t off = addr - p->root_start[r];
+	if (rt->symbol && off == 0 && rt->n_refs == 1)
+		snprintf(lab, sizeof lab, "%s", rt->symbol);
+	else if (rt->symbol)
+		snprintf(lab, sizeof lab, "%s+0x%llx", rt->symbol, (unsigned long long)off);
+	else
+		snprintf(lab, sizeof lab, "%s+0x%llx", rt->module ? rt->module : "??",
+			 (unsigned long long)off);
+	rt->via = lw_arena_strdup(&p->arena, lab);
+	return rt->via ? 0 : -ENOMEM;
+}
+
+/* Root r's chain (retain.h, lw_heap_root.chain): from block node v (held
+ * through r's heaviest word) down the child that holds the most, while it
+ * holds at least half of what lies below; consecutive blocks of one group
+ * or of one size are one step. sub[] is the bytes each node
+ * holds in the hold tree (parent[]). */
+static void hold_chain(lw_heap *h, lw_heap_root *rt, uint32_t v, const uint32_t *parent,
+		       const uint64_t *sub)
+{
+	const lw_graph_csr *g = &h->csr;
+	uint32_t base = 1u + g->n_roots;
+	uint64_t last_size = 0;
+	rt->n_chain = 0;
+	rt->fan_group = LW_GRAPH_NONE;
+	for (uint64_t guard = 0; guard <= g->n_blocks; guard++) {
+		uint32_t b = v - base, grp = h->block_group[b];
+		uint32_t *step = rt->n_chain ? &rt->chain[rt->n_chain - 1] : NULL;
+		if (step && (*step == grp || g->size[b] == last_size)) {
+			/* one structure (a list of one struct): one step, named by
+			 * a sampled block of it when there is one */
+			rt->chain_blocks[rt->n_chain - 1]++;
+			if (h->groups[*step].kind != LW_HEAP_SITE && h->groups[grp].kind == LW_HEAP_SITE)
+				*step = grp;
+		} else {
+			if (rt->n_chain == LW_HEAP_CHAIN)
+				return;
+			rt->chain[rt->n_chain] = grp;
+			rt->chain_blocks[rt->n_chain] = 1;
+			rt->chain_held[rt->n_chain] = sub[v];
+			rt->n_chain++;
+		}
+		last_size = g->size[b];
+		uint64_t below = sub[v] - g->size[b];
+		uint32_t best = LW_GRAPH_NONE;
+		for (uint64_t e = g->blk_off[b]; e < g->blk_off[b + 1]; e++) {
+			uint32_t w = base + g->blk_dst[e];
+			if (parent[w] == v && (best == LW_GRAPH_NONE || sub[w] > sub[best]))
+				best = w;
+		}
+		if (best == LW_GRAPH_NONE || below == 0)
+			return;
+		if (2 * sub[best] >= below) {
+			v = best;
+			continue;
+		}
+		/* a fan-out (a table's slots): the heaviest child's group, and
+		 * how many children of that group there are and what they hold */
+		rt->fan_group = h->block_group[best - base];
+		for (uint64_t e = g->blk_off[b]; e < g->blk_off[b + 1]; e++) {
+			uint32_t w = base + g->blk_dst[e];
+			if (parent[w] == v && h->block_group[w - base] == rt->fan_group) {
+				rt->fan_blocks++;
+				rt->fan_bytes += sub[w];
+			}
+		}
+		return;
+	}
+}
+
+/* Which root holds each reachable block: the one at the top of the block's
+ * structure-following path over the whole heap (graph_paths.h: a step
+ * between blocks of one size is free, so a list or a tree belongs to the
+ * root that points at it, not to a bystander holding a stale address of one
+ * of its nodes). Every reachable block is held by exactly one root, so the
+ * roots' held bytes add up to the reachable bytes; unlike the retained
+ * size (dominators), a second pointer into a structure does not make it
+ * nobody's. Also the word of each root through which it holds the most. */
+static int hold_roots(lw_heap *h)
+{
+	heap_priv *p = h->priv_;
+	const lw_graph_csr *g = &h->csr;
+	uint32_t nn = lw_graph_n_nodes(g), base = 1u + g->n_roots;
+	uint64_t n_words = p->root_off[h->n_roots];
+	uint32_t *order = malloc((h->n_roots ? h->n_roots : 1) * sizeof *order);
+	uint32_t *parent = malloc((size_t)nn * sizeof *parent);
+	uint32_t *settled = malloc((size_t)nn * sizeof *settled);
+	uint32_t *word = malloc((size_t)nn * sizeof *word);
+	uint64_t *word_held = calloc(n_words ? n_words : 1, sizeof *word_held);
+	uint64_t *sub = calloc((size_t)nn, sizeof *sub);
+	int rc = -ENOMEM;
+	if (!order || !parent || !settled || !word || !word_held || !sub)
+		goto out;
+	for (uint32_t r = 0; r < h->n_roots; r++)
+		order[r] = r;
+	qsort_r(order, h->n_roots, sizeof *order, cmp_hold_order, h);
+	uint32_t ns = 0;
+	if ((rc = lw_graph_bfs01(g, order, g->size, parent, settled, &ns)) < 0)
+		goto out;
+	/* the entry word of a block a root points to directly, then down */
+	for (uint32_t v = 0; v < nn; v++)
+		word[v] = LW_GRAPH_NONE;
+	for (uint32_t r = 0; r < h->n_roots; r++)
+		for (uint64_t i = p->root_off[r]; i < p->root_off[r + 1]; i++) {
+			uint32_t v = base + p->root_dst[i];
+			if (parent[v] == LW_GRAPH_ROOT(g, r) && word[v] == LW_GRAPH_NONE)
+				word[v] = (uint32_t)i;
+		}
+	for (uint32_t k = 0; k < ns; k++) {
+		uint32_t v = settled[k], b = v - base;
+		if (parent[v] >= base)
+			word[v] = word[parent[v]];
+		LW_ASSERT(word[v] != LW_GRAPH_NONE);
+		if (word[v] == LW_GRAPH_NONE)
+			continue;
+		word_held[word[v]] += g->size[b];
+	}
+	for (uint32_t k = 0; k < ns; k++) {
+		uint32_t v = settled[k], b = v - base;
+		uint64_t i = word[v];
+		if (i == LW_GRAPH_NONE)
+			continue;
+		/* root node of word i: root_off is sorted, search it */
+		size_t lo = 0, hi = h->n_roots;
+		while (hi - lo > 1) {
+			size_t mid = (lo + hi) / 2;
+			if (p->root_off[mid] <= i)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		lw_heap_root *rt = &h->roots[lo];
+		rt->n_held++;
+		rt->held += g->size[b];
+		rt->n_held_sampled += h->dg->blocks[b].stack != LWD_NONE;
+	}
+	/* bytes each block holds in the hold tree: children are settled
+	 * after their parents */
+	for (uint32_t k = ns; k-- > 0;) {
+		uint32_t v = settled[k];
+		sub[v] += g->size[v - base];
+		if (parent[v] >= base)
+			sub[parent[v]] += sub[v];
+	}
+	for (size_t r = 0; r < h->n_roots; r++) {
+		lw_heap_root *rt = &h->roots[r];
+		uint64_t best = p->root_off[r];
+		for (uint64_t i = p->root_off[r]; i < p->root_off[r + 1]; i++)
+			if (word_held[i] > word_held[best])
+				best = i;
+		rt->via_addr = p->root_addr[best];
+		rt->via_held = p->root_off[r + 1] > p->root_off[r] ? word_held[best] : 0;
+		rt->fan_group = LW_GRAPH_NONE;
+		if (rt->via_held) {
+			uint32_t v = base + p->root_dst[best];
+			if (parent[v] == LW_GRAPH_ROOT(g, r))
+				hold_chain(h, rt, v, parent, sub);
+		}
+		if ((rc = via_label(h, r, rt->via_addr)) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(order);
+	free(parent);
+	free(settled);
+	free(word);
+	free(word_held);
+	free(sub);
+	return rc;
+}
+
 static int analyze(lw_heap *h, progress *pg, char *err, size_t errlen)
 {
 	heap_priv *p = h->priv_;
@@ -396,6 +623,10 @@ static int analyze(lw_heap *h, progress *pg, char *err, size_t errlen)
 		gr->n_blocks++;
 		gr->bytes += sz;
 		h->total_bytes += sz;
+		if (dg->blocks[b].stack != LWD_NONE) {
+			h->n_sampled++;
+			h->sampled_bytes += sz;
+		}
 		switch (h->an.lost[b]) {
 		case LW_GRAPH_REACHABLE:
 			gr->n_reachable++;
@@ -426,9 +657,15 @@ static int analyze(lw_heap *h, progress *pg, char *err, size_t errlen)
 		free(gret);
 		goto nomem;
 	}
-	for (size_t g = 0; g < h->n_groups; g++)
-		h->groups[g].retained = gret[g];
+	for (size_t g = 0; g < h->n_groups; g++) {
+		lw_heap_group *gr = &h->groups[g];
+		gr->retained = gret[g];
+		gr->est_scale = gr->kind == LW_HEAP_SITE && gr->bytes && gr->inuse_bytes > 0
+			? gr->inuse_bytes / (double)gr->bytes : 1.0;
+	}
 	free(gret);
+	if (hold_roots(h) < 0)
+		goto nomem;
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory analyzing the heap graph (%zu blocks, %llu edges)",
@@ -577,6 +814,8 @@ void lw_heap_free(lw_heap *h)
 		free(p->sizes);
 		free(p->root_off);
 		free(p->root_dst);
+		free(p->root_addr);
+		free(p->root_start);
 		free(p);
 	}
 	lw_graph_analysis_free(&h->an);
@@ -642,6 +881,32 @@ double lw_heap_site_retained(const lw_site *site, void *arg)
 	if (g < 0 || !h->groups[g].n_blocks)
 		return -1;
 	return (double)h->groups[g].retained;
+}
+
+static int same_frame(const lw_sym_frame *a, const lw_sym_frame *b)
+{
+	return a->line == b->line && a->offset == b->offset && !strcmp(a->function, b->function) &&
+	       !strcmp(a->file, b->file) && !strcmp(a->module, b->module);
+}
+
+size_t lw_heap_site_frames(const lw_heap *h, uint32_t g)
+{
+	const lw_heap_group *gr = &h->groups[g];
+	size_t n = gr->site.n_frames, need = n < 2 ? n : 2;
+	if (gr->kind != LW_HEAP_SITE || n == 0)
+		return 0;
+	for (size_t o = 0; o < h->n_groups; o++) {
+		const lw_heap_group *og = &h->groups[o];
+		if (o == g || og->kind != LW_HEAP_SITE || !og->site.n_frames)
+			continue;
+		size_t k = 0;
+		while (k < n && k < og->site.n_frames &&
+		       same_frame(&gr->site.frames[k], &og->site.frames[k]))
+			k++;
+		if (k && k + 1 > need)
+			need = k + 1 < n ? k + 1 : n;
+	}
+	return need;
 }
 
 const char *lw_heap_node_label(const lw_heap *h, uint32_t id)

@@ -57,8 +57,15 @@ typedef struct lw_heap_group {
 	uint64_t reachable_bytes;
 	uint32_t n_def_lost, n_ind_lost;
 	uint64_t def_lost_bytes, ind_lost_bytes;
-	uint64_t retained;       /* union of the dominator subtrees of its blocks */
+	uint64_t retained;       /* union of the dominator subtrees of its blocks
+	                          * (all blocks, sampled or not) */
+	double est_scale;        /* SITE: estimated bytes per sampled byte in the
+	                          * dump (inuse_bytes / bytes), to scale figures of
+	                          * its sampled blocks; others 1 (every block is in
+	                          * the dump) */
 } lw_heap_group;
+
+#define LW_HEAP_CHAIN 8
 
 typedef struct lw_heap_root {
 	uint32_t kind;           /* enum lwd_root_kind */
@@ -67,7 +74,28 @@ typedef struct lw_heap_root {
 	const char *module;      /* GLOBAL: module basename; else NULL */
 	uint32_t tid;            /* every kind but GLOBAL: thread id */
 	uint32_t n_refs;         /* root words in this node */
-	uint64_t retained;       /* bytes its dominator subtree holds */
+	uint64_t retained;       /* bytes its dominator subtree holds: what freeing
+	                          * it alone would free (all blocks) */
+	uint64_t held;           /* bytes of the blocks it holds: every reachable
+	                          * block is held by the root at the top of its
+	                          * structure-following path (all blocks) */
+	uint32_t n_held, n_held_sampled;
+	uint64_t via_addr;       /* the word through which it holds the most */
+	uint64_t via_held;       /* ... and the bytes held through it */
+	const char *via;         /* that word: "server+0x48", "libfoo.so+0x2010",
+	                          * "thread 12 stack" (label for one word) */
+	/* What it holds, from that word down the heaviest pointers: chain[k]
+	 * is the group of step k, chain_blocks[k] how many consecutive blocks
+	 * of that group or of one size the step follows (a list; named by a
+	 * site when one of them is sampled), chain_held[k] the bytes
+	 * held from its first block. The chain stops where no pointer holds
+	 * half of what lies below (a table's slots): fan_blocks blocks of
+	 * group fan_group, holding fan_bytes, are the largest part there. */
+	uint32_t n_chain;
+	uint32_t chain[LW_HEAP_CHAIN], chain_blocks[LW_HEAP_CHAIN];
+	uint64_t chain_held[LW_HEAP_CHAIN];
+	uint32_t fan_group, fan_blocks;
+	uint64_t fan_bytes;
 } lw_heap_root;
 
 typedef struct lw_heap {
@@ -83,6 +111,8 @@ typedef struct lw_heap {
 	size_t n_roots;
 	lw_heap_root *roots;     /* root node r is csr node LW_GRAPH_ROOT(r) */
 	uint64_t total_bytes, reachable_bytes;
+	uint32_t n_sampled;      /* blocks the sampler recorded (they have a stack) */
+	uint64_t sampled_bytes;
 	uint32_t n_def_lost, n_ind_lost;
 	uint64_t def_lost_bytes, ind_lost_bytes;
 	double seconds_load, seconds_symbols, seconds_analyze;
@@ -125,8 +155,12 @@ double lw_heap_site_retained(const lw_site *site, void *arg);
 /* Aggregated nodes: ids 0..n_groups-1 are groups, n_groups + r is root r. */
 typedef struct lw_ret_node {
 	uint32_t id;             /* aggregated id (group or n_groups + root) */
-	uint32_t n_blocks;       /* group blocks on the retainer paths (0 for roots) */
+	uint32_t n_blocks;       /* blocks shown as this node on the retainer paths
+	                          * (0 for roots): a site's sampled blocks, plus
+	                          * for a selected site the unsampled blocks of
+	                          * its chains (retainers.c, display groups) */
 	uint64_t bytes;
+	uint32_t n_sampled;      /* ... of which sampled */
 	int target;              /* a selected group */
 } lw_ret_node;
 
@@ -141,11 +175,23 @@ typedef struct lw_ret_path {
 	uint32_t *steps;         /* aggregated ids, root first, target group last */
 	uint32_t n_blocks;       /* target blocks retained along this path */
 	uint64_t bytes;
+	uint32_t n_sampled;      /* ... of which sampled (a site's blocks) */
+	uint64_t sampled_bytes;
+	double bytes_est;        /* sampled bytes scaled by their site's est_scale,
+	                          * plus the unsampled targets' bytes */
+	uint32_t all_blocks;     /* targets plus the unsampled blocks of the
+	                          * selected sites' chains on this path */
+	uint64_t all_bytes;
 } lw_ret_path;
 
 typedef struct lw_retainers {
 	uint32_t n_targets;      /* reachable blocks of the selected groups */
 	uint64_t target_bytes;
+	uint32_t n_target_sampled;  /* ... of which sampled */
+	uint64_t target_sampled_bytes;
+	double target_bytes_est; /* as lw_ret_path.bytes_est, over every path */
+	uint32_t all_blocks;     /* as lw_ret_path.all_blocks, over every path */
+	uint64_t all_bytes;
 	size_t n_paths;          /* all distinct aggregated paths */
 	lw_ret_path *paths;      /* ranked by bytes, then blocks */
 	size_t n_nodes;
@@ -153,10 +199,13 @@ typedef struct lw_retainers {
 	size_t n_edges;
 	lw_ret_edge *edges;      /* edges between kept nodes, by bytes */
 	size_t n_kept_paths;     /* the first n_kept_paths paths made nodes/edges */
-	/* Roots that reach the selected blocks at all, most blocks first
-	 * (graph_paths.h); root index r is aggregated id n_groups + r. */
+	/* Roots that reach the selected blocks at all (graph_paths.h), ranked
+	 * by the target blocks whose paths start at them (held[i]), then by
+	 * the blocks they reach; root index r is aggregated id n_groups + r. */
 	size_t n_reach;
 	lw_root_reach *reach;
+	uint32_t *held;          /* [n_reach] target blocks on paths from reach[i] */
+	uint64_t *held_bytes;
 	int reach_complete;      /* 0: search budget hit, counts cover the first roots */
 } lw_retainers;
 
@@ -172,6 +221,13 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 void lw_retainers_free(lw_retainers *r);
 /* The node of aggregated id `id` on the kept paths, or NULL. */
 const lw_ret_node *lw_retainers_node(const lw_retainers *r, uint32_t id);
+
+/* The frames that tell SITE group g apart from the other sites of the
+ * dump that allocate in the same function (a wrapper such as zmalloc or
+ * xcalloc has one site per caller): the shortest prefix of its frames no
+ * other site shares, at least 2 when the site has a caller, at most its
+ * depth. What the graph shows for a node. */
+size_t lw_heap_site_frames(const lw_heap *h, uint32_t g);
 
 /* Label of an aggregated id. */
 const char *lw_heap_node_label(const lw_heap *h, uint32_t id);

@@ -47,10 +47,12 @@ static int cmp_lost(const void *a, const void *b, void *arg)
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
-static int cmp_root_retained(const void *a, const void *b, void *arg)
+static int cmp_root_held(const void *a, const void *b, void *arg)
 {
 	const lw_heap *h = arg;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (h->roots[x].held != h->roots[y].held)
+		return h->roots[x].held > h->roots[y].held ? -1 : 1;
 	if (h->roots[x].retained != h->roots[y].retained)
 		return h->roots[x].retained > h->roots[y].retained ? -1 : 1;
 	return x < y ? -1 : 1;
@@ -63,9 +65,9 @@ size_t lw_heap_top_roots(const lw_heap *h, uint32_t **idx)
 		return 0;
 	size_t n = 0;
 	for (size_t r = 0; r < h->n_roots; r++)
-		if (h->roots[r].retained)
+		if (h->roots[r].held || h->roots[r].retained)
 			(*idx)[n++] = (uint32_t)r;
-	qsort_r(*idx, n, sizeof **idx, cmp_root_retained, (void *)h);
+	qsort_r(*idx, n, sizeof **idx, cmp_root_held, (void *)h);
 	return n;
 }
 
@@ -102,6 +104,9 @@ static void json_group(lw_json *j, const lw_heap *h, uint32_t g)
 	if (gr->kind == LW_HEAP_CLASS) {
 		lw_json_key(j, "class"); lw_json_str(j, gr->cls);
 	}
+	/* blocks, bytes, reachable_* and *_lost_* count sampled blocks (a
+	 * site) or unsampled ones; retained_bytes counts all blocks */
+	lw_json_key(j, "sampled"); lw_json_bool(j, gr->kind == LW_HEAP_SITE);
 	if (gr->kind == LW_HEAP_SITE) {
 		lw_json_key(j, "frames"); lw_json_frames(j, gr->site.frames, gr->site.n_frames);
 		lw_json_key(j, "inuse_bytes_est"); lw_json_num(j, gr->inuse_bytes);
@@ -122,6 +127,17 @@ static void json_group(lw_json *j, const lw_heap *h, uint32_t g)
 	lw_json_obj_end(j);
 }
 
+/* A step of a root's chain: {label, blocks, held_bytes}. */
+static void json_chain_step(lw_json *j, const lw_heap *h, uint32_t g, uint32_t blocks,
+			    uint64_t held)
+{
+	lw_json_obj_begin(j);
+	lw_json_key(j, "label"); lw_json_str(j, h->groups[g].label);
+	lw_json_key(j, "blocks"); lw_json_int(j, blocks);
+	lw_json_key(j, "held_bytes"); lw_json_int(j, (int64_t)held);
+	lw_json_obj_end(j);
+}
+
 static void json_node_ref(lw_json *j, const lw_heap *h, const lw_retainers *r, uint32_t id)
 {
 	lw_json_obj_begin(j);
@@ -138,7 +154,21 @@ static void json_node_ref(lw_json *j, const lw_heap *h, const lw_retainers *r, u
 			lw_json_key(j, "tid"); lw_json_int(j, rt->tid);
 		}
 		lw_json_key(j, "root_words"); lw_json_int(j, rt->n_refs);
+		lw_json_key(j, "via"); lw_json_str(j, rt->via);
+		lw_json_key(j, "held_blocks"); lw_json_int(j, rt->n_held);
+		lw_json_key(j, "held_sampled_blocks"); lw_json_int(j, rt->n_held_sampled);
+		lw_json_key(j, "held_bytes"); lw_json_int(j, (int64_t)rt->held);
 		lw_json_key(j, "retained_bytes"); lw_json_int(j, (int64_t)rt->retained);
+		lw_json_key(j, "chain");
+		lw_json_arr_begin(j);
+		for (uint32_t k = 0; k < rt->n_chain; k++)
+			json_chain_step(j, h, rt->chain[k], rt->chain_blocks[k], rt->chain_held[k]);
+		lw_json_arr_end(j);
+		lw_json_key(j, "fan");
+		if (rt->fan_group == LW_GRAPH_NONE)
+			lw_json_null(j);
+		else
+			json_chain_step(j, h, rt->fan_group, rt->fan_blocks, rt->fan_bytes);
 	} else {
 		const lw_heap_group *gr = &h->groups[id];
 		lw_json_key(j, "kind"); lw_json_str(j, group_kind_name(gr));
@@ -149,6 +179,8 @@ static void json_node_ref(lw_json *j, const lw_heap *h, const lw_retainers *r, u
 		for (size_t i = 0; i < r->n_nodes; i++)
 			if (r->nodes[i].id == id) {
 				lw_json_key(j, "path_blocks"); lw_json_int(j, r->nodes[i].n_blocks);
+				lw_json_key(j, "path_sampled_blocks");
+				lw_json_int(j, r->nodes[i].n_sampled);
 				lw_json_key(j, "path_bytes"); lw_json_int(j, (int64_t)r->nodes[i].bytes);
 				lw_json_key(j, "target"); lw_json_bool(j, r->nodes[i].target);
 			}
@@ -171,6 +203,8 @@ void lw_retainers_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	lw_json_str(j, lw_proc_name(f->process.cmdline, f->process.exe, name, sizeof(name)));
 	lw_json_key(j, "blocks"); lw_json_int(j, (int64_t)h->dg->n_blocks);
 	lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)h->total_bytes);
+	lw_json_key(j, "sampled_blocks"); lw_json_int(j, h->n_sampled);
+	lw_json_key(j, "sampled_bytes"); lw_json_int(j, (int64_t)h->sampled_bytes);
 	lw_json_key(j, "heap_edges"); lw_json_int(j, (int64_t)h->dg->n_edges);
 	lw_json_key(j, "reachable_blocks"); lw_json_int(j, h->an.n_reachable);
 	lw_json_key(j, "reachable_bytes"); lw_json_int(j, (int64_t)h->reachable_bytes);
@@ -187,12 +221,19 @@ void lw_retainers_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	lw_json_arr_end(j);
 	lw_json_key(j, "target_blocks"); lw_json_int(j, r->n_targets);
 	lw_json_key(j, "target_bytes"); lw_json_int(j, (int64_t)r->target_bytes);
+	lw_json_key(j, "target_sampled_blocks"); lw_json_int(j, r->n_target_sampled);
+	lw_json_key(j, "target_sampled_bytes"); lw_json_int(j, (int64_t)r->target_sampled_bytes);
+	lw_json_key(j, "target_bytes_est"); lw_json_num(j, r->target_bytes_est);
+	lw_json_key(j, "target_all_blocks"); lw_json_int(j, r->all_blocks);
+	lw_json_key(j, "target_all_bytes"); lw_json_int(j, (int64_t)r->all_bytes);
 	lw_json_key(j, "reaching_roots");
 	lw_json_arr_begin(j);
 	for (size_t i = 0; i < r->n_reach; i++) {
 		const lw_root_reach *rr = &r->reach[i];
 		lw_json_obj_begin(j);
 		lw_json_key(j, "root"); lw_json_str(j, h->roots[rr->root].label);
+		lw_json_key(j, "held_blocks"); lw_json_int(j, r->held[i]);
+		lw_json_key(j, "held_bytes"); lw_json_int(j, (int64_t)r->held_bytes[i]);
 		lw_json_key(j, "blocks"); lw_json_int(j, rr->blocks);
 		lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)rr->bytes);
 		lw_json_obj_end(j);
@@ -208,6 +249,11 @@ void lw_retainers_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		lw_json_key(j, "rank"); lw_json_int(j, (int64_t)i + 1);
 		lw_json_key(j, "blocks"); lw_json_int(j, p->n_blocks);
 		lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)p->bytes);
+		lw_json_key(j, "sampled_blocks"); lw_json_int(j, p->n_sampled);
+		lw_json_key(j, "sampled_bytes"); lw_json_int(j, (int64_t)p->sampled_bytes);
+		lw_json_key(j, "bytes_est"); lw_json_num(j, p->bytes_est);
+		lw_json_key(j, "all_blocks"); lw_json_int(j, p->all_blocks);
+		lw_json_key(j, "all_bytes"); lw_json_int(j, (int64_t)p->all_bytes);
 		lw_json_key(j, "steps");
 		lw_json_arr_begin(j);
 		for (uint32_t k = 0; k < p->n_steps; k++)
@@ -265,38 +311,63 @@ static void esc_cat(char *buf, size_t len, const char *s)
 	buf[n] = 0;
 }
 
+/* "31800 blocks (492 sampled)": how many blocks a figure counts. */
+static void count_words(uint32_t n, uint32_t ns, int site, char *buf, size_t len)
+{
+	if (!site)
+		snprintf(buf, len, "%u unsampled block%s", n, n == 1 ? "" : "s");
+	else if (ns == n)
+		snprintf(buf, len, "%u sampled block%s", n, n == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "%u blocks (%u sampled)", n, ns);
+}
+
 static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, char *buf, size_t len)
 {
-	char b1[32], b2[32], line[160];
+	char b1[32], b2[32], line[700];
 	buf[0] = 0;
 	if (lw_heap_is_root(h, id)) {
 		const lw_heap_root *rt = &h->roots[id - h->n_groups];
 		esc_cat(buf, len, rt->label);
-		snprintf(line, sizeof line, "\\n%s root, %u word%s\\nretains %s",
-			 lw_heap_root_kind_name(rt->kind), rt->n_refs, rt->n_refs == 1 ? "" : "s",
-			 lw_fmt_bytes((double)rt->retained, b1, sizeof b1));
+		snprintf(line, sizeof line, "\\n%s root, %u word%s", lw_heap_root_kind_name(rt->kind),
+			 rt->n_refs, rt->n_refs == 1 ? "" : "s");
+		strncat(buf, line, len - strlen(buf) - 1);
+		if (rt->kind == LWD_ROOT_GLOBAL) {
+			strncat(buf, "\\nmost through ", len - strlen(buf) - 1);
+			esc_cat(buf, len, rt->via);
+		}
+		snprintf(line, sizeof line, "\\nholds %s, retains %s (all blocks)",
+			 lw_fmt_bytes((double)rt->held, b1, sizeof b1),
+			 lw_fmt_bytes((double)rt->retained, b2, sizeof b2));
 		strncat(buf, line, len - strlen(buf) - 1);
 		for (size_t i = 0; i < r->n_reach; i++)
 			if (r->reach[i].root == id - h->n_groups) {
-				snprintf(line, sizeof line, "\\nreaches %u of %u site blocks",
-					 r->reach[i].blocks, r->n_targets);
+				snprintf(line, sizeof line, "\\nholds %u, reaches %u of %u target blocks",
+					 r->held[i], r->reach[i].blocks, r->n_targets);
 				strncat(buf, line, len - strlen(buf) - 1);
 			}
 		return;
 	}
 	const lw_heap_group *gr = &h->groups[id];
 	if (gr->kind == LW_HEAP_SITE && gr->site.n_frames) {
-		/* "function (file.c:12)", C++ templates and arguments shortened */
+		/* "function (file.c:12)", C++ templates and arguments shortened,
+		 * then the callers that tell this site from the function's others */
 		char fl[160];
+		size_t nf = lw_heap_site_frames(h, id);
 		esc_cat(buf, len, lw_frame_label(&gr->site.frames[0], 72, fl, sizeof fl));
+		for (size_t k = 1; k < nf && k < 5; k++) {
+			strncat(buf, "\\n< ", len - strlen(buf) - 1);
+			esc_cat(buf, len, lw_frame_label(&gr->site.frames[k], 60, fl, sizeof fl));
+		}
 	} else {
 		esc_cat(buf, len, gr->label);
 	}
 	const lw_ret_node *nd = lw_retainers_node(r, id);
-	uint32_t nb = nd ? nd->n_blocks : 0;
-	uint64_t bytes = nd ? nd->bytes : 0;
-	snprintf(line, sizeof line, "\\n%u block%s, %s on paths\\nretains %s", nb,
-		 nb == 1 ? "" : "s", lw_fmt_bytes((double)bytes, b1, sizeof b1),
+	char cnt[64];
+	count_words(nd ? nd->n_blocks : 0, nd ? nd->n_sampled : 0, gr->kind == LW_HEAP_SITE, cnt,
+		    sizeof cnt);
+	snprintf(line, sizeof line, "\\n%s, %s on paths\\nretains %s (all blocks)", cnt,
+		 lw_fmt_bytes((double)(nd ? nd->bytes : 0), b1, sizeof b1),
 		 lw_fmt_bytes((double)gr->retained, b2, sizeof b2));
 	strncat(buf, line, len - strlen(buf) - 1);
 }
@@ -329,9 +400,14 @@ Agraph_t *lw_retainers_agraph(const lw_heap *h, const uint8_t *sel, const lw_ret
 		snprintf(more, sizeof more, " and %zu more", nsel - 1);
 		esc_cat(title, sizeof title, more);
 	}
-	char tl[128];
-	snprintf(tl, sizeof tl, "\\n%u reachable blocks, %s", r->n_targets,
-		 lw_fmt_bytes((double)r->target_bytes, b1, sizeof b1));
+	char tl[160], be[32];
+	if (r->n_target_sampled == r->n_targets)
+		snprintf(tl, sizeof tl, "\\n%u reachable sampled blocks, %s, est. %s", r->n_targets,
+			 lw_fmt_bytes((double)r->target_bytes, b1, sizeof b1),
+			 lw_fmt_bytes(r->target_bytes_est, be, sizeof be));
+	else
+		snprintf(tl, sizeof tl, "\\n%u reachable blocks (%u sampled), %s", r->n_targets,
+			 r->n_target_sampled, lw_fmt_bytes((double)r->target_bytes, b1, sizeof b1));
 	strncat(title, tl, sizeof title - strlen(title) - 1);
 	agsafeset(g, "label", title, "");
 
@@ -386,8 +462,8 @@ Agraph_t *lw_retainers_agraph(const lw_heap *h, const uint8_t *sel, const lw_ret
 		if (!a)
 			continue;
 		char el[96], pw[16];
-		snprintf(el, sizeof el, "%u ptr%s\\n%s", ed->pointers, ed->pointers == 1 ? "" : "s",
-			 lw_fmt_bytes((double)ed->bytes, b1, sizeof b1));
+		snprintf(el, sizeof el, "%u ptr%s\\nto %s (all blocks)", ed->pointers, ed->pointers == 1 ? "" : "s",
+			 lw_fmt_bytes((double)ed->bytes, b1, sizeof b1));   /* all blocks */
 		agsafeset(a, "label", el, "");
 		snprintf(pw, sizeof pw, "%.2f", 1.0 + 5.0 * (double)ed->bytes / (double)maxb);
 		agsafeset(a, "penwidth", pw, "1");

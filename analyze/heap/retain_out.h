@@ -23,7 +23,8 @@ static inline int lw_heap_is_root(const lw_heap *h, uint32_t id)
 {
 	return id >= h->n_groups;
 }
-/* Root nodes that retain something, most retained bytes first; *idx is
+/* Root nodes that hold or retain something, most held bytes first (then
+ * most retained); *idx is
  * malloc'd (free it). Returns the count (0 also when out of memory). */
 size_t lw_heap_top_roots(const lw_heap *h, uint32_t **idx);
 /* Groups with unreachable blocks, most lost bytes first; as above. */

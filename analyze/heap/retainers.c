@@ -26,6 +26,8 @@ void lw_retainers_free(lw_retainers *r)
 	free(r->nodes);
 	free(r->edges);
 	free(r->reach);
+	free(r->held);
+	free(r->held_bytes);
 	memset(r, 0, sizeof *r);
 }
 
@@ -57,8 +59,9 @@ static int cmp_edge(const void *a, const void *b)
 /* Trie of aggregated paths: node 0 is the empty path (the super-root). */
 typedef struct trie {
 	uint32_t *parent, *agg;
-	uint32_t *count;
-	uint64_t *bytes;
+	uint32_t *count, *scount, *acount;   /* targets, sampled targets, all */
+	uint64_t *bytes, *sbytes, *abytes;
+	double *est;
 	size_t n, cap;
 	lw_map map;              /* parent << 32 | agg -> child */
 } trie;
@@ -73,23 +76,32 @@ static long trie_child(trie *t, uint32_t parent, uint32_t agg)
 		return (long)*slot;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
-		uint32_t *p = realloc(t->parent, cap * sizeof *p);
-		if (p) t->parent = p;
-		uint32_t *a = realloc(t->agg, cap * sizeof *a);
-		if (a) t->agg = a;
-		uint32_t *c = realloc(t->count, cap * sizeof *c);
-		if (c) t->count = c;
-		uint64_t *b = realloc(t->bytes, cap * sizeof *b);
-		if (b) t->bytes = b;
-		if (!p || !a || !c || !b)
+		uint32_t **u32[] = { &t->parent, &t->agg, &t->count, &t->scount, &t->acount };
+		uint64_t **u64[] = { &t->bytes, &t->sbytes, &t->abytes };
+		for (size_t i = 0; i < sizeof u32 / sizeof *u32; i++) {
+			uint32_t *p = realloc(*u32[i], cap * sizeof *p);
+			if (!p)
+				return -1;
+			*u32[i] = p;
+		}
+		for (size_t i = 0; i < sizeof u64 / sizeof *u64; i++) {
+			uint64_t *p = realloc(*u64[i], cap * sizeof *p);
+			if (!p)
+				return -1;
+			*u64[i] = p;
+		}
+		double *e = realloc(t->est, cap * sizeof *e);
+		if (!e)
 			return -1;
+		t->est = e;
 		t->cap = cap;
 	}
 	uint32_t id = (uint32_t)t->n++;
 	t->parent[id] = parent;
 	t->agg[id] = agg;
-	t->count[id] = 0;
-	t->bytes[id] = 0;
+	t->count[id] = t->scount[id] = t->acount[id] = 0;
+	t->bytes[id] = t->sbytes[id] = t->abytes[id] = 0;
+	t->est[id] = 0;
 	*slot = id;
 	return id;
 }
@@ -99,7 +111,12 @@ static void trie_free(trie *t)
 	free(t->parent);
 	free(t->agg);
 	free(t->count);
+	free(t->scount);
+	free(t->acount);
 	free(t->bytes);
+	free(t->sbytes);
+	free(t->abytes);
+	free(t->est);
 	lw_map_free(&t->map);
 }
 
@@ -128,6 +145,7 @@ typedef struct ret_state {
 	uint32_t *stk;
 	uint32_t *on_blocks;     /* aggregated id → blocks on the paths */
 	uint64_t *on_bytes;
+	uint32_t *on_sampled;    /* ... of which sampled */
 	uint8_t *target;         /* block: a reachable block of a selected group */
 	uint32_t *par, *settled; /* structure-following path tree (bfs01) */
 	uint32_t n_settled;
@@ -150,10 +168,11 @@ static int state_init(ret_state *s, const lw_heap *h, const uint8_t *sel)
 	s->settled = malloc((size_t)s->n * sizeof *s->settled);
 	s->on_blocks = calloc(na, sizeof *s->on_blocks);
 	s->on_bytes = calloc(na, sizeof *s->on_bytes);
+	s->on_sampled = calloc(na, sizeof *s->on_sampled);
 	s->target = calloc(nb, 1);
 	s->disp = malloc(nb * sizeof *s->disp);
 	return s->npath && s->stk && s->par && s->settled && s->on_blocks && s->on_bytes &&
-	       s->target && s->disp ? 0 : -ENOMEM;
+	       s->on_sampled && s->target && s->disp ? 0 : -ENOMEM;
 }
 
 static void state_free(ret_state *s)
@@ -165,6 +184,7 @@ static void state_free(ret_state *s)
 	free(s->settled);
 	free(s->on_blocks);
 	free(s->on_bytes);
+	free(s->on_sampled);
 	free(s->target);
 	free(s->disp);
 	trie_free(&s->t);
@@ -221,6 +241,18 @@ static void display_groups(ret_state *s)
 		    h->groups[s->disp[pb]].kind == LW_HEAP_SITE)
 			s->disp[b] = s->disp[pb];
 	}
+	/* and upwards: the unsampled nodes at the head of such a chain,
+	 * before its first sampled node (children are settled after their
+	 * parents, so a reverse walk sees a node's children first) */
+	for (uint32_t i = s->n_settled; i-- > 0;) {
+		uint32_t v = s->settled[i], b = v - s->base, pv = s->par[v];
+		if (pv < s->base)
+			continue;
+		uint32_t pb = pv - s->base;
+		if (h->groups[s->disp[pb]].kind == LW_HEAP_UNSAMPLED && g->size[pb] == g->size[b] &&
+		    s->sel[s->disp[b]] && h->groups[s->disp[b]].kind == LW_HEAP_SITE)
+			s->disp[pb] = s->disp[b];
+	}
 }
 
 /* The aggregated id of a node of the path tree. */
@@ -271,6 +303,7 @@ static int assign_path(ret_state *s, uint32_t v)
 		if (x >= s->base) {
 			s->on_blocks[a]++;
 			s->on_bytes[a] += sz;
+			s->on_sampled[a] += s->h->dg->blocks[x - s->base].stack != LWD_NONE;
 		}
 		if (px != 0 && count_edge(s, agg_of(s, px), a, sz) < 0)
 			return -ENOMEM;
@@ -285,16 +318,36 @@ static int walk_paths(ret_state *s, lw_retainers *out)
 	s->npath[0] = 0;
 	if (trie_child(&s->t, 0, LW_GRAPH_NONE) != 0)   /* node 0: empty path */
 		return -ENOMEM;
+	const lw_heap *h = s->h;
 	for (uint32_t b = 0; b < s->g->n_blocks; b++) {
 		uint32_t v = s->base + b;
-		if (!s->target[b] || s->par[v] == LW_GRAPH_NONE)
+		uint64_t sz = s->g->size[b];
+		/* targets, and the unsampled blocks shown as a selected site */
+		if (s->par[v] == LW_GRAPH_NONE || (!s->target[b] && !s->sel[s->disp[b]]))
 			continue;
 		if (assign_path(s, v) < 0)
 			return -ENOMEM;
-		s->t.count[s->npath[v]]++;
-		s->t.bytes[s->npath[v]] += s->g->size[b];
+		uint32_t t = s->npath[v];
+		s->t.acount[t]++;
+		s->t.abytes[t] += sz;
+		out->all_blocks++;
+		out->all_bytes += sz;
+		if (!s->target[b])
+			continue;
+		const lw_heap_group *gr = &h->groups[h->block_group[b]];
+		double est = (double)sz * gr->est_scale;
+		s->t.count[t]++;
+		s->t.bytes[t] += sz;
+		s->t.est[t] += est;
 		out->n_targets++;
-		out->target_bytes += s->g->size[b];
+		out->target_bytes += sz;
+		out->target_bytes_est += est;
+		if (h->dg->blocks[b].stack != LWD_NONE) {
+			s->t.scount[t]++;
+			s->t.sbytes[t] += sz;
+			out->n_target_sampled++;
+			out->target_sampled_bytes += sz;
+		}
 	}
 	return 0;
 }
@@ -324,6 +377,11 @@ static int collect_paths(ret_state *s, lw_retainers *out)
 			pa->steps[--k] = t->agg[x];
 		pa->n_blocks = t->count[i];
 		pa->bytes = t->bytes[i];
+		pa->n_sampled = t->scount[i];
+		pa->sampled_bytes = t->sbytes[i];
+		pa->bytes_est = t->est[i];
+		pa->all_blocks = t->acount[i];
+		pa->all_bytes = t->abytes[i];
 	}
 	qsort(out->paths, out->n_paths, sizeof *out->paths, cmp_path);
 	return 0;
@@ -351,11 +409,12 @@ static int collect_graph(ret_state *s, size_t max_paths, lw_retainers *out)
 	}
 	for (size_t a = h->n_groups; a < s->n_agg; a++)
 		if (kept[a])
-			out->nodes[out->n_nodes++] = (lw_ret_node){ (uint32_t)a, 0, 0, 0 };
+			out->nodes[out->n_nodes++] = (lw_ret_node){ (uint32_t)a, 0, 0, 0, 0 };
 	for (size_t a = 0; a < h->n_groups; a++)
 		if (kept[a])
 			out->nodes[out->n_nodes++] = (lw_ret_node){
-				(uint32_t)a, s->on_blocks[a], s->on_bytes[a], s->sel[a] != 0 };
+				(uint32_t)a, s->on_blocks[a], s->on_bytes[a], s->on_sampled[a],
+				s->sel[a] != 0 };
 	size_t ke = 0;
 	for (size_t e = 0; e < s->n_edges; e++)
 		if (kept[s->edges[e].from] && kept[s->edges[e].to])
@@ -366,6 +425,55 @@ static int collect_graph(ret_state *s, size_t max_paths, lw_retainers *out)
 	out->n_edges = ke;
 	s->edges = NULL;
 	free(kept);
+	return 0;
+}
+
+/* Ranks the reaching roots by the targets their paths hold (a root that
+ * reaches the blocks only through a structure another root holds explains
+ * nothing), then by the blocks they reach (graph_paths.h's order). */
+static int rank_reach(const lw_heap *h, lw_retainers *out)
+{
+	size_t n = out->n_reach;
+	out->held = calloc(n ? n : 1, sizeof *out->held);
+	out->held_bytes = calloc(n ? n : 1, sizeof *out->held_bytes);
+	lw_root_reach *rr = malloc((n ? n : 1) * sizeof *rr);
+	uint32_t *hb = malloc((n ? n : 1) * sizeof *hb);
+	uint64_t *hby = malloc((n ? n : 1) * sizeof *hby);
+	if (!out->held || !out->held_bytes || !rr || !hb || !hby) {
+		free(rr);
+		free(hb);
+		free(hby);
+		return -ENOMEM;
+	}
+	for (size_t p = 0; p < out->n_paths; p++) {
+		uint32_t root = out->paths[p].steps[0] - (uint32_t)h->n_groups;
+		for (size_t i = 0; i < n; i++)
+			if (out->reach[i].root == root) {
+				out->held[i] += out->paths[p].n_blocks;
+				out->held_bytes[i] += out->paths[p].bytes;
+				break;
+			}
+	}
+	/* stable insertion by held, descending: n is at most the reach budget */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = k++;
+		while (j > 0 && hb[j - 1] < out->held[i]) {
+			rr[j] = rr[j - 1];
+			hb[j] = hb[j - 1];
+			hby[j] = hby[j - 1];
+			j--;
+		}
+		rr[j] = out->reach[i];
+		hb[j] = out->held[i];
+		hby[j] = out->held_bytes[i];
+	}
+	memcpy(out->reach, rr, n * sizeof *rr);
+	memcpy(out->held, hb, n * sizeof *hb);
+	memcpy(out->held_bytes, hby, n * sizeof *hby);
+	free(rr);
+	free(hb);
+	free(hby);
 	return 0;
 }
 
@@ -383,6 +491,8 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 	}
 	if (rc == 0)
 		rc = collect_paths(&s, out);
+	if (rc == 0)
+		rc = rank_reach(h, out);
 	if (rc == 0)
 		rc = collect_graph(&s, max_paths, out);
 	if (rc < 0)

@@ -445,6 +445,17 @@ def browser_mode(lw, app, shot):
               "retainer graph not drawn")
         check("g_sessions" in driver.find_element(By.ID, "retainer-graph").text,
               "retainer graph does not name g_sessions")
+        # the retainer section says which figures count sampled blocks and
+        # ranks the roots by what they hold: g_sessions, not g_churn's ring
+        sec = driver.find_element(By.ID, "retainers").text
+        for want in ("sampled blocks", "Roots by memory held (whole heap, all blocks)",
+                     "Whole heap, all blocks", "est. "):
+            check(want in sec, "retainer section lacks %r" % want)
+        first_root = js("""const t = Array.from(document.querySelectorAll('#retainers h3'))
+            .find(x => x.textContent.startsWith('Roots by memory held'));
+            const r = t && t.nextElementSibling.querySelector('tbody tr');
+            return r ? r.textContent : '';""")
+        check("g_sessions" in first_root, "first root by memory held: %r" % first_root)
         # the growth table reads as `leakwatch growth` prints it
         cells = js("""const r = document.querySelector('tr.grow-row[data-rank="1"]');
             return Array.from(r.children).map(c => c.textContent.trim());""")

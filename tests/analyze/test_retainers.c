@@ -153,6 +153,10 @@ static void test_json_table(const char *dump)
 	CHECK(roots != NULL, "roots");
 	if (roots) {
 		CHECK(json_int(doc, roots, "retained_bytes") == 8 * (256 + 1024 + 48), "top root");
+		/* nothing else points into the table's sessions: it holds
+		 * exactly what it retains, 24 blocks, 16 of them sampled */
+		CHECK(json_int(doc, roots, "held_bytes") == 8 * (256 + 1024 + 48), "top root held");
+		CHECK(json_int(doc, roots, "held_blocks") == 24, "top root held blocks");
 		const char *rl = strstr(roots, "\"label\": ");
 		CHECK(rl && strncmp(rl + 9, "\"g_session_table", 16) == 0, "top root label");
 	}
@@ -182,7 +186,7 @@ static void test_text_default(const char *dump)
 	CHECK(has(out_buf, "-> ret_make_session (ret_gen.c:"), "intermediate site");
 	CHECK(has(out_buf, "-> ret_make_payload (ret_gen.c:"), "target step");
 	CHECK(has(out_buf, "called from ret_gen_caller"), "caller frame");
-	CHECK(has(out_buf, "unreachable: 0 definitely lost (0 B), 3 indirectly lost (3.0 KiB)"),
+	CHECK(has(out_buf, "unreachable sampled blocks: 0 definitely lost (0 B), 3 indirectly lost (3.0 KiB)"),
 	      "payload lost line: %s", out_buf);
 }
 

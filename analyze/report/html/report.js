@@ -636,21 +636,32 @@ function renderRetainers() {
     return;
   }
   const doc = R.doc, site = doc.selected[0];
+  const kindWord = site.sampled ? 'sampled' : 'unsampled';
+  const targets = (n, sampled, bytes, est) => num(n) + (sampled === n ? ' sampled' : sampled ? ' (' + num(sampled) + ' sampled)' : ' unsampled') +
+    ' blocks, ' + fmtBytes(bytes) + (sampled ? ', est. ' + fmtBytes(est) : '');
   sec.appendChild(h('p', { class: 'lead' }, [
     'In ', h('code', null, baseName(R.dump)), ' (pid ' + doc.pid + '), the ' + R.why + ' ',
     h('code', { class: 'site' }, site.frames && site.frames.length ? docFrameLabel(site.frames[0]) : site.label),
-    ' has ' + num(site.blocks) + ' blocks (' + fmtBytes(site.bytes) + ') in the dump' +
-    (site.inuse_bytes_est !== undefined ? ', an estimated ' + fmtBytes(site.inuse_bytes_est) + ' in use' : '') +
-    '; ' + num(site.reachable_blocks) + ' are reachable and retain ' + fmtBytes(site.retained_bytes) + '.']));
+    ' has ' + num(site.blocks) + ' ' + kindWord + ' blocks (' + fmtBytes(site.bytes) + ') in the dump' +
+    (site.inuse_bytes_est !== undefined ? ', an estimated ' + fmtBytes(site.inuse_bytes_est) + ' in use over all its blocks' : '') +
+    '; ' + num(site.reachable_blocks) + ' ' + kindWord + ' blocks are reachable and retain ' + fmtBytes(site.retained_bytes) +
+    ' (all blocks they dominate).']));
+  sec.appendChild(h('p', { class: 'small', id: 'ret-figures' }, 'Sampled blocks are those the sampler recorded with ' +
+    'their stack; est. scales them by the site\u2019s sampling estimate. Held and retained sizes, the heap totals and ' +
+    'the graph\u2019s edges count all blocks in the dump.'));
   const rr = doc.reaching_roots;
   const head = h('div', { class: 'keepers' });
-  head.appendChild(h('h3', null, 'Roots that reach it'));
+  head.appendChild(h('h3', null, 'Roots that keep it alive'));
   if (!rr.length) head.appendChild(h('p', null, 'None: no block of the site is reachable from a root.'));
-  else head.appendChild(tableOf(['root', { t: 'reaches', num: 1 }, { t: 'share', num: 1 }, { t: 'bytes', num: 1 }],
-    rr.slice(0, 10).map((x, i) => h('tr', { class: i === 0 ? 'keeper' : null }, [
-      td(x.root, 'mono'), td(num(x.blocks) + ' of ' + num(doc.target_blocks), 'num'),
-      td(fmtPct(doc.target_blocks ? x.blocks / doc.target_blocks : 0), 'num'), td(fmtBytes(x.bytes), 'num')])),
+  else head.appendChild(tableOf(['root', { t: 'holds', num: 1 }, { t: 'share', num: 1 }, { t: 'bytes', num: 1 },
+    { t: 'reaches', num: 1 }],
+    rr.slice(0, 10).map((x, i) => h('tr', { class: i === 0 && x.held_blocks ? 'keeper' : null }, [
+      td(x.root, 'mono'), td(num(x.held_blocks) + ' of ' + num(doc.target_blocks) + ' ' + kindWord, 'num'),
+      td(fmtPct(doc.target_blocks ? x.held_blocks / doc.target_blocks : 0), 'num'), td(fmtBytes(x.held_bytes), 'num'),
+      td(num(x.blocks), 'num')])),
   'grid-table narrow'));
+  head.appendChild(h('p', { class: 'small' }, 'A root holds the blocks whose retainer path starts at it; one that ' +
+    'reaches blocks without holding any reaches them only through a structure another root holds.'));
   if (!doc.reach_complete) head.appendChild(h('p', { class: 'small' }, 'Search budget reached: other roots were not examined.'));
   sec.appendChild(head);
 
@@ -672,23 +683,26 @@ function renderRetainers() {
     });
     sec.appendChild(gbox);
     sec.appendChild(h('p', { class: 'small' }, 'Roots are blue, the site red; edges are labelled with the ' +
-      'pointers and the bytes they reach. Click the graph for its actual size.'));
+      'pointers and the bytes they reach (all blocks). Click the graph for its actual size.'));
   } else if (D.retainers_note) {
     sec.appendChild(h('p', { class: 'note' }, D.retainers_note + '.'));
   }
 
   sec.appendChild(h('h3', null, 'Top retainer paths (root → … → site)'));
   sec.appendChild(h('ol', { class: 'paths' }, doc.paths.map((p) => h('li', null, [
-    h('span', { class: 'pfig' }, num(p.blocks) + ' blocks, ' + fmtBytes(p.bytes) + ': '),
+    h('span', { class: 'pfig' }, targets(p.blocks, p.sampled_blocks, p.bytes, p.bytes_est) +
+      (p.all_blocks > p.blocks ? ' (with their unsampled chain ' + num(p.all_blocks) + ' blocks, ' + fmtBytes(p.all_bytes) + ')' : '') + ': '),
     p.steps.map((st, i) => [i ? ' → ' : '', h('code', { class: st.kind === 'root' ? 'root' : st.target ? 'site' : '' },
       st.label)]).flat()].flat()))));
   if (!doc.paths.length) sec.appendChild(h('p', null, 'None: no block of the site is reachable from a root.'));
 
   sec.appendChild(h('h3', null, 'Unreachable memory (lost)'));
-  sec.appendChild(h('p', { id: 'lost-summary' }, 'Whole heap: ' + num(doc.blocks) + ' blocks, ' + fmtBytes(doc.bytes) +
+  sec.appendChild(h('p', { id: 'lost-summary' }, 'Whole heap, all blocks: ' + num(doc.blocks) + ' blocks, ' + fmtBytes(doc.bytes) +
     '; reachable ' + num(doc.reachable_blocks) + ' blocks, ' + fmtBytes(doc.reachable_bytes) + '. Unreachable: ' +
     num(doc.definitely_lost_blocks) + ' definitely lost (' + fmtBytes(doc.definitely_lost_bytes) + '), ' +
     num(doc.indirectly_lost_blocks) + ' indirectly lost (' + fmtBytes(doc.indirectly_lost_bytes) + ').'));
+  if (doc.lost.length)
+    sec.appendChild(h('p', { class: 'small' }, 'By site: a site\u2019s sampled blocks, a size class\u2019s unsampled ones.'));
   if (doc.lost.length)
     sec.appendChild(tableOf([{ t: 'def. lost', num: 1 }, { t: 'bytes', num: 1 }, { t: 'ind. lost', num: 1 },
       { t: 'bytes', num: 1 }, 'site'], doc.lost.map((g) => h('tr', null, [
@@ -696,9 +710,12 @@ function renderRetainers() {
       td(num(g.indirectly_lost_blocks), 'num'), td(fmtBytes(g.indirectly_lost_bytes), 'num'),
       td(g.label + (g.frames && g.frames.length > 1 ? ' ← ' + g.frames[1].function : ''), 'mono')])),
     'grid-table narrow'));
-  sec.appendChild(h('h3', null, 'Roots by retained size (whole heap)'));
-  sec.appendChild(tableOf([{ t: 'retained', num: 1 }, 'kind', 'root'], doc.roots.map((n) => h('tr', null, [
-    td(fmtBytes(n.retained_bytes), 'num'), td(n.root_kind), td(n.label, 'mono')])), 'grid-table narrow'));
+  sec.appendChild(h('h3', null, 'Roots by memory held (whole heap, all blocks)'));
+  sec.appendChild(tableOf([{ t: 'holds', num: 1 }, { t: 'blocks', num: 1 }, { t: 'retains', num: 1 }, 'kind', 'root'],
+    doc.roots.map((n) => h('tr', null, [
+      td(fmtBytes(n.held_bytes), 'num'), td(num(n.held_blocks), 'num'), td(fmtBytes(n.retained_bytes), 'num'),
+      td(n.root_kind), td(n.via && n.symbol !== undefined ? n.via + ' (' + (n.symbol ? n.module : 'unnamed data') + ')' : n.label, 'mono')])),
+    'grid-table narrow'));
 }
 
 // ---- start ---------------------------------------------------------------------------------------
