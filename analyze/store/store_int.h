@@ -154,8 +154,9 @@ typedef struct lw_pathlist {
 } lw_pathlist;
 /* Expands paths: a directory becomes its *.lwd files in name order, then its
  * subdirectories' (not following links to directories, 16 levels at most).
- * A path that cannot be read is reported and counted in *n_missing. 0 or
- * -ENOMEM. */
+ * A path or subdirectory that cannot be read is reported (its own path, the
+ * reason as message) and counted in *n_missing; the rest is still walked.
+ * 0 or -ENOMEM. */
 int lw_walk(char *const *paths, size_t n_paths, lw_pathlist *out, lw_report_fn report,
 	    void *arg, size_t *n_missing);
 void lw_pathlist_free(lw_pathlist *l);
