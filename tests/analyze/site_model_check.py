@@ -13,6 +13,10 @@ usage: site_model_check.py TEST|all LEAKWATCH SITE_APP LWGEN
   wrappers    a wrapper with six callers is detected and folded (labels name
               the callers), listed in text and JSON, adjustable with
               --no-wrappers and --wrapper REGEX, and folded in the heap graph
+  split       a function split into an inlined header and an out-of-line
+              part (the same name in DWARF) is one frame of its site: the
+              collapsed export from main on matches tests/golden/
+              export_collapsed_split.txt, JSON frames agree
   concurrent  commands started at once on a directory not cached yet all
               succeed with the same output
   cache       the per-input cache is pruned (inputs gone, unused for long,
@@ -171,6 +175,24 @@ def t_wrappers(ctx):
           f"a wrapper node in the retainer graph: {[nd['label'] for nd in rj['nodes']]}")
 
 
+def t_split(ctx):
+    files = app_run(ctx, ctx.path("run"), "split")
+    snap = [f for f in files if os.path.basename(f) == "snap-000000.lwd"]
+    check(snap, f"no requested snapshot in {files}")
+    out = lw(ctx, "export", "--format", "collapsed", "-o", "-", snap[0]).stdout
+    # from main on: what lies below main depends on the C library's symbols
+    ours = sorted("main;" + line.split(";main;", 1)[1] for line in out.splitlines()
+                  if ";site_split_user;" in line)
+    lwcheck.golden("export_collapsed_split.txt", "".join(x + "\n" for x in ours),
+                   os.path.join(ctx.source, "tests", "golden"))
+    t = lw_json(ctx, "top", snap[0], "--by", "site", "-n", "1000")
+    rows = [r for r in t["rows"] if any(f["function"] == "site_split_user" for f in r["frames"])]
+    check(len(rows) == 1, f"one site through the split function: {len(rows)}")
+    names = [f["function"] for f in rows[0]["frames"]]
+    check(names[:2] == ["split_node", "site_split_user"] and not rows[0]["frames"][0]["inlined"],
+          f"frames: {rows[0]['frames'][:3]}")
+
+
 def t_concurrent(ctx):
     run_dir = ctx.path("run")
     r = run([ctx.gen, "--snapshots", "40", "--stacks", "300", run_dir])
@@ -255,5 +277,5 @@ def t_cache(ctx):
 
 if __name__ == "__main__":
     sys.exit(lwcheck.main({"stripped": t_stripped, "same_site": t_same_site,
-                           "wrappers": t_wrappers, "concurrent": t_concurrent,
+                           "wrappers": t_wrappers, "split": t_split, "concurrent": t_concurrent,
                            "cache": t_cache}, sys.argv, setup))
