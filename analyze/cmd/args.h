@@ -32,7 +32,19 @@ enum { LW_OPT_WRAPPER = 0x200, LW_OPT_NO_WRAPPERS };
 #define LW_MODEL_OPTIONS \
 	{ "wrapper", required_argument, NULL, LW_OPT_WRAPPER }, \
 	{ "no-wrappers", no_argument, NULL, LW_OPT_NO_WRAPPERS }
-#define LW_MODEL_USAGE "[--wrapper REGEX] [--no-wrappers]"
+
+/* --help lines of the options several commands share, one line per flag
+ * (the flag padded to 23 columns, then what it does). */
+#define LW_HELP_MODEL \
+	"  --wrapper REGEX      also fold functions matching REGEX into their callers\n" \
+	"  --no-wrappers        detect no allocation wrappers (only --wrapper ones fold)\n"
+#define LW_HELP_SAMPLE \
+	"  --sample TYPE        inuse_space (default), inuse_objects, alloc_space or\n" \
+	"                       alloc_objects\n"
+#define LW_HELP_SNAPSHOT \
+	"  --snapshot SEQ       the snapshot with this sequence number (default: latest)\n"
+#define LW_HELP_JSON \
+	"  --json               the JSON document of docs/CLI.md instead of text\n"
 
 typedef struct lw_cmd_model {
 	lw_model_opts opts;

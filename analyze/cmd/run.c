@@ -42,14 +42,17 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: leakwatch run [-o DIR] [--rate N] [--interval S] [--signal SIG] -- CMD ARGS...\n"
-		"  Runs CMD under LD_PRELOAD=libleakwatch.so.\n"
-		"  -o DIR          output directory (default ./leakwatch.<exe>.<pid>)\n"
-		"  --rate N        mean bytes between samples (default 524288; 1 = all)\n"
-		"  --interval S    seconds between snapshots (default 60; 0 = none)\n"
-		"  --signal SIG    signal that requests a dump (default USR2; none)\n"
-		"  The shim is found via $LEAKWATCH_SHIM, the build tree, or the libdir.\n");
+	fputs("usage: leakwatch run [options] -- CMD ARGS...\n"
+	      "Runs CMD under LD_PRELOAD=libleakwatch.so and waits for it. The shim is found\n"
+	      "through $LEAKWATCH_SHIM, the build tree, or the library directory.\n"
+	      "\n"
+	      "  -o, --output DIR     output directory (default ./leakwatch.<exe>.<pid>)\n"
+	      "  --rate N             mean bytes between samples (default 524288; 1 = every one)\n"
+	      "  --interval S         seconds between snapshots (default 60; 0 = none)\n"
+	      "  --signal SIG         signal that requests a heap dump (default USR2; none = off)\n"
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch run -o /tmp/py --interval 5 -- python3 leaky.py\n", out);
 }
 
 static int is_file(const char *p)
