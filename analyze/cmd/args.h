@@ -69,6 +69,10 @@ int lw_cmd_open(char *const *paths, size_t n_paths, const lw_model_opts *opts, l
  * first process. Returns 0, or 1 after printing the error. */
 int lw_cmd_open_profile(char *const *paths, size_t n_paths, int64_t seq,
 			const lw_model_opts *opts, lw_db **db, lw_model **m, lw_profile *out);
+/* The one line, once per command, naming the modules without symbols or
+ * debug information (lw_model_nodebug) and how to get them. lw_cmd_open
+ * calls it; commands that open a model otherwise call it themselves. */
+void lw_cmd_debuginfo_hint(lw_model *m);
 /* Frees what lw_cmd_open* opened (any of them may be NULL). */
 void lw_cmd_close(lw_db *db, lw_model *m, lw_profile *p);
 
