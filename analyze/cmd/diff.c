@@ -26,10 +26,11 @@ static void usage(FILE *out)
 {
 	fputs("usage: leakwatch diff T1 T2 [options]\n"
 	      "What grew from snapshot T1 to snapshot T2, site by site. T1, T2: a .lwd file,\n"
-	      "or a run directory or database (its first process's latest snapshot).\n"
+	      "or a run directory or database (the chosen process's latest snapshot).\n"
 	      "\n"
 	      "  -n N                 rows to show (default 20)\n"
 	      LW_HELP_SAMPLE
+	      LW_PROC_HELP
 	      LW_HELP_MODEL
 	      LW_HELP_JSON
 	      "\n"
@@ -63,12 +64,16 @@ static int same_wrappers(lw_model *m[2])
 	return rc;
 }
 
-/* The latest snapshot of the first process of each input. */
-static int open_profiles(lw_model *m[2], lw_profile prof[2])
+/* The latest snapshot before teardown of each input's process (the watched
+ * one, or --pid / --exe). */
+static int open_profiles(lw_model *m[2], char *const *paths, const lw_cmd_model *mo,
+			 lw_proc_choice proc[2], lw_profile prof[2])
 {
 	char err[1024];
 	for (int i = 0; i < 2; i++) {
-		int64_t id = lw_report_pick_snapshot(m[i], -1, err, sizeof(err));
+		if (lw_cmd_choose(m[i], &paths[i], 1, mo, &proc[i]))
+			return -1;
+		int64_t id = lw_report_pick_snapshot(m[i], proc[i].process_id, -1, err, sizeof(err));
 		if (id < 0) {
 			lw_error("%s", err);
 			return -1;
@@ -78,6 +83,7 @@ static int open_profiles(lw_model *m[2], lw_profile prof[2])
 				 (long long)id);
 			return -1;
 		}
+		prof[i].proc = &proc[i];
 	}
 	return 0;
 }
@@ -89,6 +95,7 @@ int lw_cmd_diff(int argc, char **argv)
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,12 +140,13 @@ int lw_cmd_diff(int argc, char **argv)
 	lw_db *db[2] = { NULL, NULL };
 	lw_model *m[2] = { NULL, NULL };
 	lw_profile prof[2];
+	lw_proc_choice proc[2];
 	int status = 1;
 	memset(prof, 0, sizeof(prof));
 	for (int i = 0; i < 2; i++)
 		if (lw_cmd_open(&argv[optind + i], 1, &model.opts, &db[i], &m[i]))
 			goto out;
-	if (same_wrappers(m) < 0 || open_profiles(m, prof) < 0)
+	if (same_wrappers(m) < 0 || open_profiles(m, &argv[optind], &model, proc, prof) < 0)
 		goto out;
 	lw_diff_result r;
 	if (lw_diff_compute(&prof[0], &prof[1], sample, &r)) {

@@ -36,6 +36,7 @@ static void usage(FILE *out)
 	      LW_HELP_SNAPSHOT
 	      "  --sample TYPE        value of collapsed and text: inuse_space (default),\n"
 	      "                       inuse_objects, alloc_space, alloc_objects; pprof has all four\n"
+	      LW_PROC_HELP
 	      LW_HELP_MODEL
 	      "\n"
 	      "Example:\n"
@@ -78,6 +79,7 @@ int lw_cmd_export(int argc, char **argv)
 		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,7 +153,8 @@ int lw_cmd_export(int argc, char **argv)
 	lw_db *db = NULL;
 	lw_model *m = NULL;
 	lw_profile prof;
-	if (lw_cmd_open_profile(argv + optind, (size_t)(argc - optind), seq, &model.opts, &db, &m,
+	lw_proc_choice proc;
+	if (lw_cmd_open_profile(argv + optind, (size_t)(argc - optind), seq, &model, &db, &m, &proc,
 				&prof))
 		return 1;
 	int status = 0;

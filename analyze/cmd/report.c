@@ -39,7 +39,8 @@ static void usage(FILE *out)
 	      "  --dump DUMP          heap dump for the retainer graph (default: newest loaded)\n"
 	      "  --base SNAPSHOT      diff base: a sequence number or a loaded .lwd file\n"
 	      "                       (default: the first snapshot)\n"
-	      LW_HELP_SNAPSHOT
+	      "  --snapshot SEQ       snapshot shown first (default: the last before teardown)\n"
+	      LW_PROC_HELP
 	      "  -n N                 rows per table (default 20)\n"
 	      "  --json               print the page's data document instead of the page\n"
 	      LW_HELP_MODEL
@@ -182,6 +183,7 @@ int lw_cmd_report(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	lw_report_opts o;
@@ -248,6 +250,7 @@ int lw_cmd_report(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	o.proc = &mo.proc;
 	o.inputs = argv + optind;
 	o.n_inputs = (size_t)(argc - optind);
 	return report_run(argv + optind, (size_t)(argc - optind), &o, &mo, output, json);

@@ -49,6 +49,7 @@ static void usage(FILE *out)
 	      "  --by function|site   one row per function (default) or per allocation site\n"
 	      LW_HELP_SNAPSHOT
 	      "  --retained           PATH is a dump: add the bytes each row keeps alive, sort by it\n"
+	      LW_PROC_HELP
 	      LW_HELP_MODEL
 	      LW_HELP_JSON
 	      "\n"
@@ -77,6 +78,7 @@ static int top_run(top_args *a)
 	lw_model *m = NULL;
 	lw_heap *heap = NULL;
 	lw_profile prof;
+	lw_proc_choice proc;
 	lw_regex *re = NULL;
 	int status = 1;
 
@@ -89,7 +91,7 @@ static int top_run(top_args *a)
 		a->opts.focus = re;
 		a->opts.focus_text = a->focus;
 	}
-	if (lw_cmd_open_profile(a->paths, a->n_paths, a->seq, &a->model.opts, &db, &m, &prof)) {
+	if (lw_cmd_open_profile(a->paths, a->n_paths, a->seq, &a->model, &db, &m, &proc, &prof)) {
 		lw_regex_free(re);
 		return 1;
 	}
@@ -163,6 +165,7 @@ int lw_cmd_top(int argc, char **argv)
 		{ "json", no_argument, NULL, 261 },
 		{ "retained", no_argument, NULL, 262 },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

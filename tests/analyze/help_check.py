@@ -6,7 +6,7 @@ usage: help_check.py LEAKWATCH SOURCE_ROOT
 
 For each command that `leakwatch --help` lists, the options its parser
 accepts are read from the command's source (analyze/cmd/CMD.c: the
-getopt_long option table, LW_MODEL_OPTIONS from args.h, the short-option
+getopt_long option table, the LW_*_OPTIONS macros of args.h, the short-option
 string). `leakwatch CMD --help` must exit 0 and show, for each of them, a
 line "  FLAGS  what it does" naming the flag (long and short spelling),
 name no flag the parser does not accept, and end with an example:
@@ -29,11 +29,13 @@ def parser_options(source, cmd):
     with open(os.path.join(source, "analyze", "cmd", cmd + ".c")) as f:
         text = f.read()
     table = text
-    if "LW_MODEL_OPTIONS" in text:
-        with open(os.path.join(source, "analyze", "cmd", "args.h")) as f:
-            args_h = f.read()
-        macro = re.search(r"#define LW_MODEL_OPTIONS(.*?)\n\n", args_h, re.S)
-        table += macro.group(1) if macro else ""
+    with open(os.path.join(source, "analyze", "cmd", "args.h")) as f:
+        args_h = f.read()
+    for name in set(re.findall(r"\b(LW_[A-Z]+_OPTIONS)\b", text)):
+        macro = re.search(r"#define " + name + r"((?:.*\\\n)*.*)\n", args_h)
+        if not macro:
+            raise SystemExit(f"{cmd}: {name} is not defined in args.h")
+        table += macro.group(1)
     flags = set()
     shorts_by_val = {}
     for name, val in LONG_OPT.findall(table):
