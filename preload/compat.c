@@ -585,16 +585,7 @@ static void stats_emit(lw_write_cb *cb, void *opaque, const char *s)
 		cb(opaque, s);
 		return;
 	}
-	size_t len = strlen(s);       /* jemalloc's default: stderr */
-	while (len > 0) {
-		ssize_t w = write(STDERR_FILENO, s, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		len -= (size_t)w;
-	}
+	lw_write_stderr(s, strlen(s));   /* jemalloc's default: stderr */
 }
 
 static void fmt_field(char *buf, size_t cap, size_t *pos, const char *name, uint64_t v,

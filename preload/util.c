@@ -26,7 +26,7 @@ struct lw_config lw_cfg = { .rate = LW_ENV_DEFAULT_RATE, .interval_ns = LW_ENV_D
 			    .signo = 0 };
 
 /* ---- diagnostics -------------------------------------------------------- */
-static void write_all(const char *s, size_t n)
+void lw_write_stderr(const char *s, size_t n)
 {
 	while (n > 0) {
 		ssize_t r = write(2, s, n);
@@ -47,7 +47,7 @@ static void vwarn(const char *first, va_list ap)
 	for (const char *s = first; s != NULL; s = va_arg(ap, const char *))
 		lw_fmt_str(line, sizeof(line) - 1, &pos, s);
 	line[pos++] = '\n';
-	write_all(line, pos);
+	lw_write_stderr(line, pos);
 }
 
 void lw_panic(const char *msg)
@@ -58,7 +58,7 @@ void lw_panic(const char *msg)
 	lw_fmt_str(line, sizeof(line) - 1, &pos, "leakwatch: fatal: ");
 	lw_fmt_str(line, sizeof(line) - 1, &pos, msg);
 	line[pos++] = '\n';
-	write_all(line, pos);
+	lw_write_stderr(line, pos);
 	errno = e;
 	abort();
 }

@@ -41,6 +41,9 @@ __attribute__((noreturn)) void lw_panic(const char *msg);
 void lw_warn_once(const char *first, ...) __attribute__((sentinel));
 /* Same, but always prints (used only at init for bad environment values). */
 void lw_warn(const char *first, ...) __attribute__((sentinel));
+/* Writes s[0..n) to fd 2 whole (retrying short writes and EINTR; gives up on
+ * an error): the shim's one write loop for its own stderr output. */
+void lw_write_stderr(const char *s, size_t n);
 
 /* ---- private memory ------------------------------------------------------ */
 /* Anonymous private read-write mapping, zero-filled; NULL on failure.

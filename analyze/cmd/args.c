@@ -148,6 +148,7 @@ int lw_cmd_open(char *const *paths, size_t n_paths, const lw_model_opts *opts, l
 		*db = NULL;
 		return 1;
 	}
+	lw_cmd_debuginfo_hint(*m);
 	return 0;
 }
 

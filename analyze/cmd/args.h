@@ -34,6 +34,20 @@ enum { LW_OPT_WRAPPER = 0x200, LW_OPT_NO_WRAPPERS, LW_OPT_PID, LW_OPT_EXE };
 	{ "no-wrappers", no_argument, NULL, LW_OPT_NO_WRAPPERS }
 #define LW_MODEL_USAGE "[--wrapper REGEX] [--no-wrappers]"
 
+/* --help lines of the options several commands share, one line per flag
+ * (the flag padded to 23 columns, then what it does). */
+#define LW_HELP_MODEL \
+	"  --wrapper REGEX      also fold functions matching REGEX into their callers\n" \
+	"  --no-wrappers        detect no allocation wrappers (only --wrapper ones fold)\n"
+#define LW_HELP_SAMPLE \
+	"  --sample TYPE        inuse_space (default), inuse_objects, alloc_space or\n" \
+	"                       alloc_objects\n"
+#define LW_HELP_SNAPSHOT \
+	"  --snapshot SEQ       the snapshot with this sequence number (default: the\n" \
+	"                       latest before the process's teardown)\n"
+#define LW_HELP_JSON \
+	"  --json               the JSON document of docs/CLI.md instead of text\n"
+
 /* ---- --pid PID, --exe NAME: which process a report shows ---------------------- */
 #define LW_PROC_OPTIONS \
 	{ "pid", required_argument, NULL, LW_OPT_PID }, \
@@ -41,9 +55,8 @@ enum { LW_OPT_WRAPPER = 0x200, LW_OPT_NO_WRAPPERS, LW_OPT_PID, LW_OPT_EXE };
 #define LW_PROC_USAGE "[--pid PID] [--exe NAME]"
 /* The lines of --help that explain them. */
 #define LW_PROC_HELP \
-	"  --pid PID     the process with this pid (default: the watched one, the\n" \
-	"                process `leakwatch run` started, followed across exec)\n" \
-	"  --exe NAME    the process started as NAME, or whose executable is NAME\n"
+	"  --pid PID            the process with this pid (default: the one `run` started)\n" \
+	"  --exe NAME           the process started as NAME, or whose executable is NAME\n"
 
 typedef struct lw_cmd_model {
 	lw_model_opts opts;
@@ -76,6 +89,10 @@ int lw_cmd_choose(lw_model *m, char *const *paths, size_t n_paths, const lw_cmd_
 int lw_cmd_open_profile(char *const *paths, size_t n_paths, int64_t seq,
 			const lw_cmd_model *mo, lw_db **db, lw_model **m, lw_proc_choice *choice,
 			lw_profile *out);
+/* The one line, once per command, naming the modules without symbols or
+ * debug information (lw_model_nodebug) and how to get them. lw_cmd_open
+ * calls it; commands that open a model otherwise call it themselves. */
+void lw_cmd_debuginfo_hint(lw_model *m);
 /* Frees what lw_cmd_open* opened (any of them may be NULL). */
 void lw_cmd_close(lw_db *db, lw_model *m, lw_profile *p);
 

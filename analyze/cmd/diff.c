@@ -24,10 +24,18 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: leakwatch diff T1 T2 [-n N] [--sample inuse_space|inuse_objects|"
-	      "alloc_space|alloc_objects]\n"
-	      "                      " LW_PROC_USAGE " " LW_MODEL_USAGE " [--json]\n"
-	      "  T1, T2: a .lwd file, or a directory / database (its latest snapshot)\n", out);
+	fputs("usage: leakwatch diff T1 T2 [options]\n"
+	      "What grew from snapshot T1 to snapshot T2, site by site. T1, T2: a .lwd file,\n"
+	      "or a run directory or database (the chosen process's latest snapshot).\n"
+	      "\n"
+	      "  -n N                 rows to show (default 20)\n"
+	      LW_HELP_SAMPLE
+	      LW_PROC_HELP
+	      LW_HELP_MODEL
+	      LW_HELP_JSON
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch diff run/snap-000002.lwd run/snap-000010.lwd -n 10\n", out);
 }
 
 /* Folds both models with the union of their wrappers. */

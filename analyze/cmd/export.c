@@ -27,10 +27,20 @@ enum export_format { FMT_PPROF, FMT_COLLAPSED, FMT_TEXT };
 
 static void usage(FILE *out)
 {
-	fputs("usage: leakwatch export PATH... --format pprof|collapsed|text -o FILE\n"
-	      "                        [--snapshot SEQ] [--sample inuse_space|inuse_objects|"
-	      "alloc_space|alloc_objects]\n"
-	      "                        " LW_PROC_USAGE " " LW_MODEL_USAGE "\n", out);
+	fputs("usage: leakwatch export PATH... --format FORMAT -o FILE [options]\n"
+	      "Writes one snapshot in a format other tools read.\n"
+	      "\n"
+	      "  --format FORMAT      pprof (go tool pprof), collapsed (flame graphs) or text\n"
+	      "                       (gperftools heap profile)\n"
+	      "  -o, --output FILE    the file to write; '-' for standard output\n"
+	      LW_HELP_SNAPSHOT
+	      "  --sample TYPE        value of collapsed and text: inuse_space (default),\n"
+	      "                       inuse_objects, alloc_space, alloc_objects; pprof has all four\n"
+	      LW_PROC_HELP
+	      LW_HELP_MODEL
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch export leakwatch.myserver.4242 --format pprof -o heap.pb.gz\n", out);
 }
 
 static int write_format(const lw_profile *p, enum export_format f, enum lw_sample_type t,

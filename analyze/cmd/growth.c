@@ -55,9 +55,20 @@ typedef struct growth_row {
 
 static void usage(FILE *out)
 {
-	fputs("usage: leakwatch growth PATH... [-n N] [--sample inuse_space|inuse_objects]\n"
-	      "                        [--min-snapshots K] [--fail-on-leak] [--json]\n"
-	      "                        " LW_PROC_USAGE " " LW_MODEL_USAGE "\n", out);
+	fputs("usage: leakwatch growth PATH... [options]\n"
+	      "Ranks the sites whose memory grows steadily across a process's snapshots\n"
+	      "(leaks) apart from caches that level off (docs/GROWTH.md).\n"
+	      "\n"
+	      "  -n N                 rows to show (default 20)\n"
+	      "  --sample TYPE        inuse_space (default) or inuse_objects\n"
+	      "  --min-snapshots K    snapshots a process needs to be ranked (default, minimum 3)\n"
+	      "  --fail-on-leak       exit with status 3 when any site is a leak (for CI)\n"
+	      LW_HELP_JSON
+	      LW_PROC_HELP
+	      LW_HELP_MODEL
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch growth leakwatch.myserver.4242 --fail-on-leak\n", out);
 }
 
 static int cmp_rows(const void *a, const void *b)

@@ -18,10 +18,14 @@
 
 static void load_usage(FILE *out)
 {
-	fprintf(out, "usage: leakwatch load [-q] DB PATH...\n"
-		     "  Imports .lwd files, or every .lwd file under directories, into the\n"
-		     "  SQLite database DB (created if missing). Files already loaded are\n"
-		     "  skipped. -q: no summary line.\n");
+	fputs("usage: leakwatch load [-q] DB PATH...\n"
+	      "Imports .lwd files, or every .lwd file under directories, into the SQLite\n"
+	      "database DB (created if missing). Files already loaded are skipped.\n"
+	      "\n"
+	      "  -q, --quiet          no summary line\n"
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch load app.db leakwatch.myserver.4242\n", out);
 }
 
 int lw_cmd_load(int argc, char **argv)

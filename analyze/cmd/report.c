@@ -31,21 +31,22 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: leakwatch report PATH... [-o FILE.html] [--dump DUMP] [--base SNAPSHOT]\n"
-	      "                        [--snapshot SEQ] [-n N] [--json] " LW_PROC_USAGE "\n"
-	      "                        " LW_MODEL_USAGE "\n"
-	      "  -o FILE       the page (default " DEFAULT_OUTPUT "; '-' for stdout)\n"
-	      "  --dump DUMP   heap dump for the retainer graph (default: the newest loaded)\n"
-	      "  --base SNAP   diff base: a sequence number or a loaded .lwd file\n"
-	      "                (default: the first snapshot)\n"
-	      "  --snapshot N  snapshot shown first (default: the latest before the\n"
-	      "                process's teardown, so not its exit snapshot)\n"
+	fputs("usage: leakwatch report PATH... [options]\n"
+	      "Writes one self-contained HTML page: the verdict, memory over time, the\n"
+	      "growth ranking, flame graphs and the retainer graph of a dump.\n"
+	      "\n"
+	      "  -o, --output FILE    the page (default " DEFAULT_OUTPUT "; '-' for stdout)\n"
+	      "  --dump DUMP          heap dump for the retainer graph (default: newest loaded)\n"
+	      "  --base SNAPSHOT      diff base: a sequence number or a loaded .lwd file\n"
+	      "                       (default: the first snapshot)\n"
+	      "  --snapshot SEQ       snapshot shown first (default: the last before teardown)\n"
 	      LW_PROC_HELP
-	      "  -n N          rows per table (default 20)\n"
-	      "  --json        print the page's data document instead of writing the page\n"
-	      "  --wrapper RE  also fold functions matching RE into their callers, as\n"
-	      "                allocation wrappers (repeatable)\n"
-	      "  --no-wrappers detect no wrappers (only --wrapper ones fold)\n",
+	      "  -n N                 rows per table (default 20)\n"
+	      "  --json               print the page's data document instead of the page\n"
+	      LW_HELP_MODEL
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch report leakwatch.myserver.4242 -o report.html\n",
 	      out);
 }
 

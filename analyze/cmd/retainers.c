@@ -56,12 +56,20 @@ const char *__lsan_default_suppressions(void)
 
 static void usage(FILE *out)
 {
-	fputs("usage: leakwatch retainers DUMP [--site PATTERN] [-n N] "
-	      "[-o FILE.dot|FILE.svg] [--json]\n"
-	      "                            " LW_MODEL_USAGE "\n"
-	      "  DUMP: a heap dump (dump-NNNNNN.lwd) or a run directory (its newest dump)\n"
-	      "  PATTERN: extended regex over the site's frame labels (default: the site\n"
-	      "  with the largest inuse bytes)\n", out);
+	fputs("usage: leakwatch retainers DUMP [options]\n"
+	      "What keeps a site's blocks alive in a heap dump: the paths from the roots and\n"
+	      "the blocks that dominate them. DUMP: a dump (dump-NNNNNN.lwd) or a run\n"
+	      "directory (its newest dump).\n"
+	      "\n"
+	      "  --site PATTERN       the sites with a frame label matching this extended regex\n"
+	      "                       (default: the site with the largest inuse bytes)\n"
+	      "  -n N                 paths shown and kept for the graph (default 10)\n"
+	      "  -o, --output FILE    write the graph: FILE.dot (Graphviz source) or FILE.svg\n"
+	      LW_HELP_JSON
+	      LW_HELP_MODEL
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch retainers leakwatch.myserver.4242 --site session_new -o ret.svg\n", out);
 }
 
 static const char *hb(double v, char *buf, size_t len)

@@ -58,19 +58,20 @@
 
 static void run_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: leakwatch run [-o DIR] [--rate N] [--interval S] [--signal SIG]\n"
-		"                     [--children all|none] -- CMD ARGS...\n"
-		"  Runs CMD under LD_PRELOAD=libleakwatch.so and exits with its status.\n"
-		"  -o DIR          output directory (default ./leakwatch.<exe>.<pid>); CMD\n"
-		"                  owns its top, the programs CMD starts write below it\n"
-		"  --rate N        mean bytes between samples (default 524288; K/M/G; 1 = all)\n"
-		"  --interval S    seconds between snapshots (default 60; 0 = none)\n"
-		"  --signal SIG    signal that requests a dump (default USR2; none)\n"
-		"  --children all|none  whether the programs CMD starts are watched (default all)\n"
-		"  INT, QUIT, TERM and HUP sent to run are passed on to CMD; USR2 asks CMD for\n"
-		"  a heap dump. The shim is found via $LEAKWATCH_SHIM, the build tree, or the\n"
-		"  libdir. Example: leakwatch run -o out -- ./server config.ini\n");
+	fputs("usage: leakwatch run [options] -- CMD ARGS...\n"
+	      "Runs CMD under LD_PRELOAD=libleakwatch.so and exits with its status. INT, QUIT,\n"
+	      "TERM and HUP sent to run are passed on to CMD; USR2 asks CMD for a heap dump.\n"
+	      "The shim is found via $LEAKWATCH_SHIM, the build tree, or the library directory.\n"
+	      "\n"
+	      "  -o, --output DIR     output directory (default ./leakwatch.<exe>.<pid>); CMD\n"
+	      "                       owns its top, the programs CMD starts write below it\n"
+	      "  --rate N             mean bytes between samples (default 524288; K/M/G; 1 = all)\n"
+	      "  --interval S         seconds between snapshots (default 60; 0 = none)\n"
+	      "  --signal SIG         signal that requests a heap dump (default USR2; none = off)\n"
+	      "  --children all|none  whether the programs CMD starts are watched (default all)\n"
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch run -o /tmp/py --interval 5 -- python3 leaky.py\n", out);
 }
 
 static int is_file(const char *p)

@@ -34,9 +34,14 @@
 
 static void snapshot_usage(FILE *out)
 {
-	fprintf(out, "usage: leakwatch snapshot [--timeout S] PID\n"
-		     "  Requests a heap dump from a process running under libleakwatch.so,\n"
-		     "  waits for the file (default 30 s) and prints its path.\n");
+	fputs("usage: leakwatch snapshot [--timeout S] PID\n"
+	      "Asks a process running under libleakwatch.so for a full heap dump, waits for\n"
+	      "the file and prints its path.\n"
+	      "\n"
+	      "  --timeout S          seconds to wait for the dump (default 30)\n"
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch snapshot --timeout 60 4242\n", out);
 }
 
 /* Reads a whole /proc file (NUL bytes kept); returns malloc'd bytes or NULL. */

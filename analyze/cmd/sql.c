@@ -21,9 +21,14 @@
 
 static void sql_usage(FILE *out)
 {
-	fprintf(out, "usage: leakwatch sql [--json] DB QUERY\n"
-		     "  Runs one read-only SQL query on a database made by `leakwatch load`\n"
-		     "  (tables: docs/SCHEMA.md) and prints the rows.\n");
+	fputs("usage: leakwatch sql [--json] DB QUERY\n"
+	      "Runs one read-only SQL query on a database made by `leakwatch load` (tables:\n"
+	      "docs/SCHEMA.md) and prints the rows.\n"
+	      "\n"
+	      "  --json               the rows as a JSON array of objects, not a table\n"
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch sql app.db 'SELECT seq, rss_bytes FROM snapshots'\n", out);
 }
 
 static char *blob_hex(const unsigned char *b, int n)

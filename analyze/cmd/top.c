@@ -38,11 +38,23 @@ typedef struct top_args {
 
 static void usage(FILE *out)
 {
-	fputs("usage: leakwatch top PATH... [-n N] [--sample inuse_space|inuse_objects|"
-	      "alloc_space|alloc_objects]\n"
-	      "                     [--cum] [--focus REGEX] [--by function|site]"
-	      " [--snapshot SEQ] [--retained]\n"
-	      "                     " LW_PROC_USAGE " " LW_MODEL_USAGE " [--json]\n", out);
+	fputs("usage: leakwatch top PATH... [options]\n"
+	      "The functions (or allocation sites) holding the most memory in one snapshot,\n"
+	      "as pprof's top. PATH: .lwd files, run directories, or a database from `load`.\n"
+	      "\n"
+	      "  -n N                 rows to show (default 20)\n"
+	      LW_HELP_SAMPLE
+	      "  --cum                sort by cumulative value (callees included), not by flat\n"
+	      "  --focus REGEX        keep the stacks with a function, file or module matching\n"
+	      "  --by function|site   one row per function (default) or per allocation site\n"
+	      LW_HELP_SNAPSHOT
+	      "  --retained           PATH is a dump: add the bytes each row keeps alive, sort by it\n"
+	      LW_PROC_HELP
+	      LW_HELP_MODEL
+	      LW_HELP_JSON
+	      "\n"
+	      "Example:\n"
+	      "  leakwatch top leakwatch.myserver.4242 --by site -n 10\n", out);
 }
 
 /* --retained: the heap graph of the one dump given, for the column. */

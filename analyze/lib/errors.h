@@ -5,6 +5,11 @@
  * message into a caller's buffer (lw_fail). Only commands (cmd/) print, once,
  * through lw_error: "leakwatch <cmd>: <message>" on stderr, with the file or
  * argument in quotes.
+ *
+ * Who names the file: a message returned through an err buffer names it
+ * ("'<file>': <reason>") and is printed as it is; a message handed to a
+ * report callback together with a path (lw_report_fn) is the reason alone,
+ * and the callback adds the path. Never both, so a path is printed once.
  */
 #ifndef LW_ERRORS_H
 #define LW_ERRORS_H

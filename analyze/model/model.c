@@ -338,6 +338,7 @@ void lw_model_close(lw_model *m)
 	lw_map_free(&m->raw_index);
 	free(m->raw);
 	free(m->raw_frames);
+	free(m->nodebug);
 	free(m);
 }
 

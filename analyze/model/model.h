@@ -75,6 +75,27 @@ int lw_model_set_wrappers(lw_model *m, const char *const *names, size_t n);
  * to, or NULL for an unknown id. */
 const lw_site *lw_model_site(const lw_model *m, int64_t store_site_id);
 
+/* ---- modules without debug information -------------------------------------- */
+
+typedef struct lw_nodebug {
+	const char *module;         /* base name, as the frames name it */
+	const char *path;           /* as the process mapped it; "" if not recorded */
+	const char *build_id;       /* hex; "" when the module had none */
+	const char *package;        /* Debian package that installed path; "" if none */
+	const char *debug_package;  /* the package with its debug information; "" if none */
+	size_t frames;              /* frames of the sites in this module */
+	size_t unnamed;             /* of them, functions without a symbol ("??") */
+} lw_nodebug;
+
+/* The modules whose missing symbols or debug information the sites show:
+ * a module with a frame whose function is unknown, or one that holds some
+ * site's allocation call site and gives none of its frames a source line
+ * (frames below main and a thread's C library start-up frames aside).
+ * Most frames first. Computed on the first call (the package lookup reads
+ * dpkg's file lists); the array belongs to the model. 0 or a negative
+ * errno (then *n is 0). */
+int lw_model_nodebug(lw_model *m, const lw_nodebug **out, size_t *n);
+
 /* ---- snapshots ------------------------------------------------------------- */
 
 typedef struct lw_snapshot {
@@ -142,6 +163,9 @@ typedef struct lw_profile {
 	/* wrapper functions folded into these sites, sorted: outputs list them */
 	size_t n_wrappers;
 	const char *const *wrappers;
+	/* the model's modules without debug information (lw_model_nodebug) */
+	size_t n_nodebug;
+	const lw_nodebug *nodebug;
 	/* set by the caller: the process shown and the others, which outputs
 	 * mention (lw_report_print_process); NULL: nothing said */
 	const struct lw_proc_choice *proc;

@@ -27,6 +27,10 @@ struct lw_model {
 	lw_wrappers wrappers;
 	const char **wrapper_names;   /* folded into some site, sorted */
 	size_t n_wrapper_names;
+	/* modules without debug information (nodebug.c), computed once */
+	int nodebug_done;
+	lw_nodebug *nodebug;
+	size_t n_nodebug;
 };
 
 /* ---- model.c ---- */

@@ -237,6 +237,8 @@ int lw_model_profile(lw_model *m, int64_t snapshot_id, lw_profile *out)
 		rc = load_mappings(m, a, &out->snap, out);
 	if (rc == 0)
 		rc = profile_wrappers(m, a, out);
+	if (rc == 0 && lw_model_nodebug(m, &out->nodebug, &out->n_nodebug) < 0)
+		out->n_nodebug = 0;   /* a hint only: the profile stands without it */
 	sqlite3_finalize(cnt);
 	free(acc);
 	free(at);

@@ -183,6 +183,31 @@ void lw_report_json_wrappers(lw_json *j, const char *const *names, size_t n)
 	lw_json_arr_end(j);
 }
 
+void lw_report_json_debuginfo(lw_json *j, const lw_nodebug *v, size_t n)
+{
+	lw_json_key(j, "debuginfo");
+	lw_json_arr_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		lw_json_obj_begin(j);
+		lw_json_key(j, "module");
+		lw_json_str(j, v[i].module);
+		lw_json_key(j, "path");
+		lw_json_str(j, v[i].path);
+		lw_json_key(j, "build_id");
+		lw_json_str(j, v[i].build_id);
+		lw_json_key(j, "package");
+		lw_json_str(j, v[i].package);
+		lw_json_key(j, "debug_package");
+		lw_json_str(j, v[i].debug_package);
+		lw_json_key(j, "frames");
+		lw_json_int(j, (int64_t)v[i].frames);
+		lw_json_key(j, "unnamed");
+		lw_json_int(j, (int64_t)v[i].unnamed);
+		lw_json_obj_end(j);
+	}
+	lw_json_arr_end(j);
+}
+
 int64_t lw_report_pick_snapshot(lw_model *m, int64_t process_id, int64_t seq, char *err,
 				size_t errlen)
 {

@@ -263,6 +263,7 @@ void lw_diff_json(const lw_profile *before, const lw_profile *after,
 	lw_json_key(j, "n_rows");
 	lw_json_int(j, (int64_t)r->n_rows);
 	lw_report_json_wrappers(j, r->wrappers, r->n_wrappers);
+	lw_report_json_debuginfo(j, after->nodebug, after->n_nodebug);
 	lw_json_key(j, "rows");
 	lw_json_arr_begin(j);
 	for (size_t i = 0; i < shown; i++) {

@@ -134,5 +134,9 @@ void lw_report_json_process(lw_json *j, const lw_proc_choice *c);
  * the JSON key "wrappers" with its array (always). */
 void lw_report_print_wrappers(const char *const *names, size_t n, int width, FILE *out);
 void lw_report_json_wrappers(lw_json *j, const char *const *names, size_t n);
+/* The JSON key "debuginfo" (always): the modules without symbols or debug
+ * information (lw_model_nodebug), each {module, path, build_id, package,
+ * debug_package, frames, unnamed}. */
+void lw_report_json_debuginfo(lw_json *j, const lw_nodebug *v, size_t n);
 
 #endif

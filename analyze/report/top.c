@@ -327,6 +327,7 @@ void lw_top_json(const lw_profile *p, const lw_top_opts *o, const lw_top_result 
 	lw_json_key(j, "n_rows");
 	lw_json_int(j, (int64_t)r->n_rows);
 	lw_report_json_wrappers(j, p->wrappers, p->n_wrappers);
+	lw_report_json_debuginfo(j, p->nodebug, p->n_nodebug);
 	lw_json_key(j, "rows");
 	lw_json_arr_begin(j);
 	double sum = 0;

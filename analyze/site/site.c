@@ -40,6 +40,22 @@ void lw_site_key(const lw_sym_frame *f, size_t n, lw_strbuf *out)
 
 /* ---- stack → site ------------------------------------------------------------ */
 
+/* 1 when the inline chain c of the next pc starts with the frame already
+ * written last: its innermost frame is an inline copy of the function that
+ * the previous pc's outermost, physical frame is in. That is one function
+ * split in two (GCC's partial inlining: a header inlined into the caller
+ * calls the out-of-line part, and DWARF names both after the function), so
+ * the inline frame is dropped and the function appears once, at the line
+ * the physical frame holds. */
+static size_t continues_split(const lw_site_build *b, const lw_sym_frame *c, size_t k)
+{
+	if (b->n == 0 || k < 2 || !c[0].inlined)
+		return 0;
+	const lw_sym_frame *last = &b->frames[b->n - 1];
+	return !last->inlined && !lw_frame_unknown(last) &&
+	       strcmp(last->function, c[0].function) == 0 && strcmp(last->module, c[0].module) == 0;
+}
+
 int lw_site_from_stack(lw_site_build *b, const uint64_t *pcs, uint32_t depth,
 		       lw_site_chain_fn chain, void *arg)
 {
@@ -56,7 +72,7 @@ int lw_site_from_stack(lw_site_build *b, const uint64_t *pcs, uint32_t depth,
 		if (lw_grow(&b->frames, &b->cap, b->n + k, sizeof(*b->frames)) < 0 ||
 		    lw_grow(&b->pc_index, &b->cap_index, b->n + k, sizeof(*b->pc_index)) < 0)
 			return -ENOMEM;
-		for (size_t j = 0; j < k; j++) {
+		for (size_t j = continues_split(b, c, k); j < k; j++) {
 			b->frames[b->n] = c[j];
 			b->frames[b->n].pc = pcs[i];
 			b->pc_index[b->n] = i;

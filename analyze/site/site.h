@@ -4,7 +4,12 @@
  * A site is a symbolized stack, allocation call site first: every pc
  * expanded into its inline chain (innermost first, at most
  * LW_SITE_MAX_INLINE frames per pc), allocator and shim frames removed from
- * the top (lw_sym_is_allocator_frame; at least one frame is kept). Its
+ * the top (lw_sym_is_allocator_frame; at least one frame is kept). A
+ * function split by the compiler into an inlined header and an out-of-line
+ * part is one frame, not two: when a pc's chain starts with an inline copy
+ * of the function its callee's physical frame is in, that inline frame is
+ * dropped (a function that calls itself from a copy of itself inlined into
+ * its caller looks the same in DWARF and shows one level fewer). Its
  * identity is its key (lw_site_key): function, file, line and module of
  * every frame, an unknown function ("??") keyed by its module and offset,
  * so two different unsymbolized stacks stay two sites and the same stack

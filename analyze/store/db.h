@@ -50,7 +50,9 @@ typedef struct lw_load_stats {
 	size_t files_loaded, files_skipped, files_failed;
 } lw_load_stats;
 
-/* A bad file (or a warning, message starting "warning: ") with its path. */
+/* A bad file or directory (or a warning, message starting "warning: ") with
+ * its path. The message is the reason only and never repeats the path: the
+ * receiver prints "'path': message". */
 typedef void (*lw_report_fn)(const char *path, const char *message, void *arg);
 /* Called after each file: done of total. */
 typedef void (*lw_progress_fn)(size_t done, size_t total, void *arg);

@@ -29,7 +29,7 @@
 #include "site.h"
 #include "symbols.h"
 
-#define LW_DB_SCHEMA_VERSION 3
+#define LW_DB_SCHEMA_VERSION 4
 #define LW_DB_APP_ID 0x4c574442   /* "LWDB" in PRAGMA application_id */
 
 /* ---- stmt.c ---------------------------------------------------------------- */
@@ -154,8 +154,9 @@ typedef struct lw_pathlist {
 } lw_pathlist;
 /* Expands paths: a directory becomes its *.lwd files in name order, then its
  * subdirectories' (not following links to directories, 16 levels at most).
- * A path that cannot be read is reported and counted in *n_missing. 0 or
- * -ENOMEM. */
+ * A path or subdirectory that cannot be read is reported (its own path, the
+ * reason as message) and counted in *n_missing; the rest is still walked.
+ * 0 or -ENOMEM. */
 int lw_walk(char *const *paths, size_t n_paths, lw_pathlist *out, lw_report_fn report,
 	    void *arg, size_t *n_missing);
 void lw_pathlist_free(lw_pathlist *l);

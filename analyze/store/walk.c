@@ -52,12 +52,20 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* Adds dir's *.lwd files in name order, then its subdirectories' (not
- * following symbolic links to directories). depth bounds recursion. */
-static int collect_dir(const char *dir, lw_pathlist *out, int depth, char *err, size_t errlen)
+ * following symbolic links to directories). depth bounds recursion. A
+ * directory that cannot be read is reported with its own path (the message
+ * is only the reason, as for every lw_report_fn) and counted in *n_failed;
+ * its siblings are still walked. 0 or -ENOMEM. */
+static int collect_dir(const char *dir, lw_pathlist *out, int depth, lw_report_fn report,
+		       void *arg, size_t *n_failed)
 {
 	DIR *d = opendir(dir);
-	if (!d)
-		return lw_fail(err, errlen, -errno, "'%s': %s", dir, strerror(errno));
+	if (!d) {
+		if (report)
+			report(dir, strerror(errno), arg);
+		(*n_failed)++;
+		return 0;
+	}
 	lw_pathlist files = { 0 }, dirs = { 0 };
 	struct dirent *e;
 	int rc = 0;
@@ -72,10 +80,10 @@ static int collect_dir(const char *dir, lw_pathlist *out, int depth, char *err, 
 			continue;
 		if (S_ISDIR(st.st_mode)) {
 			if (pl_add(&dirs, full) < 0)
-				rc = -1;
+				rc = -ENOMEM;
 		} else if (ends_with(e->d_name, ".lwd") && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
 			if (pl_add(&files, full) < 0)
-				rc = -1;
+				rc = -ENOMEM;
 		}
 	}
 	closedir(d);
@@ -84,12 +92,11 @@ static int collect_dir(const char *dir, lw_pathlist *out, int depth, char *err, 
 	if (dirs.n > 1)
 		qsort(dirs.v, dirs.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; rc == 0 && i < files.n; i++)
-		rc = pl_add(out, files.v[i]);
-	if (rc < 0)
-		lw_fail(err, errlen, -ENOMEM, "out of memory");
+		if (pl_add(out, files.v[i]) < 0)
+			rc = -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < dirs.n; i++)
 		if (depth < 16)
-			rc = collect_dir(dirs.v[i], out, depth + 1, err, errlen);
+			rc = collect_dir(dirs.v[i], out, depth + 1, report, arg, n_failed);
 	lw_pathlist_free(&files);
 	lw_pathlist_free(&dirs);
 	return rc;
@@ -108,12 +115,8 @@ int lw_walk(char *const *paths, size_t n_paths, lw_pathlist *out, lw_report_fn r
 			continue;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			char err[PATH_MAX + 64];
-			if (collect_dir(paths[i], out, 0, err, sizeof(err)) < 0) {
-				if (report)
-					report(paths[i], err, arg);
-				(*n_missing)++;
-			}
+			if (collect_dir(paths[i], out, 0, report, arg, n_missing) < 0)
+				return -ENOMEM;
 		} else if (pl_add(out, paths[i]) < 0) {
 			return -ENOMEM;
 		}

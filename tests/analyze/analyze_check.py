@@ -139,6 +139,41 @@ def t_load_errors(c):
     check(open(notdb).read() == "hello\n", "a non-database file was modified")
     r = c.leakwatch("load", "--bogus", c.path("t.db"), c.path("run"))
     check(r.returncode == 2 and "--bogus" in r.stderr, r.stderr)
+    t_unreadable_dirs(c)
+
+
+def without_dac(args):
+    """args run so that directory permissions apply: as root, without the
+    capabilities that bypass them (setpriv, util-linux)."""
+    if os.geteuid() != 0:
+        return args
+    setpriv = shutil.which("setpriv")
+    check(setpriv, "running as root needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", *args]
+
+
+def t_unreadable_dirs(c):
+    """An unreadable directory is named once, with the reason: the message
+    of a report callback never repeats the path its caller prints."""
+    locked = c.path("noperm")
+    os.mkdir(locked, 0o700)
+    os.chmod(locked, 0)
+    r = run(without_dac([c.lw, "top", locked]))
+    check(r.returncode == 1, f"unreadable directory: rc {r.returncode}: {r.stderr}")
+    lines = r.stderr.strip().splitlines()
+    check(f"leakwatch top: '{locked}': Permission denied" in lines, r.stderr)
+    check(all(line.count(locked) == 1 for line in lines), f"path repeated: {r.stderr}")
+    # an unreadable subdirectory is reported with its own path and skipped;
+    # the readable files beside it are loaded
+    sub = c.path("run", "locked")
+    os.mkdir(sub, 0o700)
+    os.chmod(sub, 0)
+    r = run(without_dac([c.lw, "top", c.path("run")]))
+    check(r.returncode == 0, f"run with an unreadable subdirectory: rc {r.returncode}: {r.stderr}")
+    named = [line for line in r.stderr.splitlines() if sub in line]
+    check(named == [f"leakwatch top: '{sub}': Permission denied"], r.stderr)
+    os.chmod(sub, 0o700)
+    os.chmod(locked, 0o700)
 
 
 def t_sql(c):

@@ -12,6 +12,9 @@
  *   site_app wrappers   allocates through a wrapper (site_alloc, itself
  *                       using a private helper) from six callers, and
  *                       directly from one more, then writes a dump.
+ *   site_app split      allocates through a split function (the inline
+ *                       header split_node calling its out-of-line part,
+ *                       site_split.c) and writes a snapshot.
  *
  * Every block stays reachable from a global. Not sanitized (it runs under
  * the shim).
@@ -113,6 +116,26 @@ __attribute__((noinline)) static void site_direct(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+/* ---- a split function ---- */
+
+void *split_node_part(size_t n);
+
+/* The header of a split function: inlined into its callers, it calls the
+ * out-of-line part, which has the same name in DWARF (site_split.c). */
+static inline __attribute__((always_inline)) void *split_node(size_t n)
+{
+	if (n == 0)
+		return NULL;
+	return split_node_part(n);
+}
+
+__attribute__((noinline)) static void site_split_user(void)
+{
+	for (int i = 0; i < 10; i++)
+		keep(split_node(48));
+	__asm__ volatile("" ::: "memory");
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -145,6 +168,10 @@ int main(int argc, char **argv)
 		site_direct();
 		return request(1);
 	}
-	fprintf(stderr, "usage: site_app stripped | shapes snapshot|dump | wrappers\n");
+	if (strcmp(what, "split") == 0) {
+		site_split_user();
+		return request(0);
+	}
+	fprintf(stderr, "usage: site_app stripped | shapes snapshot|dump | wrappers | split\n");
 	return 2;
 }

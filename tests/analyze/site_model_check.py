@@ -13,6 +13,15 @@ usage: site_model_check.py TEST|all LEAKWATCH SITE_APP LWGEN
   wrappers    a wrapper with six callers is detected and folded (labels name
               the callers), listed in text and JSON, adjustable with
               --no-wrappers and --wrapper REGEX, and folded in the heap graph
+  debuginfo   modules without symbols or debug info are named once per
+              command on stderr and in JSON ("debuginfo") with how to get
+              them: a rebuild with -g for the stripped library, Debian's
+              -dbgsym package (the package dpkg says installed the file) for
+              /usr/bin/python3, DEBUGINFOD_URLS
+  split       a function split into an inlined header and an out-of-line
+              part (the same name in DWARF) is one frame of its site: the
+              collapsed export from main on matches tests/golden/
+              export_collapsed_split.txt, JSON frames agree
   concurrent  commands started at once on a directory not cached yet all
               succeed with the same output
   cache       the per-input cache is pruned (inputs gone, unused for long,
@@ -171,6 +180,74 @@ def t_wrappers(ctx):
           f"a wrapper node in the retainer graph: {[nd['label'] for nd in rj['nodes']]}")
 
 
+def hint_lines(stderr):
+    return [ln for ln in stderr.splitlines() if "no symbols or debug info for" in ln]
+
+
+def t_debuginfo(ctx):
+    # hermetic: no separate debug files, no debuginfod
+    env = dict(ctx.env)
+    os.makedirs(ctx.path("nodebug"))
+    env["LEAKWATCH_DEBUGINFO_PATH"] = ctx.path("nodebug")
+    ctx.env = env
+    files = app_run(ctx, ctx.path("run"), "stripped")
+    snap = [f for f in files if os.path.basename(f).startswith("snap-")][0]
+    dump = [f for f in files if os.path.basename(f).startswith("dump-")][0]
+    for args in (["top", snap], ["diff", snap, dump], ["export", "--format", "collapsed",
+                                                      "-o", ctx.path("c.txt"), dump]):
+        r = lw(ctx, *args)
+        hints = hint_lines(r.stderr)
+        check(len(hints) == 1, f"{args[0]}: one hint line, got {r.stderr!r}")
+        h = hints[0]
+        check(h.startswith(f"leakwatch {args[0]}: no symbols or debug info for libsite_lib.so")
+              and "rebuild libsite_lib.so with -g" in h and "DEBUGINFOD_URLS" in h
+              and "load again" in h, h)
+        check("site_app" not in h, f"a module with debug info named: {h}")
+    t = lw_json(ctx, "top", snap)
+    lib = [d for d in t["debuginfo"] if d["module"] == "libsite_lib.so"]
+    check(len(lib) == 1 and lib[0]["unnamed"] > 0 and lib[0]["package"] == ""
+          and lib[0]["debug_package"] == "" and lib[0]["path"].endswith("/libsite_lib.so")
+          and len(lib[0]["build_id"]) >= 16, f"debuginfo: {t['debuginfo']}")
+    # Debian's python3: only exported functions have names
+    python = os.path.realpath("/usr/bin/python3")
+    owner = run(["dpkg-query", "-S", python])
+    check(owner.returncode == 0, f"dpkg-query -S {python}: {owner.stderr}")
+    package = owner.stdout.split(":")[0].strip()
+    out = ctx.path("py")
+    penv = dict(ctx.env)
+    penv.update({"LD_PRELOAD": ctx.shim, "LEAKWATCH_DIR": out, "LEAKWATCH_RATE": "4096",
+                 "LEAKWATCH_INTERVAL": "0"})
+    r = run([python, "-c", "x = [str(i) * 3 for i in range(50000)]"], env=penv)
+    check(r.returncode == 0, f"python3 under the shim: {r.stderr}")
+    r = lw(ctx, "top", out, "--json")
+    hints = hint_lines(r.stderr)
+    py = [d for d in json.loads(r.stdout)["debuginfo"]
+          if d["module"] == os.path.basename(python)]
+    check(len(py) == 1 and py[0]["package"] == package
+          and py[0]["debug_package"] == package + "-dbgsym" and py[0]["unnamed"] > 0,
+          f"python3's entry: {py}")
+    check(len(hints) == 1 and f"install {package}-dbgsym" in hints[0]
+          and os.path.basename(python) in hints[0], f"hint: {r.stderr}")
+
+
+def t_split(ctx):
+    files = app_run(ctx, ctx.path("run"), "split")
+    snap = [f for f in files if os.path.basename(f) == "snap-000000.lwd"]
+    check(snap, f"no requested snapshot in {files}")
+    out = lw(ctx, "export", "--format", "collapsed", "-o", "-", snap[0]).stdout
+    # from main on: what lies below main depends on the C library's symbols
+    ours = sorted("main;" + line.split(";main;", 1)[1] for line in out.splitlines()
+                  if ";site_split_user;" in line)
+    lwcheck.golden("export_collapsed_split.txt", "".join(x + "\n" for x in ours),
+                   os.path.join(ctx.source, "tests", "golden"))
+    t = lw_json(ctx, "top", snap[0], "--by", "site", "-n", "1000")
+    rows = [r for r in t["rows"] if any(f["function"] == "site_split_user" for f in r["frames"])]
+    check(len(rows) == 1, f"one site through the split function: {len(rows)}")
+    names = [f["function"] for f in rows[0]["frames"]]
+    check(names[:2] == ["split_node", "site_split_user"] and not rows[0]["frames"][0]["inlined"],
+          f"frames: {rows[0]['frames'][:3]}")
+
+
 def t_concurrent(ctx):
     run_dir = ctx.path("run")
     r = run([ctx.gen, "--snapshots", "40", "--stacks", "300", run_dir])
@@ -255,5 +332,5 @@ def t_cache(ctx):
 
 if __name__ == "__main__":
     sys.exit(lwcheck.main({"stripped": t_stripped, "same_site": t_same_site,
-                           "wrappers": t_wrappers, "concurrent": t_concurrent,
+                           "wrappers": t_wrappers, "debuginfo": t_debuginfo, "split": t_split, "concurrent": t_concurrent,
                            "cache": t_cache}, sys.argv, setup))
