@@ -1,15 +1,15 @@
 /* livetab.c — striped open-addressing table of live sampled blocks and the
- * free-path address filter (see livetab.h).
+ * two free-path filters (see livetab.h).
  *
  * Invariants per stripe: n <= cap/2; slots with addr == 0 are empty; every
  * entry is reachable from its home slot without crossing an empty slot
- * (maintained by backward-shift deletion). lw_live_filter[i] >= the number
- * of entries whose filter index is i, exactly equal unless saturated (255).
- * Locks: stripe[i].lock guards stripe i's slots/cap/n. The stripe index is
- * the top 6 bits of the same address hash whose top LW_LIVE_FILTER_BITS bits
- * index the filter, so every filter counter belongs to exactly one stripe:
- * counters are written with plain relaxed load/store under that stripe's
- * lock (no read-modify-write atomics) and read lock-free by `free`.
+ * (maintained by backward-shift deletion). For either filter, counter[i] >=
+ * the number of entries mapped to i, exactly equal unless saturated (255).
+ * Locks: stripe[i].lock guards stripe i's slots/cap/n and the filter
+ * counters that belong to stripe i (the stripe is the low 6 bits of the
+ * page index; the block filter index is stripe:12 hash bits), so counters
+ * are written with plain relaxed load/store under that lock (no
+ * read-modify-write atomics) and read lock-free by `free`.
  * The stripe lock is a small futex lock (0 free, 1 held, 2 held with
  * waiters): acquire is one compare-and-swap when free, a bounded spin, then
  * FUTEX_WAIT; release is one exchange (+ FUTEX_WAKE only when contended). It
@@ -30,6 +30,7 @@
 
 #include "util.h"
 
+_Atomic uint8_t lw_live_pages[1u << LW_LIVE_PAGE_BITS];
 _Atomic uint8_t lw_live_filter[1u << LW_LIVE_FILTER_BITS];
 
 struct stripe {
@@ -38,8 +39,10 @@ struct stripe {
 	struct lw_live *slots;
 } __attribute__((aligned(64)));
 
-_Static_assert(LW_LIVE_STRIPES == 64 && LW_LIVE_FILTER_BITS >= 6,
-	       "stripe_of() takes the top 6 bits of the filter index");
+#define LW_LIVE_STRIPE_BITS 6
+#define LW_LIVE_BLOCK_HASH_BITS (LW_LIVE_FILTER_BITS - LW_LIVE_STRIPE_BITS)
+_Static_assert(LW_LIVE_STRIPES == 1 << LW_LIVE_STRIPE_BITS && LW_LIVE_FILTER_BITS > LW_LIVE_STRIPE_BITS,
+	       "the block filter index is stripe:hash");
 
 static struct stripe stripes[LW_LIVE_STRIPES];
 
@@ -80,9 +83,25 @@ static uint64_t addr_hash(uint64_t addr)
 	return (addr >> 4) * 0x9e3779b97f4a7c15ull;
 }
 
-static struct stripe *stripe_of(uint64_t h)
+/* Where an address lives: computed once per operation. */
+struct where {
+	uint64_t h;              /* address hash: home slot, block filter */
+	struct stripe *s;
+	_Atomic uint8_t *page;   /* its page filter counter */
+	_Atomic uint8_t *block;  /* its block filter counter */
+};
+
+static inline struct where where_of(uint64_t addr)
 {
-	return &stripes[h >> (64 - 6)];
+	struct where w;
+	uint32_t page = lw_live_page_index((const void *)(uintptr_t)addr);
+	uint32_t stripe = page & (LW_LIVE_STRIPES - 1);
+	w.h = addr_hash(addr);
+	w.s = &stripes[stripe];
+	w.page = &lw_live_pages[page];
+	w.block = &lw_live_filter[stripe << LW_LIVE_BLOCK_HASH_BITS |
+				  (uint32_t)(w.h >> (64 - LW_LIVE_BLOCK_HASH_BITS))];
+	return w;
 }
 
 static uint32_t home(const struct stripe *s, uint64_t h)
@@ -90,21 +109,25 @@ static uint32_t home(const struct stripe *s, uint64_t h)
 	return (uint32_t)(h >> 20) & (s->cap - 1);
 }
 
-/* Under the lock of the stripe that owns h's counter (see the file header). */
-static void filter_inc(uint64_t h)
+/* Under the lock of the stripe that owns the counter (see the file header). */
+static void counter_inc(_Atomic uint8_t *c)
 {
-	_Atomic uint8_t *c = &lw_live_filter[h >> (64 - LW_LIVE_FILTER_BITS)];
 	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
 	if (v != 255)
 		atomic_store_explicit(c, (uint8_t)(v + 1), memory_order_release);
 }
 
-static void filter_dec(uint64_t h)
+static void counter_dec(_Atomic uint8_t *c)
 {
-	_Atomic uint8_t *c = &lw_live_filter[h >> (64 - LW_LIVE_FILTER_BITS)];
 	uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
 	if (v != 255 && v != 0)
 		atomic_store_explicit(c, (uint8_t)(v - 1), memory_order_relaxed);
+}
+
+int lw_livetab_maybe_block(const void *p)
+{
+	struct where w = where_of((uint64_t)(uintptr_t)p);
+	return atomic_load_explicit(w.block, memory_order_relaxed) != 0;
 }
 
 static void place(struct lw_live *slots, uint32_t cap, const struct lw_live *e)
@@ -135,15 +158,15 @@ static int reserve(struct stripe *s)
 
 int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
 {
-	uint64_t h = addr_hash(e->addr);
-	struct stripe *s = stripe_of(h);
+	struct where w = where_of(e->addr);
+	struct stripe *s = w.s;
 	int ret;
 	stripe_lock(s);
 	if (reserve(s) != 0) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	uint32_t i = home(s, h);
+	uint32_t i = home(s, w.h);
 	while (s->slots[i].addr != 0) {
 		if (s->slots[i].addr == e->addr) {
 			*old = s->slots[i];
@@ -155,35 +178,46 @@ int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
 	}
 	s->slots[i] = *e;
 	s->n++;
-	filter_inc(h);
+	counter_inc(w.page);
+	counter_inc(w.block);
 	ret = 0;
 out:
 	stripe_unlock(s);
 	return ret;
 }
 
+/* Starts loading the home slot. Racy by design: slots and cap are re-read
+ * under the lock; a concurrent resize only makes the hint useless. */
+static inline void prefetch_home(const struct where *w)
+{
+	struct lw_live *slots = __atomic_load_n(&w->s->slots, __ATOMIC_RELAXED);
+	uint32_t cap = __atomic_load_n(&w->s->cap, __ATOMIC_RELAXED);
+	if (slots != NULL && cap != 0)
+		__builtin_prefetch(&slots[(uint32_t)(w->h >> 20) & (cap - 1)], 1, 3);
+}
+
 void lw_livetab_prefetch(uint64_t addr)
 {
-	uint64_t h = addr_hash(addr);
-	struct stripe *s = stripe_of(h);
-	/* Racy by design: both fields are re-read under the lock by the insert. */
-	struct lw_live *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
-	uint32_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
-	if (slots != NULL && cap != 0)
-		__builtin_prefetch(&slots[(uint32_t)(h >> 20) & (cap - 1)], 1, 3);
-	__builtin_prefetch(&lw_live_filter[h >> (64 - LW_LIVE_FILTER_BITS)], 1, 3);
+	struct where w = where_of(addr);
+	prefetch_home(&w);
+	__builtin_prefetch(w.block, 1, 3);
+	__builtin_prefetch(w.page, 1, 3);
 }
 
 int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 {
-	uint64_t h = addr_hash(addr);
-	struct stripe *s = stripe_of(h);
+	struct where w = where_of(addr);
+	struct stripe *s = w.s;
 	int found = 0;
-	lw_livetab_prefetch(addr);   /* overlap the slot's miss with the lock */
+	/* The block filter, without the lock: zero means no entry (see
+	 * livetab.h); this is where most page-filter hits end. */
+	if (atomic_load_explicit(w.block, memory_order_relaxed) == 0)
+		return 0;
+	prefetch_home(&w);   /* overlap the slot's miss with the lock */
 	stripe_lock(s);
 	if (s->cap == 0)
 		goto out;
-	uint32_t mask = s->cap - 1, i = home(s, h);
+	uint32_t mask = s->cap - 1, i = home(s, w.h);
 	while (s->slots[i].addr != 0 && s->slots[i].addr != addr)
 		i = (i + 1) & mask;
 	if (s->slots[i].addr == 0)
@@ -202,7 +236,8 @@ int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 	}
 	s->slots[hole].addr = 0;
 	s->n--;
-	filter_dec(h);
+	counter_dec(w.page);
+	counter_dec(w.block);
 out:
 	stripe_unlock(s);
 	return found;

@@ -6,8 +6,9 @@
  * range (to force long probe chains, wrap-around and backward-shift
  * deletions across stripes and table growth); after every 10k operations the
  * table must equal the model exactly (lw_livetab_count, lw_livetab_copy,
- * lw_livetab_foreach), every live address must pass the free-path filter,
- * and the filter counters must sum to the number of entries.
+ * lw_livetab_foreach), every live address must pass both free-path filters
+ * (page and block), and the counters of each filter must sum to the number
+ * of entries.
  * stacktab: 4 threads intern overlapping sets of random stacks concurrently
  * (lock-free lookups racing inserts and index growth); every thread must get
  * the same id for the same stack, distinct stacks distinct ids, the stored
@@ -64,6 +65,22 @@ static int same_entry(const struct lw_live *a, const struct lw_live *b)
 	       a->weight == b->weight && a->stack == b->stack && a->tid == b->tid;
 }
 
+static void check_filter_sum(_Atomic uint8_t *counters, uint32_t n, const char *name,
+			     const char *when)
+{
+	char what[160];
+	uint64_t sum = 0;
+	int saturated = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t v = atomic_load(&counters[i]);
+		sum += v;
+		saturated |= v == 255;
+	}
+	snprintf(what, sizeof(what), "%s: %s counters sum %llu == entries %zu", when, name,
+		 (unsigned long long)sum, model_n);
+	expect(saturated || sum == model_n, what);
+}
+
 static void verify_livetab(const char *when)
 {
 	static struct lw_live copy[NADDR + 16];
@@ -86,20 +103,13 @@ static void verify_livetab(const char *when)
 			continue;
 		ok &= same_entry(&copy[k], &model[i]) && same_entry(&seen[k], &model[i]);
 		ok &= lw_livetab_maybe((void *)(uintptr_t)model[i].addr);
+		ok &= lw_livetab_maybe_block((void *)(uintptr_t)model[i].addr);
 		k++;
 	}
 	snprintf(what, sizeof(what), "%s: entries and filter equal the model", when);
 	expect(ok, what);
-	uint64_t sum = 0;
-	int saturated = 0;
-	for (uint32_t i = 0; i < (1u << LW_LIVE_FILTER_BITS); i++) {
-		uint8_t v = atomic_load(&lw_live_filter[i]);
-		sum += v;
-		saturated |= v == 255;
-	}
-	snprintf(what, sizeof(what), "%s: filter counters sum %llu == entries %zu", when,
-		 (unsigned long long)sum, model_n);
-	expect(saturated || sum == model_n, what);
+	check_filter_sum(lw_live_filter, 1u << LW_LIVE_FILTER_BITS, "block filter", when);
+	check_filter_sum(lw_live_pages, 1u << LW_LIVE_PAGE_BITS, "page filter", when);
 }
 
 static void test_livetab(void)
@@ -154,7 +164,8 @@ static void test_livetab(void)
 		}
 	}
 	verify_livetab("livetab drained");
-	expect(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)), "filter clear after drain");
+	expect(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)) &&
+	       !lw_livetab_maybe_block((void *)(uintptr_t)addr_of(7)), "filters clear after drain");
 }
 
 /* ---- stacktab ------------------------------------------------------------ */
