@@ -141,7 +141,7 @@ void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
 		struct lw_live e = {
 			.addr = (uint64_t)(uintptr_t)p,
 			.size = n,
-			.mono_ns = lw_now_mono(),
+			.mono_ns = lw_now_mono_coarse(),
 			.weight = lw_sampler_weight(n, rate),
 			.stack = id,
 			.tid = lw_gettid(),

@@ -28,16 +28,43 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "sampler.h"
 #include "util.h"
 
 _Atomic uint8_t lw_live_pages[1u << LW_LIVE_PAGE_BITS];
 _Atomic uint8_t lw_live_filter[1u << LW_LIVE_FILTER_BITS];
 
+/* A table slot: struct lw_live without the weight, which is a function of
+ * the size and the process's rate (computed when an entry is handed out).
+ * 32 bytes: two slots per cache line, none across a line boundary. */
+struct slot {
+	uint64_t addr;           /* 0 = empty */
+	uint64_t size;
+	uint64_t mono_ns;
+	uint32_t stack;
+	uint32_t tid;
+};
+
+_Static_assert(sizeof(struct slot) == 32, "two slots per cache line");
+
 struct stripe {
 	_Atomic uint32_t lock;   /* 0 free, 1 held, 2 held and maybe waiters */
 	uint32_t cap, n;
-	struct lw_live *slots;
+	struct slot *slots;
 } __attribute__((aligned(64)));
+
+static struct slot to_slot(const struct lw_live *e)
+{
+	return (struct slot){ .addr = e->addr, .size = e->size, .mono_ns = e->mono_ns,
+			      .stack = e->stack, .tid = e->tid };
+}
+
+static struct lw_live to_live(const struct slot *e)
+{
+	return (struct lw_live){ .addr = e->addr, .size = e->size, .mono_ns = e->mono_ns,
+				 .weight = lw_sampler_weight(e->size, lw_cfg.rate),
+				 .stack = e->stack, .tid = e->tid };
+}
 
 #define LW_LIVE_STRIPE_BITS 6
 #define LW_LIVE_BLOCK_HASH_BITS (LW_LIVE_FILTER_BITS - LW_LIVE_STRIPE_BITS)
@@ -124,13 +151,21 @@ static void counter_dec(_Atomic uint8_t *c)
 		atomic_store_explicit(c, (uint8_t)(v - 1), memory_order_relaxed);
 }
 
+/* At LEAKWATCH_RATE=1 every block is sampled, so the block filter could
+ * only ever say yes: it is neither kept nor read (one cache miss less per
+ * insert and per free). The rate is fixed before the first sample. */
+static inline int block_filter_on(void)
+{
+	return lw_cfg.rate > 1;
+}
+
 int lw_livetab_maybe_block(const void *p)
 {
 	struct where w = where_of((uint64_t)(uintptr_t)p);
 	return atomic_load_explicit(w.block, memory_order_relaxed) != 0;
 }
 
-static void place(struct lw_live *slots, uint32_t cap, const struct lw_live *e)
+static void place(struct slot *slots, uint32_t cap, const struct slot *e)
 {
 	uint32_t i = (uint32_t)(addr_hash(e->addr) >> 20) & (cap - 1);
 	while (slots[i].addr != 0)
@@ -144,7 +179,11 @@ static int reserve(struct stripe *s)
 	if (s->cap != 0 && (s->n + 1) * 2 <= s->cap)
 		return 0;
 	uint32_t ncap = s->cap ? s->cap * 2 : 256;
-	struct lw_live *ns = lw_mem_map((size_t)ncap * sizeof(*ns));
+	/* A grown table is filled right away (rehash, then more entries):
+	 * fault it in at once. The first one stays lazy: at the default rate
+	 * a stripe holds a handful of entries. */
+	size_t len = (size_t)ncap * sizeof(struct slot);
+	struct slot *ns = s->cap ? lw_mem_map_prefault(len) : lw_mem_map(len);
 	if (ns == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < s->cap; i++)
@@ -169,17 +208,18 @@ int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
 	uint32_t i = home(s, w.h);
 	while (s->slots[i].addr != 0) {
 		if (s->slots[i].addr == e->addr) {
-			*old = s->slots[i];
-			s->slots[i] = *e;
+			*old = to_live(&s->slots[i]);
+			s->slots[i] = to_slot(e);
 			ret = 1;
 			goto out;
 		}
 		i = (i + 1) & (s->cap - 1);
 	}
-	s->slots[i] = *e;
+	s->slots[i] = to_slot(e);
 	s->n++;
 	counter_inc(w.page);
-	counter_inc(w.block);
+	if (block_filter_on())
+		counter_inc(w.block);
 	ret = 0;
 out:
 	stripe_unlock(s);
@@ -190,7 +230,7 @@ out:
  * under the lock; a concurrent resize only makes the hint useless. */
 static inline void prefetch_home(const struct where *w)
 {
-	struct lw_live *slots = __atomic_load_n(&w->s->slots, __ATOMIC_RELAXED);
+	struct slot *slots = __atomic_load_n(&w->s->slots, __ATOMIC_RELAXED);
 	uint32_t cap = __atomic_load_n(&w->s->cap, __ATOMIC_RELAXED);
 	if (slots != NULL && cap != 0)
 		__builtin_prefetch(&slots[(uint32_t)(w->h >> 20) & (cap - 1)], 1, 3);
@@ -200,7 +240,8 @@ void lw_livetab_prefetch(uint64_t addr)
 {
 	struct where w = where_of(addr);
 	prefetch_home(&w);
-	__builtin_prefetch(w.block, 1, 3);
+	if (block_filter_on())
+		__builtin_prefetch(w.block, 1, 3);
 	__builtin_prefetch(w.page, 1, 3);
 }
 
@@ -211,7 +252,7 @@ int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 	int found = 0;
 	/* The block filter, without the lock: zero means no entry (see
 	 * livetab.h); this is where most page-filter hits end. */
-	if (atomic_load_explicit(w.block, memory_order_relaxed) == 0)
+	if (block_filter_on() && atomic_load_explicit(w.block, memory_order_relaxed) == 0)
 		return 0;
 	prefetch_home(&w);   /* overlap the slot's miss with the lock */
 	stripe_lock(s);
@@ -222,7 +263,7 @@ int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 		i = (i + 1) & mask;
 	if (s->slots[i].addr == 0)
 		goto out;
-	*out = s->slots[i];
+	*out = to_live(&s->slots[i]);
 	found = 1;
 	/* backward-shift deletion */
 	uint32_t hole = i;
@@ -237,7 +278,8 @@ int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 	s->slots[hole].addr = 0;
 	s->n--;
 	counter_dec(w.page);
-	counter_dec(w.block);
+	if (block_filter_on())
+		counter_dec(w.block);
 out:
 	stripe_unlock(s);
 	return found;
@@ -261,7 +303,7 @@ size_t lw_livetab_copy(struct lw_live *dst, size_t cap)
 			if (s->slots[i].addr == 0)
 				continue;
 			if (total < cap)
-				dst[total] = s->slots[i];
+				dst[total] = to_live(&s->slots[i]);
 			total++;
 		}
 		stripe_unlock(s);
@@ -274,8 +316,10 @@ void lw_livetab_foreach(void (*fn)(void *arg, const struct lw_live *e), void *ar
 	for (int k = 0; k < LW_LIVE_STRIPES; k++) {
 		struct stripe *s = &stripes[k];
 		for (uint32_t i = 0; i < s->cap; i++)
-			if (s->slots[i].addr != 0)
-				fn(arg, &s->slots[i]);
+			if (s->slots[i].addr != 0) {
+				struct lw_live e = to_live(&s->slots[i]);
+				fn(arg, &e);
+			}
 	}
 }
 

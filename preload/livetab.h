@@ -4,8 +4,10 @@
  * requested size, stack id, allocating tid, CLOCK_MONOTONIC time of the
  * allocation, weight). Storage: LW_LIVE_STRIPES independent open-addressing
  * hash tables (linear probing, backward-shift deletion, grown by rehash at
- * load 1/2) in lw_mem_map memory, each behind its own small futex lock
- * (livetab.c).
+ * load 1/2) of 32-byte slots in lw_mem_map memory, each behind its own
+ * small futex lock (livetab.c). The weight is not stored: entries handed
+ * out carry lw_sampler_weight(size, lw_cfg.rate), the weight the sample was
+ * taken with (the rate is fixed before the first sample).
  *
  * Two saturating counting filters in .bss tell `free` whether a block may
  * be sampled (counter = number of live entries mapped to it; 255 =
@@ -21,7 +23,8 @@
  *                   page holds a live sampled block for about 1 free in 128.
  *   lw_live_filter  one counter per hash of the block address: checked
  *                   (without a lock) only when the page counter is set,
- *                   before the stripe lock is taken.
+ *                   before the stripe lock is taken. Not kept at
+ *                   LEAKWATCH_RATE=1, where every block is sampled.
  * The stripe of an entry is the low 6 bits of its page index, and the
  * block filter's index starts with the stripe, so every counter of either
  * filter belongs to exactly one stripe and is written only under its lock.
@@ -48,7 +51,9 @@
 struct lw_live {
 	uint64_t addr;        /* 0 = empty slot */
 	uint64_t size;        /* requested bytes */
-	uint64_t mono_ns;     /* CLOCK_MONOTONIC at allocation */
+	uint64_t mono_ns;     /* CLOCK_MONOTONIC at allocation, at tick resolution
+				 (lw_now_mono_coarse: may precede the run's
+				 start time by up to one tick) */
 	double weight;        /* objects this sample stands for */
 	uint32_t stack;       /* stacktab id */
 	uint32_t tid;

@@ -111,11 +111,11 @@ static size_t page_round(size_t len)
 	return (len + 4095) & ~(size_t)4095;
 }
 
-void *lw_mem_map(size_t len)
+static void *mem_map(size_t len, int flags)
 {
 	int e = errno;
 	len = page_round(len);
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
 	errno = e;
 	if (p == MAP_FAILED)
 		return NULL;
@@ -133,6 +133,16 @@ void *lw_mem_map(size_t len)
 	/* else: registry full; the region is still usable, only unreported */
 	lw_mem_unlock();
 	return p;
+}
+
+void *lw_mem_map(size_t len)
+{
+	return mem_map(len, 0);
+}
+
+void *lw_mem_map_prefault(size_t len)
+{
+	return mem_map(len, MAP_POPULATE);
 }
 
 void lw_mem_unmap(void *p, size_t len)
@@ -175,6 +185,7 @@ static uint64_t clock_ns(clockid_t id)
 }
 
 uint64_t lw_now_mono(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t lw_now_mono_coarse(void) { return clock_ns(CLOCK_MONOTONIC_COARSE); }
 uint64_t lw_now_wall(void) { return clock_ns(CLOCK_REALTIME); }
 
 /* ---- text ------------------------------------------------------------------ */
