@@ -1,15 +1,27 @@
 /* livetab.c — striped open-addressing table of live sampled blocks and the
  * two free-path filters (see livetab.h).
  *
- * Invariants per stripe: n <= cap/2; slots with addr == 0 are empty; every
- * entry is reachable from its home slot without crossing an empty slot
+ * Storage: one mapping holds every stripe's table, LW_LIVE_STRIPES runs of
+ * stripe_cap slots (the same for all). A stripe that would pass load 1/2
+ * grows them all: the inserting thread drops its stripe lock, takes every
+ * stripe lock in index order (the fork order, fork.h), rehashes into a
+ * mapping twice the size and publishes it. With uniform hashing the
+ * stripes fill alike, so this costs what per-stripe growth cost, and one
+ * mapping can use transparent huge pages once it is large
+ * (lw_mem_map_huge): at LEAKWATCH_RATE=1 the table is tens of MiB read at
+ * random, and with 4 KiB pages a third of the table's time went to TLB
+ * misses on this project's VMs.
+ * Invariants per stripe: n <= stripe_cap/2; slots with addr == 0 are empty;
+ * every entry is reachable from its home slot without crossing an empty slot
  * (maintained by backward-shift deletion). For either filter, counter[i] >=
  * the number of entries mapped to i, exactly equal unless saturated (255).
- * Locks: stripe[i].lock guards stripe i's slots/cap/n and the filter
+ * Locks: stripe[i].lock guards stripe i's slots and n and the filter
  * counters that belong to stripe i (the stripe is the low 6 bits of the
  * page index; the block filter index is stripe:12 hash bits), so counters
  * are written with plain relaxed load/store under that lock (no
- * read-modify-write atomics) and read lock-free by `free`.
+ * read-modify-write atomics) and read lock-free by `free`. stripe_cap, the
+ * mapping and every stripe's slots pointer change only under all stripe
+ * locks, so any one of them keeps them stable.
  * The stripe lock is a small futex lock (0 free, 1 held, 2 held with
  * waiters): acquire is one compare-and-swap when free, a bounded spin, then
  * FUTEX_WAIT; release is one exchange (+ FUTEX_WAKE only when contended). It
@@ -49,8 +61,8 @@ _Static_assert(sizeof(struct slot) == 32, "two slots per cache line");
 
 struct stripe {
 	_Atomic uint32_t lock;   /* 0 free, 1 held, 2 held and maybe waiters */
-	uint32_t cap, n;
-	struct slot *slots;
+	uint32_t n;
+	struct slot *slots;      /* stripe_cap slots inside the mapping */
 } __attribute__((aligned(64)));
 
 static struct slot to_slot(const struct lw_live *e)
@@ -72,6 +84,11 @@ _Static_assert(LW_LIVE_STRIPES == 1 << LW_LIVE_STRIPE_BITS && LW_LIVE_FILTER_BIT
 	       "the block filter index is stripe:hash");
 
 static struct stripe stripes[LW_LIVE_STRIPES];
+static uint32_t stripe_cap;      /* slots per stripe; 0 = no mapping yet */
+static struct slot *mapping;     /* LW_LIVE_STRIPES * stripe_cap slots */
+static size_t mapping_len;
+
+#define LW_LIVE_FIRST_CAP 256u   /* 512 KiB in all, touched lazily */
 
 #define LW_LIVE_SPIN 128
 
@@ -131,9 +148,9 @@ static inline struct where where_of(uint64_t addr)
 	return w;
 }
 
-static uint32_t home(const struct stripe *s, uint64_t h)
+static uint32_t home(uint64_t h)
 {
-	return (uint32_t)(h >> 20) & (s->cap - 1);
+	return (uint32_t)(h >> 20) & (stripe_cap - 1);
 }
 
 /* Under the lock of the stripe that owns the counter (see the file header). */
@@ -165,34 +182,61 @@ int lw_livetab_maybe_block(const void *p)
 	return atomic_load_explicit(w.block, memory_order_relaxed) != 0;
 }
 
-static void place(struct slot *slots, uint32_t cap, const struct slot *e)
+static void place(struct slot *slots, uint32_t c, const struct slot *e)
 {
-	uint32_t i = (uint32_t)(addr_hash(e->addr) >> 20) & (cap - 1);
+	uint32_t i = (uint32_t)(addr_hash(e->addr) >> 20) & (c - 1);
 	while (slots[i].addr != 0)
-		i = (i + 1) & (cap - 1);
+		i = (i + 1) & (c - 1);
 	slots[i] = *e;
 }
 
-/* Under the stripe lock: room for one more entry. */
-static int reserve(struct stripe *s)
+/* Doubles every stripe (or creates the first mapping) unless another
+ * thread already grew past `seen`. Called with no shim lock held; takes
+ * every stripe lock. A grown mapping is filled at once (the rehash, then
+ * more entries), so it is faulted in when it is mapped; the first one is
+ * touched lazily: at the default rate a stripe holds a handful of entries. */
+static int grow(uint32_t seen)
 {
-	if (s->cap != 0 && (s->n + 1) * 2 <= s->cap)
-		return 0;
-	uint32_t ncap = s->cap ? s->cap * 2 : 256;
-	/* A grown table is filled right away (rehash, then more entries):
-	 * fault it in at once. The first one stays lazy: at the default rate
-	 * a stripe holds a handful of entries. */
-	size_t len = (size_t)ncap * sizeof(struct slot);
-	struct slot *ns = s->cap ? lw_mem_map_prefault(len) : lw_mem_map(len);
-	if (ns == NULL)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < s->cap; i++)
-		if (s->slots[i].addr != 0)
-			place(ns, ncap, &s->slots[i]);
-	lw_mem_unmap(s->slots, (size_t)s->cap * sizeof(*ns));
-	__atomic_store_n(&s->slots, ns, __ATOMIC_RELAXED);   /* read racily by the prefetch */
-	__atomic_store_n(&s->cap, ncap, __ATOMIC_RELAXED);
-	return 0;
+	int rc = 0;
+	lw_livetab_lock_all();
+	if (stripe_cap == seen) {
+		uint32_t ncap = seen ? seen * 2 : LW_LIVE_FIRST_CAP;
+		size_t len = (size_t)LW_LIVE_STRIPES * ncap * sizeof(struct slot);
+		struct slot *m = seen ? lw_mem_map_huge(len) : lw_mem_map(len);
+		if (m == NULL) {
+			rc = -ENOMEM;
+		} else {
+			for (int k = 0; k < LW_LIVE_STRIPES; k++) {
+				struct slot *to = m + (size_t)k * ncap;
+				for (uint32_t i = 0; i < seen; i++)
+					if (stripes[k].slots[i].addr != 0)
+						place(to, ncap, &stripes[k].slots[i]);
+				/* read racily by the prefetch */
+				__atomic_store_n(&stripes[k].slots, to, __ATOMIC_RELAXED);
+			}
+			lw_mem_unmap(mapping, mapping_len);
+			mapping = m;
+			mapping_len = len;
+			__atomic_store_n(&stripe_cap, ncap, __ATOMIC_RELAXED);
+		}
+	}
+	lw_livetab_unlock_all();
+	return rc;
+}
+
+/* Locks s with room for one more entry in it (growing every stripe when
+ * needed); 0, or -ENOMEM with nothing locked. */
+static int lock_with_room(struct stripe *s)
+{
+	for (;;) {
+		stripe_lock(s);
+		uint32_t c = stripe_cap;
+		if (c != 0 && (s->n + 1) * 2 <= c)
+			return 0;
+		stripe_unlock(s);
+		if (grow(c) != 0)
+			return -ENOMEM;
+	}
 }
 
 int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
@@ -200,12 +244,9 @@ int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
 	struct where w = where_of(e->addr);
 	struct stripe *s = w.s;
 	int ret;
-	stripe_lock(s);
-	if (reserve(s) != 0) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	uint32_t i = home(s, w.h);
+	if (lock_with_room(s) != 0)
+		return -ENOMEM;
+	uint32_t i = home(w.h);
 	while (s->slots[i].addr != 0) {
 		if (s->slots[i].addr == e->addr) {
 			*old = to_live(&s->slots[i]);
@@ -213,7 +254,7 @@ int lw_livetab_insert(const struct lw_live *e, struct lw_live *old)
 			ret = 1;
 			goto out;
 		}
-		i = (i + 1) & (s->cap - 1);
+		i = (i + 1) & (stripe_cap - 1);
 	}
 	s->slots[i] = to_slot(e);
 	s->n++;
@@ -226,14 +267,14 @@ out:
 	return ret;
 }
 
-/* Starts loading the home slot. Racy by design: slots and cap are re-read
- * under the lock; a concurrent resize only makes the hint useless. */
+/* Starts loading the home slot. Racy by design: slots and stripe_cap are
+ * re-read under the lock; a concurrent resize only makes the hint useless. */
 static inline void prefetch_home(const struct where *w)
 {
 	struct slot *slots = __atomic_load_n(&w->s->slots, __ATOMIC_RELAXED);
-	uint32_t cap = __atomic_load_n(&w->s->cap, __ATOMIC_RELAXED);
-	if (slots != NULL && cap != 0)
-		__builtin_prefetch(&slots[(uint32_t)(w->h >> 20) & (cap - 1)], 1, 3);
+	uint32_t c = __atomic_load_n(&stripe_cap, __ATOMIC_RELAXED);
+	if (slots != NULL && c != 0)
+		__builtin_prefetch(&slots[(uint32_t)(w->h >> 20) & (c - 1)], 1, 3);
 }
 
 void lw_livetab_prefetch(uint64_t addr)
@@ -256,9 +297,9 @@ int lw_livetab_remove(uint64_t addr, struct lw_live *out)
 		return 0;
 	prefetch_home(&w);   /* overlap the slot's miss with the lock */
 	stripe_lock(s);
-	if (s->cap == 0)
+	if (stripe_cap == 0)
 		goto out;
-	uint32_t mask = s->cap - 1, i = home(s, w.h);
+	uint32_t mask = stripe_cap - 1, i = home(w.h);
 	while (s->slots[i].addr != 0 && s->slots[i].addr != addr)
 		i = (i + 1) & mask;
 	if (s->slots[i].addr == 0)
@@ -299,7 +340,7 @@ size_t lw_livetab_copy(struct lw_live *dst, size_t cap)
 	for (int k = 0; k < LW_LIVE_STRIPES; k++) {
 		struct stripe *s = &stripes[k];
 		stripe_lock(s);
-		for (uint32_t i = 0; i < s->cap; i++) {
+		for (uint32_t i = 0; i < stripe_cap; i++) {
 			if (s->slots[i].addr == 0)
 				continue;
 			if (total < cap)
@@ -315,7 +356,7 @@ void lw_livetab_foreach(void (*fn)(void *arg, const struct lw_live *e), void *ar
 {
 	for (int k = 0; k < LW_LIVE_STRIPES; k++) {
 		struct stripe *s = &stripes[k];
-		for (uint32_t i = 0; i < s->cap; i++)
+		for (uint32_t i = 0; i < stripe_cap; i++)
 			if (s->slots[i].addr != 0) {
 				struct lw_live e = to_live(&s->slots[i]);
 				fn(arg, &e);

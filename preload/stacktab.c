@@ -97,23 +97,26 @@ static uint64_t mix_lane(uint64_t h, uint64_t pc)
 }
 
 /* Four independent lanes (frames i, i+1, i+2, i+3), combined at the end:
- * the single multiply chain it replaces was a serial dependency of ~6 cycles
- * per frame and showed up at LEAKWATCH_RATE=1 on deep stacks. The hash only
- * lives in memory (index placement, a quick reject before memcmp). */
+ * a single chain is a serial dependency of a multiply per frame. Each lane
+ * step is an xor and a multiply (the multiply carries a pc's low bits, where
+ * return addresses differ, up to the high bits the index uses); the final
+ * rounds spread everything over all bits. The hash only lives in memory
+ * (index placement, a quick reject before memcmp). */
 static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
 {
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
 	uint64_t h0 = 0xcbf29ce484222325ull ^ ((uint64_t)depth << 32 | flags);
 	uint64_t h1 = 0x84222325cbf29ce4ull, h2 = 0x2545f4914f6cdd1dull, h3 = 0x5851f42d4c957f2dull;
 	uint32_t i = 0;
 	for (; i + 4 <= depth; i += 4) {
-		h0 = mix_lane(h0, pcs[i]);
-		h1 = mix_lane(h1, pcs[i + 1]);
-		h2 = mix_lane(h2, pcs[i + 2]);
-		h3 = mix_lane(h3, pcs[i + 3]);
+		h0 = (h0 ^ pcs[i]) * k;
+		h1 = (h1 ^ pcs[i + 1]) * k;
+		h2 = (h2 ^ pcs[i + 2]) * k;
+		h3 = (h3 ^ pcs[i + 3]) * k;
 	}
 	for (; i < depth; i++)
-		h0 = mix_lane(h0, pcs[i]);
-	uint64_t h = h0 ^ ((h1 << 17) | (h1 >> 47)) ^ ((h2 << 31) | (h2 >> 33)) ^
+		h0 = (h0 ^ pcs[i]) * k;
+	uint64_t h = mix_lane(h0, h1 >> 32 | h1 << 32) ^ ((h2 << 31) | (h2 >> 33)) ^
 		     ((h3 << 47) | (h3 >> 17));
 	h = mix_lane(h, h >> 32);
 	h = mix_lane(h, depth);

@@ -313,7 +313,14 @@ static __attribute__((noinline)) int fast_walk(struct trace *t, uintptr_t ip, ui
 			uintptr_t v = *(const uintptr_t *)slot;
 			if ((w & LW_UCOP_CHECK_SAME) && v != bp)
 				return 0;
-			if (LW_UNLIKELY(w & LW_UCOP_MULTI) && !other_slots_agree(ip, cfa, sp, v))
+			/* Several candidate slots: they must agree, unless the
+			 * caller is the outermost frame, which uses no rbp (libc's
+			 * start frame, the usual case: its rbp of 0 matches many
+			 * zero slots). */
+			if (LW_UNLIKELY(w & LW_UCOP_MULTI) &&
+			    (lw_ucache_lookup(ops, nip) & (LW_UCOP_VALID | LW_UCOP_END)) !=
+				    (LW_UCOP_VALID | LW_UCOP_END) &&
+			    !other_slots_agree(ip, cfa, sp, v))
 				return 0;
 			bp = v;
 		}

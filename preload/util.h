@@ -52,6 +52,11 @@ void *lw_mem_map(size_t len);
  * write), which made a growing live table a quarter of the time at
  * LEAKWATCH_RATE=1 on this project's VMs. */
 void *lw_mem_map_prefault(size_t len);
+/* lw_mem_map_prefault for large tables read at random: from 4 MiB on, the
+ * mapping is 2 MiB aligned and advised for transparent huge pages
+ * (MADV_HUGEPAGE; ignored where THP is off), its length rounded up to
+ * 2 MiB (lw_mem_unmap unmaps a registered region as it was mapped). */
+void *lw_mem_map_huge(size_t len);
 void lw_mem_unmap(void *p, size_t len);
 /* Calls fn for each region mapped by lw_mem_map and not yet unmapped.
  * Lock-free when `locked` is 0 (single-threaded forked child whose parent
