@@ -9,7 +9,9 @@
  * table must equal the model exactly (lw_livetab_count, lw_livetab_copy,
  * lw_livetab_foreach), every live address must pass both free-path filters
  * (page and block), and the counters of each filter must sum to the number
- * of entries.
+ * of entries. Then 4 threads on disjoint addresses, through whole-table
+ * growth up to the huge-page mapping: every insert/remove agrees with the
+ * thread's model and the table ends equal to their union.
  * stacktab: 4 threads intern overlapping sets of random stacks concurrently
  * (lock-free lookups racing inserts and index growth); every thread must get
  * the same id for the same stack, distinct stacks distinct ids, the stored
@@ -181,6 +183,100 @@ static void test_livetab(void)
 	       !lw_livetab_maybe_block((void *)(uintptr_t)addr_of(7)), "filters clear after drain");
 }
 
+/* livetab under 4 threads: disjoint address sets (so each thread's model is
+ * exact), enough entries that every stripe grows several times while the
+ * other threads insert and remove (the whole table grows under all stripe
+ * locks) and the mapping reaches the huge-page size. */
+#define TADDR 60000
+#define TTHREADS 4
+static struct lw_live tmodel[TTHREADS][TADDR];
+static size_t tmodel_n[TTHREADS];
+static int tfail[TTHREADS];
+
+static uint64_t taddr_of(int t, int i)
+{
+	return 0x7e0000000000ull + ((uint64_t)t << 32) + (uint64_t)i * 32;
+}
+
+static void *livetab_thread(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+	uint64_t rng = 999 + (uint64_t)t;
+	for (int op = 1; op <= 300000 && !tfail[t]; op++) {
+		uint64_t r = lw_rng_next(&rng);
+		int i = (int)(r % TADDR);
+		struct lw_live *m = &tmodel[t][i];
+		if ((r >> 32) % 100 < (op < 150000 ? 15 : 50)) {
+			struct lw_live out;
+			int got = lw_livetab_remove(taddr_of(t, i), &out);
+			if (got != (m->addr != 0) || (got && !same_entry(&out, m)))
+				tfail[t] = 1;
+			if (got) {
+				m->addr = 0;
+				tmodel_n[t]--;
+			}
+		} else {
+			struct lw_live e = {
+				.addr = taddr_of(t, i), .size = r >> 44, .mono_ns = (uint64_t)op,
+				.weight = lw_sampler_weight(r >> 44, lw_cfg.rate),
+				.stack = (uint32_t)t, .tid = (uint32_t)op,
+			}, old;
+			int rc = lw_livetab_insert(&e, &old);
+			if (rc != (m->addr != 0) || (rc == 1 && !same_entry(&old, m)))
+				tfail[t] = 1;
+			if (rc == 0)
+				tmodel_n[t]++;
+			*m = e;
+		}
+	}
+	return NULL;
+}
+
+static int cmp_live_addr(const void *a, const void *b)
+{
+	const struct lw_live *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void test_livetab_threads(void)
+{
+	static struct lw_live copy[TTHREADS * TADDR + 16], want[TTHREADS * TADDR];
+	pthread_t th[TTHREADS];
+	for (int t = 0; t < TTHREADS; t++)
+		pthread_create(&th[t], NULL, livetab_thread, (void *)(intptr_t)t);
+	for (int t = 0; t < TTHREADS; t++)
+		pthread_join(th[t], NULL);
+	for (int t = 0; t < TTHREADS; t++)
+		expect(!tfail[t], "threads: insert/remove agree with the thread's model");
+	size_t n = 0;
+	for (int t = 0; t < TTHREADS; t++)
+		for (int i = 0; i < TADDR; i++)
+			if (tmodel[t][i].addr != 0)
+				want[n++] = tmodel[t][i];
+	size_t total = lw_livetab_copy(copy, TTHREADS * TADDR + 16);
+	char what[128];
+	snprintf(what, sizeof(what), "threads: table holds %zu entries, models %zu", total, n);
+	expect(total == n && lw_livetab_count() == n, what);
+	if (total != n)
+		return;
+	qsort(copy, n, sizeof(copy[0]), cmp_live_addr);
+	qsort(want, n, sizeof(want[0]), cmp_live_addr);
+	int same = 1;
+	for (size_t k = 0; k < n; k++)
+		same &= same_entry(&copy[k], &want[k]) &&
+			lw_livetab_maybe((void *)(uintptr_t)want[k].addr);
+	expect(same, "threads: entries equal the models and pass the page filter");
+	for (int t = 0; t < TTHREADS; t++)
+		for (int i = 0; i < TADDR; i++) {
+			struct lw_live out;
+			if (tmodel[t][i].addr != 0 && !lw_livetab_remove(taddr_of(t, i), &out))
+				same = 0;
+		}
+	expect(same && lw_livetab_count() == 0, "threads: every entry removed once");
+	model_n = 0;
+	check_filter_sum(lw_live_pages, 1u << LW_LIVE_PAGE_BITS, "page filter", "threads drained");
+}
+
 /* ---- stacktab ------------------------------------------------------------ */
 #define NSTACKS 6000
 #define NTHREADS 4
@@ -257,6 +353,7 @@ static void test_stacktab(void)
 int main(void)
 {
 	test_livetab();
+	test_livetab_threads();
 	/* LEAKWATCH_RATE=1: the same, with every block sampled */
 	uint64_t rate = lw_cfg.rate;
 	lw_cfg.rate = 1;
