@@ -156,9 +156,10 @@ void *pvalloc(size_t n)
 	return memalign_glibc(ps, r);
 }
 
+/* mi_usable_size(NULL) is 0 (checked against Debian's 2.0.9): a tail call. */
 size_t malloc_usable_size(void *p)
 {
-	return p ? mi_usable_size(p) : 0;
+	return mi_usable_size(p);
 }
 
 /* glibc's internal names, which libmimalloc also exports: forwarders rather
