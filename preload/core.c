@@ -173,21 +173,12 @@ void lw_core_free_slow(void *p)
 	errno = saved_errno;
 }
 
-void *lw_core_realloc(void *p, size_t n)
+void *lw_core_realloc_edge(void *p, size_t n)
 {
-	struct lw_tls *t = &lw_tls;
 	if (p == NULL)
 		return lw_core_malloc(n);
-	if (n == 0) {               /* glibc: realloc(p, 0) frees p and returns NULL */
-		lw_core_free(p);
-		return NULL;
-	}
-	t->allocs++;
-	if (LW_LIKELY(!lw_livetab_maybe(p) && n < t->countdown)) {
-		t->countdown -= n;
-		return mi_realloc(p, n);
-	}
-	return lw_core_alloc_slow(p, n, 0, LW_K_REALLOC);
+	lw_core_free(p);            /* n == 0: glibc frees p and returns NULL */
+	return NULL;
 }
 
 /* ---- operator new failure ------------------------------------------------

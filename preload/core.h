@@ -64,7 +64,8 @@ enum lw_alloc_kind { LW_K_MALLOC, LW_K_CALLOC, LW_K_ALIGNED, LW_K_REALLOC };
 
 void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind);
 void lw_core_free_slow(void *p);
-void *lw_core_realloc(void *p, size_t n);
+/* realloc(NULL, n) and realloc(p, 0) */
+void *lw_core_realloc_edge(void *p, size_t n);
 /* operator new failure: runs std::new_handler loop; throws std::bad_alloc
  * (or returns NULL when nothrow). */
 void *lw_core_new_fail(size_t n, size_t align, int nothrow);
@@ -139,6 +140,19 @@ static inline void lw_core_free(void *p)
 	if (LW_UNLIKELY(lw_livetab_maybe(p)))
 		lw_core_free_slow(p);
 	mi_free(p);
+}
+
+static inline void *lw_core_realloc(void *p, size_t n)
+{
+	struct lw_tls *t = &lw_tls;
+	if (LW_UNLIKELY(p == NULL || n == 0))
+		return lw_core_realloc_edge(p, n);
+	t->allocs++;
+	if (LW_LIKELY(!lw_livetab_maybe(p) && n < t->countdown)) {
+		t->countdown -= n;
+		return mi_realloc(p, n);
+	}
+	return lw_core_alloc_slow(p, n, 0, LW_K_REALLOC);
 }
 
 /* Adds the calling thread's pending call counts to the globals. */
