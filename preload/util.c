@@ -114,20 +114,6 @@ static size_t page_round(size_t len)
 	return (len + 4095) & ~(size_t)4095;
 }
 
-static void mem_register(void *p, size_t len);
-
-static void *mem_map(size_t len, int flags)
-{
-	int e = errno;
-	len = page_round(len);
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
-	errno = e;
-	if (p == MAP_FAILED)
-		return NULL;
-	mem_register(p, len);
-	return p;
-}
-
 static void mem_register(void *p, size_t len)
 {
 	lw_mem_lock();
@@ -143,6 +129,18 @@ static void mem_register(void *p, size_t len)
 	}
 	/* else: registry full; the region is still usable, only unreported */
 	lw_mem_unlock();
+}
+
+static void *mem_map(size_t len, int flags)
+{
+	int e = errno;
+	len = page_round(len);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	errno = e;
+	if (p == MAP_FAILED)
+		return NULL;
+	mem_register(p, len);
+	return p;
 }
 
 void *lw_mem_map(size_t len)
