@@ -20,7 +20,8 @@
  * (compiler barriers only: a handler runs on this thread).
  *
  * Hot paths (malloc/new fast path): call counter increment, compare and
- * subtract on the byte countdown, then mi_*; free: counter increment, one
+ * subtract on the byte countdown, then mi_* and one store that clears the
+ * new block's first word (lw_core_fresh); free: counter increment, one
  * page-filter byte load (livetab.h), then mi_free. No atomics, no locks, no
  * other calls. errno is untouched on success; the slow paths save and
  * restore it.
@@ -70,6 +71,30 @@ void *lw_core_realloc_edge(void *p, size_t n);
  * (or returns NULL when nothrow). */
 void *lw_core_new_fail(size_t n, size_t align, int nothrow);
 
+/* mimalloc's release build leaves the free-list "next" pointer in the first
+ * word of the block it hands out. Until the program writes that word, the
+ * heap-graph scan would read it as a pointer to the block that was free
+ * after it, and a dropped block could look reachable. One store to the
+ * cache line mimalloc has just read clears it (a block is at least 8 bytes;
+ * malloc's contents are unspecified, so the program cannot tell). */
+static inline void *lw_core_fresh(void *p)
+{
+	if (LW_LIKELY(p != NULL))
+		*(void **)p = NULL;
+	return p;
+}
+
+/* realloc's new block holds min(old size, n) copied bytes; when n is below
+ * a word and mimalloc moved the block, the rest of the first word is still
+ * the free-list link. Bytes past n are unspecified after realloc, so they are
+ * cleared. One compare of n on the fast path. */
+static inline void *lw_core_fresh_realloc(void *p, size_t n)
+{
+	if (LW_UNLIKELY(n < sizeof(void *)) && p != NULL)
+		__builtin_memset((char *)p + n, 0, sizeof(void *) - n);
+	return p;
+}
+
 static inline void lw_guard_enter(void)
 {
 	struct lw_tls *t = &lw_tls;
@@ -104,7 +129,7 @@ static inline void *lw_core_malloc(size_t n)
 	t->allocs++;
 	if (LW_LIKELY(n < t->countdown)) {
 		t->countdown -= n;
-		return mi_malloc(n);
+		return lw_core_fresh(mi_malloc(n));
 	}
 	return lw_core_alloc_slow(NULL, n, 0, LW_K_MALLOC);
 }
@@ -127,7 +152,7 @@ static inline void *lw_core_aligned(size_t align, size_t n)
 	t->allocs++;
 	if (LW_LIKELY(n < t->countdown)) {
 		t->countdown -= n;
-		return mi_malloc_aligned(n, align);
+		return lw_core_fresh(mi_malloc_aligned(n, align));
 	}
 	return lw_core_alloc_slow(NULL, n, align, LW_K_ALIGNED);
 }
@@ -150,7 +175,7 @@ static inline void *lw_core_realloc(void *p, size_t n)
 	t->allocs++;
 	if (LW_LIKELY(!lw_livetab_maybe(p) && n < t->countdown)) {
 		t->countdown -= n;
-		return mi_realloc(p, n);
+		return lw_core_fresh_realloc(mi_realloc(p, n), n);
 	}
 	return lw_core_alloc_slow(p, n, 0, LW_K_REALLOC);
 }
