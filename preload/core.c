@@ -87,7 +87,7 @@ static void *do_alloc(int kind, void *old, size_t n, size_t align)
 	case LW_K_CALLOC:
 		return mi_zalloc(n);
 	case LW_K_ALIGNED:
-		return lw_core_fresh(mi_malloc_aligned(n, align));
+		return lw_core_mi_aligned(n, align);
 	case LW_K_REALLOC:
 		return lw_core_fresh_realloc(mi_realloc(old, n), n);
 	default:

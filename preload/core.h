@@ -95,6 +95,17 @@ static inline void *lw_core_fresh_realloc(void *p, size_t n)
 	return p;
 }
 
+/* An aligned block. mimalloc 2.0.9's mi_malloc_aligned() hands power-of-two
+ * sizes up to 1 KiB with alignment <= size straight to the small-object path,
+ * assuming such blocks are naturally aligned; in Debian's build they are not
+ * (mi_malloc_aligned(256, 256) returned ...d80, misaligned on every call for
+ * alignments 256..1024). mi_malloc_aligned_at(n, align, 0) checks the free
+ * block's real address and otherwise over-allocates: always aligned. */
+static inline void *lw_core_mi_aligned(size_t n, size_t align)
+{
+	return lw_core_fresh(mi_malloc_aligned_at(n, align, 0));
+}
+
 static inline void lw_guard_enter(void)
 {
 	struct lw_tls *t = &lw_tls;
@@ -152,7 +163,7 @@ static inline void *lw_core_aligned(size_t align, size_t n)
 	t->allocs++;
 	if (LW_LIKELY(n < t->countdown)) {
 		t->countdown -= n;
-		return lw_core_fresh(mi_malloc_aligned(n, align));
+		return lw_core_mi_aligned(n, align);
 	}
 	return lw_core_alloc_slow(NULL, n, align, LW_K_ALIGNED);
 }
