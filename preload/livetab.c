@@ -30,6 +30,8 @@
  * stripes 0..N-1 in order, a child re-initialises them all to 0.
  * Hot path: lw_livetab_maybe (inline, one relaxed byte load) on every free;
  * at LEAKWATCH_RATE=1 every allocation inserts and every free removes.
+ * lw_livetab_check walks all of the above (after every growth under
+ * LW_ASSERT_EXPENSIVE, and from the tests).
  */
 #include "livetab.h"
 
@@ -40,6 +42,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lw_assert.h"
 #include "sampler.h"
 #include "util.h"
 
@@ -190,6 +193,8 @@ static void place(struct slot *slots, uint32_t c, const struct slot *e)
 	slots[i] = *e;
 }
 
+static int check_locked(void);
+
 /* Doubles every stripe (or creates the first mapping) unless another
  * thread already grew past `seen`. Called with no shim lock held; takes
  * every stripe lock. A grown mapping is filled at once (the rehash, then
@@ -220,6 +225,7 @@ static int grow(uint32_t seen)
 			__atomic_store_n(&stripe_cap, ncap, __ATOMIC_RELAXED);
 		}
 	}
+	LW_ASSERT_EXPENSIVE(check_locked() == 0);
 	lw_livetab_unlock_all();
 	return rc;
 }
@@ -362,6 +368,84 @@ void lw_livetab_foreach(void (*fn)(void *arg, const struct lw_live *e), void *ar
 				fn(arg, &e);
 			}
 	}
+}
+
+/* ---- invariant walker ---------------------------------------------------- */
+
+/* Entries per filter counter, recomputed from the slots, against the
+ * counters: equal, or the counter is saturated (255, then never lowered). */
+static int filter_matches(_Atomic uint8_t *counters, const uint32_t *want, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t v = atomic_load_explicit(&counters[i], memory_order_relaxed);
+		if (v != 255 && v != want[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Under every stripe lock. */
+static int check_locked(void)
+{
+	if (stripe_cap == 0) {
+		for (int k = 0; k < LW_LIVE_STRIPES; k++)
+			if (stripes[k].n != 0 || stripes[k].slots != NULL)
+				return LW_LIVE_BAD_LOAD;
+	}
+	size_t npages = (size_t)1 << LW_LIVE_PAGE_BITS, nblocks = (size_t)1 << LW_LIVE_FILTER_BITS;
+	size_t len = (npages + nblocks) * sizeof(uint32_t);
+	uint32_t *pages = lw_mem_map(len);
+	if (pages == NULL)
+		return -ENOMEM;
+	uint32_t *blocks = pages + npages;
+	int rc = 0;
+	uint32_t mask = stripe_cap - 1;
+	for (int k = 0; k < LW_LIVE_STRIPES && rc == 0 && stripe_cap != 0; k++) {
+		struct stripe *s = &stripes[k];
+		if (s->slots != mapping + (size_t)k * stripe_cap || (uint64_t)s->n * 2 > stripe_cap) {
+			rc = LW_LIVE_BAD_LOAD;
+			break;
+		}
+		uint32_t used = 0;
+		for (uint32_t i = 0; i < stripe_cap && rc == 0; i++) {
+			uint64_t addr = s->slots[i].addr;
+			if (addr == 0)
+				continue;
+			used++;
+			struct where w = where_of(addr);
+			if (w.s != s) {
+				rc = LW_LIVE_BAD_STRIPE;
+				break;
+			}
+			/* from the home slot to i: no hole, no earlier copy */
+			for (uint32_t j = home(w.h); j != i; j = (j + 1) & mask) {
+				if (s->slots[j].addr == 0)
+					rc = LW_LIVE_BAD_CHAIN;
+				else if (s->slots[j].addr == addr)
+					rc = LW_LIVE_BAD_DUP;
+				if (rc != 0)
+					break;
+			}
+			pages[w.page - lw_live_pages]++;
+			blocks[w.block - lw_live_filter]++;
+		}
+		if (rc == 0 && used != s->n)
+			rc = LW_LIVE_BAD_COUNT;
+	}
+	if (rc == 0 && !filter_matches(lw_live_pages, pages, (uint32_t)npages))
+		rc = LW_LIVE_BAD_PAGE;
+	if (rc == 0 && block_filter_on() && !filter_matches(lw_live_filter, blocks, (uint32_t)nblocks))
+		rc = LW_LIVE_BAD_BLOCK;
+	lw_mem_unmap(pages, len);
+	return rc;
+}
+
+int lw_livetab_check(void)
+{
+	lw_livetab_lock_all();
+	int rc = check_locked();
+	lw_livetab_unlock_all();
+	return rc;
 }
 
 void lw_livetab_lock_all(void)

@@ -100,6 +100,22 @@ size_t lw_livetab_copy(struct lw_live *dst, size_t cap);
  * child whose parent held every stripe lock at fork time. */
 void lw_livetab_foreach(void (*fn)(void *arg, const struct lw_live *e), void *arg);
 
+/* Invariant walker (LW_ASSERT_EXPENSIVE and tests): takes every stripe
+ * lock and checks every stripe's slots, count and probe chains and both
+ * filters against the entries (file header of livetab.c). 0 when sound,
+ * else a negative code naming the broken invariant (LW_LIVE_BAD_*). O(slots
+ * + 2^18); maps 2 MiB of scratch (-ENOMEM when it cannot). */
+enum {
+	LW_LIVE_BAD_LOAD = -1,     /* n > stripe_cap/2, or slots without a mapping */
+	LW_LIVE_BAD_COUNT = -2,    /* occupied slots != n */
+	LW_LIVE_BAD_STRIPE = -3,   /* an entry in a stripe its address does not map to */
+	LW_LIVE_BAD_CHAIN = -4,    /* an empty slot between an entry and its home */
+	LW_LIVE_BAD_DUP = -5,      /* one address twice in a chain */
+	LW_LIVE_BAD_PAGE = -6,     /* page filter counter != its entries (unsaturated) */
+	LW_LIVE_BAD_BLOCK = -7,    /* block filter counter != its entries (unsaturated) */
+};
+int lw_livetab_check(void);
+
 void lw_livetab_lock_all(void);     /* fork prepare: stripes 0..N-1 */
 void lw_livetab_unlock_all(void);   /* fork parent */
 void lw_livetab_reinit(void);       /* fork child */

@@ -12,16 +12,21 @@
  * of entries. Then 4 threads on disjoint addresses, through whole-table
  * growth up to the huge-page mapping: every insert/remove agrees with the
  * thread's model and the table ends equal to their union.
+ * The invariant walkers (lw_livetab_check, lw_stacktab_check) must pass at
+ * every check point and while 4 threads insert, and must catch a lowered
+ * filter counter and a changed pc.
  * stacktab: 4 threads intern overlapping sets of random stacks concurrently
  * (lock-free lookups racing inserts and index growth); every thread must get
  * the same id for the same stack, distinct stacks distinct ids, the stored
  * pcs must round-trip, and per-stack counters must equal the exact sums.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "livetab.h"
 #include "lwd_format.h"
@@ -123,6 +128,9 @@ static void verify_livetab(const char *when)
 		expect(!touched, what);
 	}
 	check_filter_sum(lw_live_pages, 1u << LW_LIVE_PAGE_BITS, "page filter", when);
+	int rc = lw_livetab_check();
+	snprintf(what, sizeof(what), "%s: invariant walker returns %d", when, rc);
+	expect(rc == 0, what);
 }
 
 static void test_livetab(void)
@@ -181,6 +189,14 @@ static void test_livetab(void)
 	verify_livetab("livetab drained");
 	expect(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)) &&
 	       !lw_livetab_maybe_block((void *)(uintptr_t)addr_of(7)), "filters clear after drain");
+	/* the walker sees a broken filter: one entry, its page counter lowered */
+	struct lw_live e = { .addr = addr_of(7), .size = 8, .stack = 1 }, out;
+	expect(lw_livetab_insert(&e, &out) == 0 && lw_livetab_check() == 0, "walker: one entry is sound");
+	_Atomic uint8_t *pc = &lw_live_pages[lw_live_page_index((void *)(uintptr_t)e.addr)];
+	atomic_store(pc, (uint8_t)(atomic_load(pc) - 1));
+	expect(lw_livetab_check() == LW_LIVE_BAD_PAGE, "walker: a page counter below its entries is caught");
+	atomic_store(pc, (uint8_t)(atomic_load(pc) + 1));
+	expect(lw_livetab_remove(e.addr, &out) == 1 && lw_livetab_check() == 0, "walker: sound again");
 }
 
 /* livetab under 4 threads: disjoint address sets (so each thread's model is
@@ -238,14 +254,41 @@ static int cmp_live_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* The walker under concurrent inserts, removes and growth (it takes every
+ * stripe lock, as a fork does). */
+static atomic_int walk_stop;
+static int walk_runs, walk_rc;
+
+static void *walk_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&walk_stop)) {
+		int rc = lw_livetab_check();
+		if (rc != 0 && walk_rc == 0)
+			walk_rc = rc;
+		walk_runs++;
+		usleep(200);
+	}
+	return NULL;
+}
+
 static void test_livetab_threads(void)
 {
 	static struct lw_live copy[TTHREADS * TADDR + 16], want[TTHREADS * TADDR];
-	pthread_t th[TTHREADS];
+	pthread_t th[TTHREADS], walker;
+	atomic_store(&walk_stop, 0);
+	pthread_create(&walker, NULL, walk_thread, NULL);
 	for (int t = 0; t < TTHREADS; t++)
 		pthread_create(&th[t], NULL, livetab_thread, (void *)(intptr_t)t);
 	for (int t = 0; t < TTHREADS; t++)
 		pthread_join(th[t], NULL);
+	atomic_store(&walk_stop, 1);
+	pthread_join(walker, NULL);
+	char walked[96];
+	snprintf(walked, sizeof(walked), "threads: %d walks during the inserts, first failure %d",
+		 walk_runs, walk_rc);
+	expect(walk_rc == 0 && walk_runs > 0, walked);
+	expect(lw_livetab_check() == 0, "threads: invariant walker after the threads");
 	for (int t = 0; t < TTHREADS; t++)
 		expect(!tfail[t], "threads: insert/remove agree with the thread's model");
 	size_t n = 0;
@@ -348,6 +391,14 @@ static void test_stacktab(void)
 	expect(lw_stacktab_count() == NSTACKS, "stack count equals the distinct stacks");
 	expect(roundtrip, "stored pcs/depth/flags round-trip");
 	expect(counts, "per-stack counters equal the exact sums");
+	expect(lw_stacktab_check() == 0, "stack table: invariant walker");
+	/* the walker sees a changed pc (the hash no longer matches) */
+	uint32_t depth, flags;
+	uint64_t *pcs = (uint64_t *)(uintptr_t)lw_stacktab_pcs(ids[0][5], &depth, &flags);
+	pcs[0] ^= 0x10;
+	expect(lw_stacktab_check() == LW_STACK_BAD_HASH, "walker: a changed pc is caught");
+	pcs[0] ^= 0x10;
+	expect(lw_stacktab_check() == 0, "walker: stack table sound again");
 }
 
 int main(void)
