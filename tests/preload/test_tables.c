@@ -33,16 +33,7 @@
 #include "sampler.h"
 #include "stacktab.h"
 #include "util.h"
-
-static int failures;
-
-static void expect(int ok, const char *what)
-{
-	if (!ok) {
-		printf("FAIL: %s\n", what);
-		failures++;
-	}
-}
+#include "../check.h"
 
 /* ---- livetab ------------------------------------------------------------ */
 #define NADDR 50000
@@ -87,7 +78,7 @@ static void check_filter_sum(_Atomic uint8_t *counters, uint32_t n, const char *
 	}
 	snprintf(what, sizeof(what), "%s: %s counters sum %llu == entries %zu", when, name,
 		 (unsigned long long)sum, model_n);
-	expect(saturated || sum == model_n, what);
+	check(saturated || sum == model_n, what);
 }
 
 static void verify_livetab(const char *when)
@@ -97,10 +88,10 @@ static void verify_livetab(const char *when)
 	size_t total = lw_livetab_copy(copy, NADDR + 16);
 	snprintf(what, sizeof(what), "%s: count %zu copy %zu model %zu", when, lw_livetab_count(),
 		 total, model_n);
-	expect(total == model_n && lw_livetab_count() == model_n, what);
+	check(total == model_n && lw_livetab_count() == model_n, what);
 	n_seen = 0;
 	lw_livetab_foreach(collect, NULL);
-	expect(n_seen == model_n, "foreach sees every entry");
+	check(n_seen == model_n, "foreach sees every entry");
 	if (total != model_n || n_seen != model_n)
 		return;
 	qsort(copy, total, sizeof(copy[0]), cmp_addr);
@@ -117,7 +108,7 @@ static void verify_livetab(const char *when)
 		k++;
 	}
 	snprintf(what, sizeof(what), "%s: entries and filter equal the model", when);
-	expect(ok, what);
+	check(ok, what);
 	if (lw_cfg.rate > 1) {
 		check_filter_sum(lw_live_filter, 1u << LW_LIVE_FILTER_BITS, "block filter", when);
 	} else {   /* every block is sampled: the block filter is not kept */
@@ -125,12 +116,12 @@ static void verify_livetab(const char *when)
 		for (uint32_t i = 0; i < (1u << LW_LIVE_FILTER_BITS); i++)
 			touched |= atomic_load(&lw_live_filter[i]) != 0;
 		snprintf(what, sizeof(what), "%s: block filter untouched at rate 1", when);
-		expect(!touched, what);
+		check(!touched, what);
 	}
 	check_filter_sum(lw_live_pages, 1u << LW_LIVE_PAGE_BITS, "page filter", when);
 	int rc = lw_livetab_check();
 	snprintf(what, sizeof(what), "%s: invariant walker returns %d", when, rc);
-	expect(rc == 0, what);
+	check(rc == 0, what);
 }
 
 static void test_livetab(void)
@@ -145,7 +136,7 @@ static void test_livetab(void)
 			struct lw_live out;
 			int got = lw_livetab_remove(addr_of(i), &out);
 			if (got != (model[i].addr != 0) || (got && !same_entry(&out, &model[i]))) {
-				expect(0, "remove returns the model's entry");
+				check(0, "remove returns the model's entry");
 				return;
 			}
 			if (got) {
@@ -163,7 +154,7 @@ static void test_livetab(void)
 			int rc = lw_livetab_insert(&e, &old);
 			int had = model[i].addr != 0;
 			if (rc != had || (had && !same_entry(&old, &model[i]))) {
-				expect(0, "insert reports the replaced entry");
+				check(0, "insert reports the replaced entry");
 				return;
 			}
 			if (!had)
@@ -187,16 +178,16 @@ static void test_livetab(void)
 		}
 	}
 	verify_livetab("livetab drained");
-	expect(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)) &&
+	check(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)) &&
 	       !lw_livetab_maybe_block((void *)(uintptr_t)addr_of(7)), "filters clear after drain");
 	/* the walker sees a broken filter: one entry, its page counter lowered */
 	struct lw_live e = { .addr = addr_of(7), .size = 8, .stack = 1 }, out;
-	expect(lw_livetab_insert(&e, &out) == 0 && lw_livetab_check() == 0, "walker: one entry is sound");
+	check(lw_livetab_insert(&e, &out) == 0 && lw_livetab_check() == 0, "walker: one entry is sound");
 	_Atomic uint8_t *pc = &lw_live_pages[lw_live_page_index((void *)(uintptr_t)e.addr)];
 	atomic_store(pc, (uint8_t)(atomic_load(pc) - 1));
-	expect(lw_livetab_check() == LW_LIVE_BAD_PAGE, "walker: a page counter below its entries is caught");
+	check(lw_livetab_check() == LW_LIVE_BAD_PAGE, "walker: a page counter below its entries is caught");
 	atomic_store(pc, (uint8_t)(atomic_load(pc) + 1));
-	expect(lw_livetab_remove(e.addr, &out) == 1 && lw_livetab_check() == 0, "walker: sound again");
+	check(lw_livetab_remove(e.addr, &out) == 1 && lw_livetab_check() == 0, "walker: sound again");
 }
 
 /* livetab under 4 threads: disjoint address sets (so each thread's model is
@@ -287,10 +278,10 @@ static void test_livetab_threads(void)
 	char walked[96];
 	snprintf(walked, sizeof(walked), "threads: %d walks during the inserts, first failure %d",
 		 walk_runs, walk_rc);
-	expect(walk_rc == 0 && walk_runs > 0, walked);
-	expect(lw_livetab_check() == 0, "threads: invariant walker after the threads");
+	check(walk_rc == 0 && walk_runs > 0, walked);
+	check(lw_livetab_check() == 0, "threads: invariant walker after the threads");
 	for (int t = 0; t < TTHREADS; t++)
-		expect(!tfail[t], "threads: insert/remove agree with the thread's model");
+		check(!tfail[t], "threads: insert/remove agree with the thread's model");
 	size_t n = 0;
 	for (int t = 0; t < TTHREADS; t++)
 		for (int i = 0; i < TADDR; i++)
@@ -299,7 +290,7 @@ static void test_livetab_threads(void)
 	size_t total = lw_livetab_copy(copy, TTHREADS * TADDR + 16);
 	char what[128];
 	snprintf(what, sizeof(what), "threads: table holds %zu entries, models %zu", total, n);
-	expect(total == n && lw_livetab_count() == n, what);
+	check(total == n && lw_livetab_count() == n, what);
 	if (total != n)
 		return;
 	qsort(copy, n, sizeof(copy[0]), cmp_live_addr);
@@ -308,14 +299,14 @@ static void test_livetab_threads(void)
 	for (size_t k = 0; k < n; k++)
 		same &= same_entry(&copy[k], &want[k]) &&
 			lw_livetab_maybe((void *)(uintptr_t)want[k].addr);
-	expect(same, "threads: entries equal the models and pass the page filter");
+	check(same, "threads: entries equal the models and pass the page filter");
 	for (int t = 0; t < TTHREADS; t++)
 		for (int i = 0; i < TADDR; i++) {
 			struct lw_live out;
 			if (tmodel[t][i].addr != 0 && !lw_livetab_remove(taddr_of(t, i), &out))
 				same = 0;
 		}
-	expect(same && lw_livetab_count() == 0, "threads: every entry removed once");
+	check(same && lw_livetab_count() == 0, "threads: every entry removed once");
 	model_n = 0;
 	check_filter_sum(lw_live_pages, 1u << LW_LIVE_PAGE_BITS, "page filter", "threads drained");
 }
@@ -386,19 +377,19 @@ static void test_stacktab(void)
 		counts &= c.alloc_samples == expect_allocs[s] && c.alloc_sample_bytes == expect_bytes[s] &&
 			  c.alloc_objects_est == (double)expect_allocs[s];
 	}
-	expect(agree, "all threads got the same id for the same stack (and ids are stable)");
-	expect(valid, "distinct stacks have distinct ids below the stack count");
-	expect(lw_stacktab_count() == NSTACKS, "stack count equals the distinct stacks");
-	expect(roundtrip, "stored pcs/depth/flags round-trip");
-	expect(counts, "per-stack counters equal the exact sums");
-	expect(lw_stacktab_check() == 0, "stack table: invariant walker");
+	check(agree, "all threads got the same id for the same stack (and ids are stable)");
+	check(valid, "distinct stacks have distinct ids below the stack count");
+	check(lw_stacktab_count() == NSTACKS, "stack count equals the distinct stacks");
+	check(roundtrip, "stored pcs/depth/flags round-trip");
+	check(counts, "per-stack counters equal the exact sums");
+	check(lw_stacktab_check() == 0, "stack table: invariant walker");
 	/* the walker sees a changed pc (the hash no longer matches) */
 	uint32_t depth, flags;
 	uint64_t *pcs = (uint64_t *)(uintptr_t)lw_stacktab_pcs(ids[0][5], &depth, &flags);
 	pcs[0] ^= 0x10;
-	expect(lw_stacktab_check() == LW_STACK_BAD_HASH, "walker: a changed pc is caught");
+	check(lw_stacktab_check() == LW_STACK_BAD_HASH, "walker: a changed pc is caught");
 	pcs[0] ^= 0x10;
-	expect(lw_stacktab_check() == 0, "walker: stack table sound again");
+	check(lw_stacktab_check() == 0, "walker: stack table sound again");
 }
 
 int main(void)
