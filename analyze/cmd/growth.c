@@ -57,7 +57,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: leakwatch growth PATH... [-n N] [--sample inuse_space|inuse_objects]\n"
 	      "                        [--min-snapshots K] [--fail-on-leak] [--json]\n"
-	      "                        " LW_MODEL_USAGE "\n", out);
+	      "                        " LW_PROC_USAGE " " LW_MODEL_USAGE "\n", out);
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -249,8 +249,9 @@ static const char *fmt_p(double q, char *buf, size_t len)
 	return buf;
 }
 
-static void print_header(const lw_series_list *l, const growth_args *a, size_t nr,
-			 const growth_row *rows, FILE *out)
+static void print_header(const lw_series_list *l, const growth_args *a,
+			 const lw_proc_choice *proc, size_t nr, const growth_row *rows, int width,
+			 FILE *out)
 {
 	size_t counts[4] = { 0, 0, 0, 0 };
 	for (size_t i = 0; i < nr; i++)
@@ -258,13 +259,14 @@ static void print_header(const lw_series_list *l, const growth_args *a, size_t n
 	char d[32];
 	for (size_t p = 0; p < l->n; p++) {
 		const lw_series *s = &l->v[p];
-		const char *exe = s->exe && *s->exe ? s->exe : "?";
+		const char *name = s->name && *s->name ? s->name : "?";
 		double span = s->n_snaps ? s->snaps[s->n_snaps - 1].t_s - s->snaps[0].t_s : 0;
 		fprintf(out, "process %" PRIu32 " (%s): %zu snapshot%s over %s%s\n", s->pid,
-			lw_base_name(exe), s->n_snaps, s->n_snaps == 1 ? "" : "s",
+			name, s->n_snaps, s->n_snaps == 1 ? "" : "s",
 			lw_fmt_duration(span, d, sizeof(d)),
 			s->n_snaps < a->min_snaps ? " (too few, skipped)" : "");
 	}
+	lw_report_print_process(proc, NULL, "", width, out);
 	lw_report_print_wrappers(l->wrappers, l->n_wrappers, 0, out);
 	fprintf(out, "%zu sites by %s: %zu leak, %zu growing, %zu plateau, %zu stable\n\n",
 		nr, lw_sample_type_name(a->sample), counts[LW_VERDICT_LEAK],
@@ -273,9 +275,10 @@ static void print_header(const lw_series_list *l, const growth_args *a, size_t n
 }
 
 static void print_rows(const lw_series_list *l, const growth_args *a,
-		       const growth_row *rows, size_t nr, int width, FILE *out)
+		       const lw_proc_choice *proc, const growth_row *rows, size_t nr, int width,
+		       FILE *out)
 {
-	print_header(l, a, nr, rows, out);
+	print_header(l, a, proc, nr, rows, width < 60 ? 80 : width, out);
 	if (nr == 0)
 		return;
 	/* a pid column when the rows come from more than one process */
@@ -390,6 +393,8 @@ static void print_json(const growth_args *a, const growth_row *rows, size_t nr, 
 		lw_json_int(j, row->ser->pid);
 		lw_json_key(j, "exe");
 		lw_json_str(j, row->ser->exe);
+		lw_json_key(j, "name");
+		lw_json_str(j, row->ser->name);
 		lw_json_obj_end(j);
 		lw_json_key(j, "site_id");
 		lw_json_int(j, site->id);
@@ -406,10 +411,15 @@ static int growth_run(const growth_args *a)
 {
 	lw_db *db = NULL;
 	lw_model *m = NULL;
+	lw_proc_choice proc;
 	if (lw_cmd_open(a->paths, a->n_paths, &a->model.opts, &db, &m))
 		return 1;
+	if (lw_cmd_choose(m, a->paths, a->n_paths, &a->model, &proc)) {
+		lw_cmd_close(db, m, NULL);
+		return 1;
+	}
 	lw_series_list l;
-	int rc = lw_model_series(m, &l);
+	int rc = lw_model_series_of(m, proc.process_id, &l);
 	if (rc < 0) {
 		lw_error("'%s': cannot read the snapshots: %s", a->paths[0], strerror(-rc));
 		lw_cmd_close(db, m, NULL);
@@ -424,7 +434,8 @@ static int growth_run(const growth_args *a)
 	int status = 1;
 	if (usable == 0) {
 		lw_error("'%s': growth needs at least %" PRIu64 " snapshots of one process; "
-			 "the most any process has is %zu", a->paths[0], a->min_snaps, best);
+			 "%s (pid %u) has %zu%s", a->paths[0], a->min_snaps, proc.name, proc.pid, best,
+			 proc.n_others ? " (--pid/--exe to choose another)" : "");
 		goto out;
 	}
 	lw_growth_params prm;
@@ -438,7 +449,7 @@ static int growth_run(const growth_args *a)
 	if (a->json)
 		print_json(a, rows, nr, stdout);
 	else
-		print_rows(&l, a, rows, nr, lw_term_width(), stdout);
+		print_rows(&l, a, &proc, rows, nr, lw_term_width(), stdout);
 	int leak = 0;
 	for (size_t i = 0; i < nr; i++)
 		leak |= rows[i].r.verdict == LW_VERDICT_LEAK;
@@ -463,6 +474,7 @@ int lw_cmd_growth(int argc, char **argv)
 		{ "fail-on-leak", no_argument, NULL, OPT_FAIL },
 		{ "json", no_argument, NULL, OPT_JSON },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

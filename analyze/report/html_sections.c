@@ -89,6 +89,7 @@ static void write_growth_cli_fields(const lw_rd_ctx *c, const lw_rg_row *row, si
 	lw_json_obj_begin(j);
 	lw_rd_k_int(j, "pid", row->ser->pid);
 	lw_rd_k_str(j, "exe", row->ser->exe);
+	lw_rd_k_str(j, "name", row->ser->name);
 	lw_json_obj_end(j);
 	const lw_site *site = &row->ser->sites[row->site];
 	lw_rd_k_int(j, "site_id", site->id);
@@ -283,8 +284,8 @@ static long sel_find(const lw_rd_ctx *c, long snap_index)
 }
 
 /* The base of the diff: --base FILE (a loaded snapshot, by path), --base SEQ,
- * or the first snapshot of the first process. */
-static long pick_base(lw_rd_ctx *c, size_t n_first, char *err, size_t errlen)
+ * or the first snapshot of the process the page is about (at index lo). */
+static long pick_base(lw_rd_ctx *c, size_t lo, size_t n_first, char *err, size_t errlen)
 {
 	const lw_report_opts *o = c->o;
 	if (o->base_path) {
@@ -300,23 +301,27 @@ static long pick_base(lw_rd_ctx *c, size_t n_first, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->base_seq >= 0) {
-		int64_t id = lw_report_pick_snapshot(c->m, o->base_seq, err, errlen);
+		int64_t id = lw_report_pick_snapshot(c->m, c->proc.process_id, o->base_seq, err,
+						     errlen);
 		return id < 0 ? -1 : snap_index_by_id(c, id);
 	}
-	return n_first ? 0 : -1;
+	return n_first ? (long)lo : -1;
 }
 
 int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 {
 	const lw_snapshot_list *l = &c->snaps;
-	size_t n_first = 0;
-	while (n_first < l->n && l->v[n_first].process_id == l->v[0].process_id)
+	/* the process's snapshots: [lo, lo + n_first) of the list */
+	size_t lo = 0, n_first = 0;
+	while (lo < l->n && l->v[lo].process_id != c->proc.process_id)
+		lo++;
+	while (lo + n_first < l->n && l->v[lo + n_first].process_id == c->proc.process_id)
 		n_first++;
-	int64_t after_id = lw_report_pick_snapshot(c->m, c->o->seq, err, errlen);
+	int64_t after_id = lw_report_pick_snapshot(c->m, c->proc.process_id, c->o->seq, err, errlen);
 	if (after_id < 0)
 		return -1;
 	long after = snap_index_by_id(c, after_id);
-	long base = pick_base(c, n_first, err, errlen);
+	long base = pick_base(c, lo, n_first, err, errlen);
 	if (after < 0 || base < 0)
 		return -1;
 
@@ -335,13 +340,14 @@ int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 			dumps++;
 		}
 	/* the latest snapshot of every other process (restarts, children) */
-	for (size_t i = n_first; i < l->n && c->n_sel < k; i++)
-		if (i + 1 == l->n || l->v[i + 1].process_id != l->v[i].process_id)
+	for (size_t i = 0; i < l->n && c->n_sel < k; i++)
+		if (l->v[i].process_id != c->proc.process_id &&
+		    (i + 1 == l->n || l->v[i + 1].process_id != l->v[i].process_id))
 			sel_add(c, i, "process");
-	/* the rest evenly over the first process */
+	/* the rest evenly over the process the page is about */
 	size_t room = k > c->n_sel ? k - c->n_sel : 0;
 	for (size_t i = 0; i < room && n_first > 1; i++)
-		sel_add(c, (n_first - 1) * (i + 1) / (room + 1), "");
+		sel_add(c, lo + (n_first - 1) * (i + 1) / (room + 1), "");
 	qsort(c->sel, c->n_sel, sizeof *c->sel, cmp_sel);
 	c->after = sel_find(c, after);
 	c->base = base == after ? -1 : sel_find(c, base);
@@ -355,6 +361,8 @@ int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 			return -1;
 		}
 		c->sel[i].loaded = 1;
+		if (c->sel[i].snap->process_id == c->proc.process_id)
+			c->sel[i].prof.proc = &c->proc;   /* top's documents say what `top` says */
 		for (size_t s = 0; s < c->sel[i].prof.n; s++)
 			if (lw_rd_sites_add(c, &c->sel[i].prof.sites[s]) < 0) {
 				snprintf(err, errlen, "out of memory");

@@ -77,7 +77,8 @@ def main():
         return 1
     with tempfile.TemporaryDirectory(prefix="lw-growth-") as tmp:
         # 0. deterministic input: reports_gen's process A (6 snapshots, one a
-        #    minute) and B (one snapshot: too few, skipped with a note).
+        #    minute), the one analysed, and B (one snapshot), named in the
+        #    line of other processes and analysed with --pid (too few).
         gen = os.path.join(tmp, "gen")
         os.mkdir(gen)
         p = subprocess.run([GEN, gen], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -101,7 +102,8 @@ def main():
             check(all(r["verdict"] != "leak" for r in rows[1:]),
                   f"reports_gen: more than one leak: {summary(rows)}")
         p = growth(tmp, gen)
-        check(p.returncode == 0 and "(too few, skipped)" in p.stdout,
+        check(p.returncode == 0 and ": 1 other process (reports_gen)" in p.stdout
+              and p.stdout.count("process ") == 2,
               f"reports_gen human: exit {p.returncode}:\n{p.stdout}{p.stderr}")
         p = growth(tmp, os.path.join(gen, "b"))
         check(p.returncode == 1 and "at least 3 snapshots" in p.stderr
