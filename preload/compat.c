@@ -108,11 +108,8 @@ static inline size_t flags_align(int flags)
 }
 
 /* One allocation for mallocx/rallocx: alignments up to 8 are what every
- * mimalloc block has (as in export.c's memalign). mimalloc 2.0.9's
- * mi_malloc_aligned() takes a fast path for power-of-two sizes up to 1 KiB
- * that assumes such blocks are naturally aligned; they are not (seen:
- * mi_malloc_aligned(256, 256) at ...180), so a misaligned result is freed
- * and the request repeated one byte larger, which takes the exact path. */
+ * mimalloc block has (as in export.c's memalign); larger ones go through
+ * lw_core_aligned, which is exact for every alignment. */
 static void *alloc_flags(size_t n, int flags)
 {
 	size_t align = flags_align(flags);
@@ -122,10 +119,6 @@ static void *alloc_flags(size_t n, int flags)
 	if (align > LW_MAX_ALIGN || n > (size_t)PTRDIFF_MAX - align)
 		return NULL;
 	void *p = lw_core_aligned(align, n);
-	if (p != NULL && ((uintptr_t)p & (align - 1)) != 0) {
-		lw_core_free(p);
-		p = lw_core_aligned(align, n + 1);
-	}
 	if (p != NULL && zero)
 		memset(p, 0, mi_usable_size(p));
 	return p;

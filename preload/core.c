@@ -2,7 +2,8 @@
  * stack table accounting; operator new failure handling; call counters.
  *
  * Invariants: every function here runs with the reentrancy guard held while
- * it does its own work and restores errno on success paths. Order on a
+ * it does its own work (the real countdown is then t->saved_countdown, see
+ * core.h) and restores errno on success paths. Order on a
  * sample: (1) decide, (2) allocate, then prefetch the block's live-table
  * slot, (3) take the stack (no lock held; the unwind hides the prefetch's
  * cache miss, which dominated lw_livetab_insert at LEAKWATCH_RATE=1),
@@ -32,16 +33,19 @@ static atomic_uint_fast64_t calls_alloc, calls_free;
  * paths still flush the writing thread completely. */
 #define LW_CALLS_BATCH 256
 
+/* The real pending counts are in saved_* while the guard is held (core.h). */
 void lw_core_flush_counts(void)
 {
 	struct lw_tls *t = &lw_tls;
-	if (t->allocs) {
-		atomic_fetch_add_explicit(&calls_alloc, t->allocs, memory_order_relaxed);
-		t->allocs = 0;
+	uint64_t *a = t->guard ? &t->saved_allocs : &t->allocs;
+	uint64_t *f = t->guard ? &t->saved_frees : &t->frees;
+	if (*a) {
+		atomic_fetch_add_explicit(&calls_alloc, *a, memory_order_relaxed);
+		*a = 0;
 	}
-	if (t->frees) {
-		atomic_fetch_add_explicit(&calls_free, t->frees, memory_order_relaxed);
-		t->frees = 0;
+	if (*f) {
+		atomic_fetch_add_explicit(&calls_free, *f, memory_order_relaxed);
+		*f = 0;
 	}
 }
 
@@ -62,7 +66,11 @@ static void seed(struct lw_tls *t)
 void lw_core_start(void)
 {
 	struct lw_tls *t = &lw_tls;
-	t->countdown = 0;     /* redraw with the configured rate */
+	/* redraw with the configured rate (the constructor holds the guard) */
+	if (t->guard)
+		t->saved_countdown = 0;
+	else
+		t->countdown = 0;
 	lw_core_active = 1;
 }
 
@@ -79,9 +87,9 @@ static void *do_alloc(int kind, void *old, size_t n, size_t align)
 	case LW_K_CALLOC:
 		return mi_zalloc(n);
 	case LW_K_ALIGNED:
-		return lw_core_fresh(mi_malloc_aligned(n, align));
+		return lw_core_mi_aligned(n, align);
 	case LW_K_REALLOC:
-		return mi_realloc(old, n);
+		return lw_core_fresh_realloc(mi_realloc(old, n), n);
 	default:
 		return lw_core_fresh(mi_malloc(n));
 	}
@@ -90,29 +98,32 @@ static void *do_alloc(int kind, void *old, size_t n, size_t align)
 void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
 {
 	struct lw_tls *t = &lw_tls;
+	if (LW_UNLIKELY(t->guard))   /* the shim's own call: untracked */
+		return do_alloc(kind, old, n, align);
 	int saved_errno = errno;
 	struct lw_live prev;
 	int had_prev = 0;
 	int sample = 0;
 	uint64_t rate = lw_cfg.rate;
 
-	t->guard++;
+	lw_guard_enter();
 	if (kind == LW_K_REALLOC && lw_livetab_maybe(old))
 		had_prev = lw_livetab_remove((uint64_t)(uintptr_t)old, &prev);
 	if (LW_UNLIKELY(!t->seeded))
 		seed(t);
-	if (t->allocs + t->frees >= LW_CALLS_BATCH)
+	if (t->saved_allocs + t->saved_frees >= LW_CALLS_BATCH)
 		lw_core_flush_counts();
 	if (LW_LIKELY(lw_core_active))
-		sample = lw_sampler_account(&t->countdown, &t->rng, rate, n);
+		sample = lw_sampler_account(&t->saved_countdown, &t->rng, rate, n);
 
 	void *p = do_alloc(kind, old, n, align);
 	uint32_t id = LW_STACK_NONE;
 	if (sample && p != NULL) {
 		lw_livetab_prefetch((uint64_t)(uintptr_t)p);
-		uint64_t pcs[LW_UNWIND_MAX];
+		struct lw_unwind_buf buf;
+		uint32_t depth;
 		int truncated = 0;
-		uint32_t depth = lw_unwind_capture(pcs, &truncated);
+		const uint64_t *pcs = lw_unwind_capture(&buf, &depth, &truncated);
 		id = lw_stacktab_intern(pcs, depth, truncated ? LWD_STACKF_TRUNCATED : 0);
 	}
 	if (p == NULL) {
@@ -120,7 +131,7 @@ void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
 			struct lw_live stale;
 			(void)lw_livetab_insert(&prev, &stale);
 		}
-		t->guard--;
+		lw_guard_leave();
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -130,7 +141,7 @@ void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
 		struct lw_live e = {
 			.addr = (uint64_t)(uintptr_t)p,
 			.size = n,
-			.mono_ns = lw_now_mono(),
+			.mono_ns = lw_now_mono_coarse(),
 			.weight = lw_sampler_weight(n, rate),
 			.stack = id,
 			.tid = lw_gettid(),
@@ -142,40 +153,32 @@ void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
 		if (r >= 0)
 			lw_stacktab_count_alloc(id, n, e.weight);
 	}
-	t->guard--;
+	lw_guard_leave();
 	errno = saved_errno;
 	return p;
 }
 
+/* Called before mi_free(p) when the page filter says p may be sampled. */
 void lw_core_free_slow(void *p)
 {
 	struct lw_tls *t = &lw_tls;
+	if (p == NULL || t->guard)   /* the shim's own free: untracked */
+		return;
 	int saved_errno = errno;
 	struct lw_live e;
-	t->guard++;
+	lw_guard_enter();
 	if (lw_livetab_remove((uint64_t)(uintptr_t)p, &e))
 		lw_stacktab_count_free(e.stack, e.size, e.weight);
-	t->guard--;
+	lw_guard_leave();
 	errno = saved_errno;
 }
 
-void *lw_core_realloc(void *p, size_t n)
+void *lw_core_realloc_edge(void *p, size_t n)
 {
-	struct lw_tls *t = &lw_tls;
 	if (p == NULL)
 		return lw_core_malloc(n);
-	if (n == 0) {               /* glibc: realloc(p, 0) frees p and returns NULL */
-		lw_core_free(p);
-		return NULL;
-	}
-	if (LW_UNLIKELY(t->guard))
-		return mi_realloc(p, n);
-	t->allocs++;
-	if (LW_LIKELY(!lw_livetab_maybe(p) && n < t->countdown)) {
-		t->countdown -= n;
-		return mi_realloc(p, n);
-	}
-	return lw_core_alloc_slow(p, n, 0, LW_K_REALLOC);
+	lw_core_free(p);            /* n == 0: glibc frees p and returns NULL */
+	return NULL;
 }
 
 /* ---- operator new failure ------------------------------------------------

@@ -51,8 +51,8 @@ static inline void *fail_enomem(void)
 
 /* mi_malloc, mi_zalloc and mi_realloc set errno = ENOMEM themselves when
  * they fail (checked against Debian's 2.0.9), and the slow path sets it, so
- * malloc/calloc/realloc can tail-call mimalloc; mi_malloc_aligned does not,
- * so the aligned entry points set it. */
+ * malloc/calloc/realloc can tail-call mimalloc; mi_malloc_aligned_at does
+ * not, so the aligned entry points set it. */
 void *malloc(size_t n)
 {
 	return lw_core_malloc(n);
@@ -156,9 +156,10 @@ void *pvalloc(size_t n)
 	return memalign_glibc(ps, r);
 }
 
+/* mi_usable_size(NULL) is 0 (checked against Debian's 2.0.9): a tail call. */
 size_t malloc_usable_size(void *p)
 {
-	return p ? mi_usable_size(p) : 0;
+	return mi_usable_size(p);
 }
 
 /* glibc's internal names, which libmimalloc also exports: forwarders rather

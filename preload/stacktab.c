@@ -25,6 +25,8 @@
  * samples much larger than the rate) w is exactly 1, so an update is two
  * integer fetch-adds and the estimates equal the exact counts.
  * Locks: insert_lock (mutex) serialises inserts and index growth.
+ * lw_stacktab_check walks these invariants (after every index growth under
+ * LW_ASSERT_EXPENSIVE, and from the tests).
  * Hot path: once per sample: hash + probe (+ insert for a new stack), then
  * two fetch-adds on the calling thread's counter shard of the stack (plus
  * two CAS on the excess cells when w != 1).
@@ -35,6 +37,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "lw_assert.h"
+#include "lwd_format.h"
 #include "util.h"
 
 #define CHUNK_SHIFT 10
@@ -97,23 +101,26 @@ static uint64_t mix_lane(uint64_t h, uint64_t pc)
 }
 
 /* Four independent lanes (frames i, i+1, i+2, i+3), combined at the end:
- * the single multiply chain it replaces was a serial dependency of ~6 cycles
- * per frame and showed up at LEAKWATCH_RATE=1 on deep stacks. The hash only
- * lives in memory (index placement, a quick reject before memcmp). */
+ * a single chain is a serial dependency of a multiply per frame. Each lane
+ * step is an xor and a multiply (the multiply carries a pc's low bits, where
+ * return addresses differ, up to the high bits the index uses); the final
+ * rounds spread everything over all bits. The hash only lives in memory
+ * (index placement, a quick reject before memcmp). */
 static uint64_t hash_pcs(const uint64_t *pcs, uint32_t depth, uint32_t flags)
 {
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
 	uint64_t h0 = 0xcbf29ce484222325ull ^ ((uint64_t)depth << 32 | flags);
 	uint64_t h1 = 0x84222325cbf29ce4ull, h2 = 0x2545f4914f6cdd1dull, h3 = 0x5851f42d4c957f2dull;
 	uint32_t i = 0;
 	for (; i + 4 <= depth; i += 4) {
-		h0 = mix_lane(h0, pcs[i]);
-		h1 = mix_lane(h1, pcs[i + 1]);
-		h2 = mix_lane(h2, pcs[i + 2]);
-		h3 = mix_lane(h3, pcs[i + 3]);
+		h0 = (h0 ^ pcs[i]) * k;
+		h1 = (h1 ^ pcs[i + 1]) * k;
+		h2 = (h2 ^ pcs[i + 2]) * k;
+		h3 = (h3 ^ pcs[i + 3]) * k;
 	}
 	for (; i < depth; i++)
-		h0 = mix_lane(h0, pcs[i]);
-	uint64_t h = h0 ^ ((h1 << 17) | (h1 >> 47)) ^ ((h2 << 31) | (h2 >> 33)) ^
+		h0 = (h0 ^ pcs[i]) * k;
+	uint64_t h = mix_lane(h0, h1 >> 32 | h1 << 32) ^ ((h2 << 31) | (h2 >> 33)) ^
 		     ((h3 << 47) | (h3 >> 17));
 	h = mix_lane(h, h >> 32);
 	h = mix_lane(h, depth);
@@ -157,6 +164,8 @@ static uint32_t probe(struct index *idx, uint64_t h, const uint64_t *pcs, uint32
 	}
 }
 
+static int check_locked(void);
+
 static struct index *index_new(uint32_t nslots)
 {
 	struct index *idx = lw_mem_map(sizeof(struct index) + (size_t)nslots * sizeof(uint32_t));
@@ -184,6 +193,7 @@ static struct index *index_reserve(uint32_t n_after)
 	}
 	/* The old index is deliberately not unmapped: lock-free readers may hold it. */
 	atomic_store_explicit(&cur_index, big, memory_order_release);
+	LW_ASSERT_EXPENSIVE(check_locked() == 0);
 	return big;
 }
 
@@ -347,4 +357,45 @@ void lw_stacktab_foreach(void (*fn)(void *arg, uint32_t id, const uint64_t *pcs,
 		struct entry *e = entry_at(id);
 		fn(arg, id, e->pcs, e->depth, e->flags);
 	}
+}
+
+/* ---- invariant walker ---------------------------------------------------- */
+
+static int check_locked(void)
+{
+	uint32_t n = atomic_load_explicit(&count, memory_order_relaxed);
+	struct index *idx = atomic_load_explicit(&cur_index, memory_order_acquire);
+	if (n == 0)
+		return 0;
+	if (idx == NULL || (uint64_t)n * 2 > (uint64_t)idx->mask + 1)
+		return LW_STACK_BAD_SLOTS;
+	for (uint32_t id = 0; id < n; id++) {
+		if (atomic_load_explicit(&chunks[id >> CHUNK_SHIFT], memory_order_relaxed) == NULL ||
+		    atomic_load_explicit(&ctr_chunks[id >> CHUNK_SHIFT], memory_order_relaxed) == NULL)
+			return LW_STACK_BAD_ENTRY;
+		const struct entry *e = entry_at(id);
+		if (e->depth > LWD_MAX_DEPTH || (e->depth > 0 && e->pcs == NULL))
+			return LW_STACK_BAD_ENTRY;
+		if (e->hash != hash_pcs(e->pcs, e->depth, e->flags))
+			return LW_STACK_BAD_HASH;
+		uint32_t slot;
+		if (probe(idx, e->hash, e->pcs, e->depth, e->flags, &slot) != id)
+			return LW_STACK_BAD_INDEX;
+	}
+	uint32_t used = 0;
+	for (uint32_t i = 0; i <= idx->mask; i++) {
+		uint32_t v = atomic_load_explicit(&idx->slots[i], memory_order_relaxed);
+		if (v > n)
+			return LW_STACK_BAD_SLOTS;
+		used += v != 0;
+	}
+	return used == n ? 0 : LW_STACK_BAD_SLOTS;
+}
+
+int lw_stacktab_check(void)
+{
+	pthread_mutex_lock(&insert_lock);
+	int rc = check_locked();
+	pthread_mutex_unlock(&insert_lock);
+	return rc;
 }

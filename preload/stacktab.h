@@ -52,6 +52,19 @@ void lw_stacktab_foreach(void (*fn)(void *arg, uint32_t id, const uint64_t *pcs,
 				    uint32_t depth, uint32_t flags),
 			 void *arg);
 
+/* Invariant walker (LW_ASSERT_EXPENSIVE and tests), under the insert lock:
+ * every published entry complete, its hash its content's, found by the
+ * index under its own id (so no two entries are equal); the index holds
+ * exactly the published ids at load <= 1/2. 0 when sound, else a negative
+ * code naming the broken invariant (LW_STACK_BAD_*). O(stacks + index). */
+enum {
+	LW_STACK_BAD_ENTRY = -1,   /* a missing chunk, or no pcs, or depth too big */
+	LW_STACK_BAD_HASH = -2,    /* stored hash != hash of the stored pcs */
+	LW_STACK_BAD_INDEX = -3,   /* the index does not lead to the entry's own id */
+	LW_STACK_BAD_SLOTS = -4,   /* index slots != published ids, or load > 1/2 */
+};
+int lw_stacktab_check(void);
+
 void lw_stacktab_lock(void);     /* fork prepare */
 void lw_stacktab_unlock(void);   /* fork parent */
 void lw_stacktab_reinit(void);   /* fork child */

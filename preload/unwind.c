@@ -184,8 +184,10 @@ static int stack_bounds(void)
  * collect()'s caller; they do not count against RAW_MAX. */
 #define PRE_MAX 16
 
+_Static_assert(LW_UNWIND_BUF >= RAW_MAX + PRE_MAX, "unwind.h: LW_UNWIND_BUF too small");
+
 struct trace {
-	uintptr_t pcs[RAW_MAX + PRE_MAX];
+	uint64_t *pcs;                /* LW_UNWIND_BUF entries, the caller's */
 	int n;
 	/* slow walk only: */
 	int learn;                    /* bounds known and no dlclose under way */
@@ -244,59 +246,88 @@ static int trace_cb(struct _Unwind_Context *ctx, void *arg)
 	return LW_URC_NO_REASON;
 }
 
+/* For a step with LW_UCOP_MULTI: 1 if every candidate slot of ip's rules
+ * entry, all at or above sp, holds v (the value of the first candidate). The
+ * rules entry may be newer than the step (narrowed by a learner since): the
+ * true slot is a candidate of every rule learned for ip, so agreement of the
+ * current candidates still proves v right. */
+static __attribute__((noinline)) int other_slots_agree(uintptr_t ip, uintptr_t cfa, uintptr_t sp,
+						       uintptr_t v)
+{
+	uint64_t r = lw_ucache_get(ip);
+	uint64_t slots = (r & LW_UC_SLOTS_MASK) >> LW_UC_SLOTS_SHIFT;
+	if (slots == 0)
+		return 0;
+	const uintptr_t *base = (const uintptr_t *)(cfa - 8 * LW_UC_SLOT_FIRST);
+	if ((uintptr_t)(base - (63u - (unsigned)__builtin_clzll(slots))) < sp)
+		return 0;
+	for (; slots != 0; slots &= slots - 1)
+		if (*(base - (unsigned)__builtin_ctzll(slots)) != v)
+			return 0;
+	return 1;
+}
+
 /* Walks with cached rules from the frame (ip, sp, bp). 1 with t->pcs/t->n
  * filled when the whole stack (or RAW_MAX frames) was walked; 0 when some
- * frame has no usable rule. Reads only [sp, stk.hi). */
-static int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp, uintptr_t bp)
+ * frame has no usable rule. Reads only [sp, stk.hi).
+ * Per frame: one load of the compiled step (unwind_cache.h), whose tag
+ * compare also rejects ips at or above 2^47; the CFA from one register,
+ * checked against the other when both rule kinds are possible; the bounds;
+ * the return address; the caller's rbp from one slot (checked against the
+ * other candidates, if any) or unchanged. This loop is most of the cost of
+ * a sample. Not inlined: inside collect() the compiler ran out of registers
+ * and spilled the loop's state. */
+static __attribute__((noinline)) int fast_walk(struct trace *t, uintptr_t ip, uintptr_t sp,
+					       uintptr_t bp)
 {
+	_Atomic uint64_t *const ops = lw_ucache_ops;
 	const uintptr_t hi = stk.hi;
+	uint64_t *const out = t->pcs;
 	int n = 0;
+	if (ops == NULL)
+		return 0;
 	for (;;) {
+		out[n++] = ip;
 		if (n == RAW_MAX)
 			break;
-		t->pcs[n++] = ip;
-		uint64_t r = lw_ucache_get(ip);
-		if (!(r & LW_UC_VALID) || (r & LW_UC_NOCACHE))
+		uint64_t w = atomic_load_explicit(&ops[lw_ucache_slot(ip)], memory_order_relaxed);
+		if ((w >> LW_UC_RULE_BITS) != (uint64_t)(ip >> LW_UC_BITS))
 			return 0;
-		if (r & LW_UC_END)
-			break;
-		uintptr_t cfa;
-		if (r & LW_UC_CFA_RSP) {
-			cfa = sp + 8 * ((r >> LW_UC_RSP_SHIFT) & LW_UC_RSP_MAX);
-			if ((r & LW_UC_CFA_RBP) &&
-			    bp + 8 * ((r >> LW_UC_RBP_SHIFT) & LW_UC_RBP_MAX) != cfa)
-				return 0;
-		} else {
-			cfa = bp + 8 * ((r >> LW_UC_RBP_SHIFT) & LW_UC_RBP_MAX);
+		if (LW_UNLIKELY((w & (LW_UCOP_VALID | LW_UCOP_END)) != LW_UCOP_VALID)) {
+			if (w & LW_UCOP_VALID)
+				break;           /* END: the outermost frame */
+			return 0;                /* NOCACHE */
 		}
+		uintptr_t cfa = ((w & LW_UCOP_FROM_RSP) ? sp : bp) +
+				8 * ((w >> LW_UCOP_OFF_SHIFT) & LW_UCOP_OFF_MAX);
+		if ((w & LW_UCOP_CHECK_RBP) &&
+		    bp + 8 * ((w >> LW_UCOP_RBP_SHIFT) & LW_UCOP_RBP_MAX) != cfa)
+			return 0;
 		if (cfa <= sp || cfa > hi || (cfa & 7))
 			return 0;
 		uintptr_t nip = *(const uintptr_t *)(cfa - 8);
-		uintptr_t nbp = bp;
-		uint64_t slots = (r & LW_UC_SLOTS_MASK) >> LW_UC_SLOTS_SHIFT;
-		if (slots != 0) {
-			/* every candidate slot must hold the same value */
-			int first = 1;
-			do {
-				uintptr_t slot = cfa - 8 * (LW_UC_SLOT_FIRST + (uint64_t)__builtin_ctzll(slots));
-				if (slot < sp)
-					return 0;
-				uintptr_t v = *(const uintptr_t *)slot;
-				if (first)
-					nbp = v;
-				else if (v != nbp)
-					return 0;
-				first = 0;
-				slots &= slots - 1;
-			} while (slots != 0);
-			if ((r & LW_UC_BP_SAME) && nbp != bp)
+		if (w & LW_UCOP_LOAD_BP) {
+			uintptr_t slot = cfa - 8 * ((w >> LW_UCOP_SLOT_SHIFT) & LW_UCOP_SLOT_MAX);
+			if (slot < sp)
 				return 0;
+			uintptr_t v = *(const uintptr_t *)slot;
+			if ((w & LW_UCOP_CHECK_SAME) && v != bp)
+				return 0;
+			/* Several candidate slots: they must agree, unless the
+			 * caller is the outermost frame, which uses no rbp (libc's
+			 * start frame, the usual case: its rbp of 0 matches many
+			 * zero slots). */
+			if (LW_UNLIKELY(w & LW_UCOP_MULTI) &&
+			    (lw_ucache_lookup(ops, nip) & (LW_UCOP_VALID | LW_UCOP_END)) !=
+				    (LW_UCOP_VALID | LW_UCOP_END) &&
+			    !other_slots_agree(ip, cfa, sp, v))
+				return 0;
+			bp = v;
 		}
+		sp = cfa;
 		if (nip == 0)
 			break;
 		ip = nip;
-		sp = cfa;
-		bp = nbp;
 	}
 	t->n = n;
 	return 1;
@@ -369,42 +400,47 @@ static LW_NO_CLONE void collect(struct trace *t, int mode)
 	memmove(t->pcs, t->pcs + t->anchor_at, (size_t)t->n * sizeof(t->pcs[0]));
 }
 
-uint32_t lw_unwind_capture(uint64_t *pcs, int *truncated)
+const uint64_t *lw_unwind_capture(struct lw_unwind_buf *buf, uint32_t *depth, int *truncated)
 {
 	struct trace t;
+	t.pcs = buf->pcs;
 	collect(&t, LW_WALK_ANY);
 	int n = t.n;
+	uint64_t *pcs = buf->pcs;
 
 	/* Drop everything up to the end of the first run of shim frames (the
 	 * innermost frames are ours: unwind.c, core.c, export.c; then comes the
 	 * program). If no shim frame is found (text range unknown), keep all. */
 	int i = 0;
-	while (i < n && !lw_unwind_in_shim(t.pcs[i]))
+	while (i < n && !lw_unwind_in_shim(pcs[i]))
 		i++;
 	if (i == n)
 		i = 0;
-	while (i < n && lw_unwind_in_shim(t.pcs[i]))
+	while (i < n && lw_unwind_in_shim(pcs[i]))
 		i++;
-	uint32_t depth = 0;
-	for (; i < n && depth < LW_UNWIND_MAX; i++)
-		pcs[depth++] = (uint64_t)t.pcs[i];
-	*truncated = (i < n) || n == RAW_MAX;
-	if (depth == 0) {
+	int d = n - i;
+	*truncated = d > LW_UNWIND_MAX || n == RAW_MAX;
+	if (d > LW_UNWIND_MAX)
+		d = LW_UNWIND_MAX;
+	if (d <= 0) {
 		pcs[0] = 0;
-		depth = 1;
+		*depth = 1;
+		return pcs;
 	}
-	return depth;
+	*depth = (uint32_t)d;
+	return pcs + i;
 }
 
 int lw_unwind_raw(uint64_t *pcs, int cap, int mode)
 {
+	struct lw_unwind_buf buf;
 	struct trace t;
+	t.pcs = buf.pcs;
 	collect(&t, mode);
 	if (t.n < 0)
 		return -1;
 	int n = t.n < cap ? t.n : cap;
-	for (int i = 0; i < n; i++)
-		pcs[i] = (uint64_t)t.pcs[i];
+	memcpy(pcs, buf.pcs, (size_t)n * sizeof(pcs[0]));
 	return n;
 }
 

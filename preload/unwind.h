@@ -24,13 +24,20 @@
 
 #include "lwd_format.h"
 
-/* Capacity a caller must provide for lw_unwind_capture. */
+/* Frames of a captured stack at most. */
 #define LW_UNWIND_MAX LWD_MAX_DEPTH
+/* Frames a capture buffer holds: the stack plus the shim's own innermost
+ * frames and, on a slow walk, libgcc's. */
+#define LW_UNWIND_BUF (LW_UNWIND_MAX + 32)
+struct lw_unwind_buf {
+	uint64_t pcs[LW_UNWIND_BUF];
+};
 
-/* Captures up to LW_UNWIND_MAX frames into pcs; sets *truncated when the
- * real stack was deeper. Returns the depth (>= 1: a stack that could not be
- * walked at all is recorded as the single pc 0). */
-uint32_t lw_unwind_capture(uint64_t *pcs, int *truncated);
+/* Captures the calling thread's stack into buf and returns it as a slice
+ * of buf (no copy): *depth frames, innermost first, at most LW_UNWIND_MAX;
+ * sets *truncated when the real stack was deeper. *depth >= 1: a stack that
+ * could not be walked at all is recorded as the single pc 0. */
+const uint64_t *lw_unwind_capture(struct lw_unwind_buf *buf, uint32_t *depth, int *truncated);
 
 /* Constructor: loads the unwinder, computes the shim's text range. */
 void lw_unwind_init(void);

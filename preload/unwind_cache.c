@@ -3,8 +3,9 @@
  *
  * Learning runs on the slow path only (inside libgcc's backtrace callback,
  * so every frame it reads is live stack of the calling thread); lookups are
- * lock-free single-word loads. Memory: one lw_mem_map region of 1 MiB,
- * mapped by the constructor and never unmapped (lock-free readers).
+ * lock-free single-word loads. Memory: two lw_mem_map regions of 1 MiB
+ * (rules and compiled ops), mapped by the constructor and never unmapped
+ * (lock-free readers).
  * Locks: none. The dlclose generation is two atomic counters.
  */
 #include "unwind_cache.h"
@@ -14,19 +15,27 @@
 
 #include "util.h"
 
-_Atomic uint64_t *lw_ucache_table;
+_Atomic uint64_t *lw_ucache_ops;
+_Atomic uint64_t *lw_ucache_rules;
 
-static _Atomic uint64_t dl_gen;
-static atomic_int dl_busy;
+_Atomic uint64_t lw_ucache_dl_gen;
+atomic_int lw_ucache_dl_busy;
 
 int lw_ucache_init(void)
 {
-	if (lw_ucache_table != NULL)
+	if (lw_ucache_ops != NULL)
 		return 0;
-	_Atomic uint64_t *t = lw_mem_map((size_t)LW_UC_SLOTS * sizeof(uint64_t));
-	if (t == NULL)
+	size_t len = (size_t)LW_UC_SLOTS * sizeof(uint64_t);
+	_Atomic uint64_t *r = lw_mem_map(len);
+	if (r == NULL)
 		return -ENOMEM;
-	lw_ucache_table = t;
+	_Atomic uint64_t *o = lw_mem_map(len);
+	if (o == NULL) {
+		lw_mem_unmap(r, len);
+		return -ENOMEM;
+	}
+	lw_ucache_rules = r;
+	lw_ucache_ops = o;
 	return 0;
 }
 
@@ -81,9 +90,53 @@ static uint64_t intersect(uint64_t a, uint64_t b)
 	return r;
 }
 
+/* The compiled step for a rule, or 0 for NOCACHE (the fast walk then gives
+ * up on this stack). Several candidate slots: the first one, with
+ * LW_UCOP_MULTI. Relies on derive(): a rule always has a CFA kind and a way
+ * to the caller's rbp. */
+static uint64_t compile(uint64_t rule)
+{
+	if (!(rule & LW_UC_VALID) || (rule & LW_UC_NOCACHE))
+		return 0;
+	if (rule & LW_UC_END)
+		return LW_UCOP_VALID | LW_UCOP_END;
+	uint64_t op = LW_UCOP_VALID;
+	uint64_t c = field(rule, LW_UC_RBP_SHIFT, LW_UC_RBP_MAX);
+	if (rule & LW_UC_CFA_RSP) {
+		op |= LW_UCOP_FROM_RSP | field(rule, LW_UC_RSP_SHIFT, LW_UC_RSP_MAX) << LW_UCOP_OFF_SHIFT;
+		if (rule & LW_UC_CFA_RBP)
+			op |= LW_UCOP_CHECK_RBP | c << LW_UCOP_RBP_SHIFT;
+	} else {
+		op |= c << LW_UCOP_OFF_SHIFT;
+	}
+	uint64_t slots = (rule & LW_UC_SLOTS_MASK) >> LW_UC_SLOTS_SHIFT;
+	if (slots == 0)
+		return op;                               /* caller's rbp = rbp */
+	op |= LW_UCOP_LOAD_BP | (uint64_t)(LW_UC_SLOT_FIRST + (unsigned)__builtin_ctzll(slots))
+					 << LW_UCOP_SLOT_SHIFT;
+	if (slots & (slots - 1))
+		op |= LW_UCOP_MULTI;
+	if (rule & LW_UC_BP_SAME)
+		op |= LW_UCOP_CHECK_SAME;
+	return op;
+}
+
+_Static_assert(LW_UC_RSP_MAX <= LW_UCOP_OFF_MAX && LW_UC_RBP_MAX <= LW_UCOP_OFF_MAX &&
+	       LW_UC_RBP_MAX <= LW_UCOP_RBP_MAX && LW_UC_SLOT_LAST <= LW_UCOP_SLOT_MAX,
+	       "every rule field fits its compiled field");
+
+/* Writes ip's rule, then its compiled step (see the header: each word is
+ * self-contained). */
+static void put(uintptr_t ip, uint64_t rule)
+{
+	uint32_t i = lw_ucache_slot(ip);
+	uint64_t tag = (uint64_t)(ip >> LW_UC_BITS) << LW_UC_RULE_BITS;
+	atomic_store_explicit(&lw_ucache_rules[i], tag | rule, memory_order_relaxed);
+	atomic_store_explicit(&lw_ucache_ops[i], tag | compile(rule), memory_order_relaxed);
+}
+
 static void store(uintptr_t ip, uint64_t rule)
 {
-	_Atomic uint64_t *t = lw_ucache_table;
 	uint64_t old = lw_ucache_get(ip);
 	if (old != 0) {
 		if (old & LW_UC_NOCACHE)
@@ -92,58 +145,46 @@ static void store(uintptr_t ip, uint64_t rule)
 		if (rule == old)
 			return;
 	}
-	uint64_t w = (uint64_t)(ip >> LW_UC_BITS) << LW_UC_RULE_BITS | rule;
-	atomic_store_explicit(&t[lw_ucache_slot(ip)], w, memory_order_relaxed);
+	put(ip, rule);
 }
 
 void lw_ucache_learn(uintptr_t ip, uintptr_t sp, uintptr_t bp,
 		     uintptr_t nip, uintptr_t nsp, uintptr_t nbp)
 {
-	if (lw_ucache_table == NULL || ip == 0 || ip >= (1ull << 47))
+	if (lw_ucache_ops == NULL || ip == 0 || ip >= (1ull << 47))
 		return;
 	store(ip, derive(sp, bp, nip, nsp, nbp));
 }
 
 void lw_ucache_learn_end(uintptr_t ip)
 {
-	if (lw_ucache_table == NULL || ip == 0 || ip >= (1ull << 47))
+	if (lw_ucache_ops == NULL || ip == 0 || ip >= (1ull << 47))
 		return;
 	uint64_t old = lw_ucache_get(ip);
 	if (old == (LW_UC_VALID | LW_UC_END) || (old & LW_UC_NOCACHE))
 		return;
-	uint64_t rule = old ? (LW_UC_VALID | LW_UC_NOCACHE) : (LW_UC_VALID | LW_UC_END);
-	uint64_t w = (uint64_t)(ip >> LW_UC_BITS) << LW_UC_RULE_BITS | rule;
-	atomic_store_explicit(&lw_ucache_table[lw_ucache_slot(ip)], w, memory_order_relaxed);
+	put(ip, old ? (LW_UC_VALID | LW_UC_NOCACHE) : (LW_UC_VALID | LW_UC_END));
 }
 
 void lw_ucache_clear(void)
 {
-	_Atomic uint64_t *t = lw_ucache_table;
-	if (t == NULL)
+	if (lw_ucache_ops == NULL)
 		return;
-	for (uint32_t i = 0; i < LW_UC_SLOTS; i++)
-		atomic_store_explicit(&t[i], 0, memory_order_relaxed);
-}
-
-uint64_t lw_ucache_gen(void)
-{
-	return atomic_load(&dl_gen);
-}
-
-int lw_ucache_gen_busy(void)
-{
-	return atomic_load(&dl_busy) != 0;
+	for (uint32_t i = 0; i < LW_UC_SLOTS; i++) {
+		atomic_store_explicit(&lw_ucache_ops[i], 0, memory_order_relaxed);
+		atomic_store_explicit(&lw_ucache_rules[i], 0, memory_order_relaxed);
+	}
 }
 
 int lw_ucache_dlclose(int (*real)(void *), void *handle)
 {
-	atomic_fetch_add(&dl_busy, 1);
-	atomic_fetch_add(&dl_gen, 1);
+	atomic_fetch_add(&lw_ucache_dl_busy, 1);
+	atomic_fetch_add(&lw_ucache_dl_gen, 1);
 	int r = real(handle);
 	int e = errno;
 	lw_ucache_clear();
-	atomic_fetch_add(&dl_gen, 1);
-	atomic_fetch_sub(&dl_busy, 1);
+	atomic_fetch_add(&lw_ucache_dl_gen, 1);
+	atomic_fetch_sub(&lw_ucache_dl_busy, 1);
 	errno = e;
 	return r;
 }
@@ -152,9 +193,9 @@ void lw_ucache_after_fork_child(void)
 {
 	/* forked in the middle of lw_ucache_dlclose (by another thread, which
 	 * the child does not have): finish its work here */
-	if (atomic_load(&dl_busy) != 0) {
+	if (atomic_load(&lw_ucache_dl_busy) != 0) {
 		lw_ucache_clear();
-		atomic_fetch_add(&dl_gen, 2);
-		atomic_store(&dl_busy, 0);
+		atomic_fetch_add(&lw_ucache_dl_gen, 2);
+		atomic_store(&lw_ucache_dl_busy, 0);
 	}
 }

@@ -114,14 +114,8 @@ static size_t page_round(size_t len)
 	return (len + 4095) & ~(size_t)4095;
 }
 
-void *lw_mem_map(size_t len)
+static void mem_register(void *p, size_t len)
 {
-	int e = errno;
-	len = page_round(len);
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	errno = e;
-	if (p == MAP_FAILED)
-		return NULL;
 	lw_mem_lock();
 	size_t i;
 	for (i = 0; i < mem_n; i++)
@@ -135,6 +129,61 @@ void *lw_mem_map(size_t len)
 	}
 	/* else: registry full; the region is still usable, only unreported */
 	lw_mem_unlock();
+}
+
+static void *mem_map(size_t len, int flags)
+{
+	int e = errno;
+	len = page_round(len);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	errno = e;
+	if (p == MAP_FAILED)
+		return NULL;
+	mem_register(p, len);
+	return p;
+}
+
+void *lw_mem_map(size_t len)
+{
+	return mem_map(len, 0);
+}
+
+void *lw_mem_map_prefault(size_t len)
+{
+	return mem_map(len, MAP_POPULATE);
+}
+
+#define LW_HUGE (2u << 20)
+
+static size_t huge_round(size_t len)
+{
+	return (len + LW_HUGE - 1) & ~(size_t)(LW_HUGE - 1);
+}
+
+void *lw_mem_map_huge(size_t len)
+{
+	if (len < 2 * LW_HUGE)
+		return lw_mem_map_prefault(len);
+	int e = errno;
+	len = huge_round(len);
+	/* over-allocate by one huge page, then trim to an aligned range */
+	uint8_t *raw = mmap(NULL, len + LW_HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	if (raw == MAP_FAILED) {
+		errno = e;
+		return NULL;
+	}
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + LW_HUGE - 1) & ~(uintptr_t)(LW_HUGE - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (p + len < raw + len + LW_HUGE)
+		munmap(p + len, (size_t)(raw + len + LW_HUGE - (p + len)));
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	/* fault it in with writes (a read first would map the zero page) */
+	for (size_t off = 0; off < len; off += 4096)
+		((volatile uint8_t *)p)[off] = 0;
+	errno = e;
+	mem_register(p, len);
 	return p;
 }
 
@@ -147,6 +196,7 @@ void lw_mem_unmap(void *p, size_t len)
 	lw_mem_lock();
 	for (size_t i = 0; i < mem_n; i++)
 		if (mem_regions[i].start == (uintptr_t)p) {
+			len = mem_regions[i].end - mem_regions[i].start;   /* as mapped */
 			mem_regions[i].start = mem_regions[i].end = 0;
 			break;
 		}
@@ -178,6 +228,7 @@ static uint64_t clock_ns(clockid_t id)
 }
 
 uint64_t lw_now_mono(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t lw_now_mono_coarse(void) { return clock_ns(CLOCK_MONOTONIC_COARSE); }
 uint64_t lw_now_wall(void) { return clock_ns(CLOCK_REALTIME); }
 
 /* ---- text ------------------------------------------------------------------ */

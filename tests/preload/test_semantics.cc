@@ -198,6 +198,62 @@ int main()
 		check(ok, "posix_memalign/memalign/aligned_alloc(16, tiny) are 16-aligned");
 	}
 
+	// every aligned entry point, every power-of-two alignment 8..64 KiB, sizes
+	// 1..1100 and powers of two (+-1) up to 1 MiB. mimalloc 2.0.9's
+	// mi_malloc_aligned() misaligns power-of-two sizes at alignments
+	// 256..1024 (seen: mi_malloc_aligned(256, 256) at ...d80).
+	{
+		std::vector<size_t> sizes;
+		for (size_t n = 1; n <= 1100; n++)
+			sizes.push_back(n);
+		for (size_t n = 2048; n <= ((size_t)1 << 20); n *= 2) {
+			sizes.push_back(n - 1);
+			sizes.push_back(n);
+			sizes.push_back(n + 1);
+		}
+		size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+		long bad[7] = {0};
+		long calls = 0;
+		for (size_t al = 8; al <= 65536; al *= 2) {
+			for (size_t n : sizes) {
+				void *p[7] = {nullptr};
+				p[0] = memalign(al, n);
+				if (posix_memalign(&p[1], al, n) != 0)
+					p[1] = nullptr;
+				p[2] = aligned_alloc(al, n);
+				p[3] = ::operator new(n, std::align_val_t(al));
+				p[4] = ::operator new[](n, std::align_val_t(al), std::nothrow);
+				if (al == 8) {   // page-aligned once per size
+					p[5] = valloc(n);
+					p[6] = pvalloc(n);
+				}
+				for (int k = 0; k < 7; k++) {
+					size_t want = k >= 5 ? ps : al;
+					if ((k < 5 || al == 8) && (p[k] == nullptr || !aligned(p[k], want) ||
+								   malloc_usable_size(p[k]) < n))
+						bad[k]++;
+				}
+				calls++;
+				::operator delete(p[3], std::align_val_t(al));
+				::operator delete[](p[4], std::align_val_t(al), std::nothrow);
+				free(p[0]);
+				free(p[1]);
+				free(p[2]);
+				free(p[5]);
+				free(p[6]);
+			}
+		}
+		static const char *const names[7] = {"memalign", "posix_memalign", "aligned_alloc",
+						     "new(align_val_t)", "new[](align_val_t, nothrow)",
+						     "valloc", "pvalloc"};
+		for (int k = 0; k < 7; k++) {
+			char what[128];
+			snprintf(what, sizeof what, "%s: aligned, 8..64K x %zu sizes (%ld misses)",
+				 names[k], sizes.size(), bad[k]);
+			check(bad[k] == 0 && calls > 0, what);
+		}
+	}
+
 	// malloc_usable_size
 	{
 		bool ok = malloc_usable_size(nullptr) == 0;

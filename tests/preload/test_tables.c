@@ -2,27 +2,37 @@
  * reference models (suite unit; the modules are compiled in directly, no
  * preload).
  *
- * livetab: 400k random inserts/replacements/removals over a small address
+ * livetab (at the default rate, then at rate 1, where the block filter is
+ * not kept): 400k random inserts/replacements/removals over a small address
  * range (to force long probe chains, wrap-around and backward-shift
  * deletions across stripes and table growth); after every 10k operations the
  * table must equal the model exactly (lw_livetab_count, lw_livetab_copy,
- * lw_livetab_foreach), every live address must pass the free-path filter,
- * and the filter counters must sum to the number of entries.
+ * lw_livetab_foreach), every live address must pass both free-path filters
+ * (page and block), and the counters of each filter must sum to the number
+ * of entries. Then 4 threads on disjoint addresses, through whole-table
+ * growth up to the huge-page mapping: every insert/remove agrees with the
+ * thread's model and the table ends equal to their union.
+ * The invariant walkers (lw_livetab_check, lw_stacktab_check) must pass at
+ * every check point and while 4 threads insert, and must catch a lowered
+ * filter counter and a changed pc.
  * stacktab: 4 threads intern overlapping sets of random stacks concurrently
  * (lock-free lookups racing inserts and index growth); every thread must get
  * the same id for the same stack, distinct stacks distinct ids, the stored
  * pcs must round-trip, and per-stack counters must equal the exact sums.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "livetab.h"
 #include "lwd_format.h"
 #include "sampler.h"
 #include "stacktab.h"
+#include "util.h"
 #include "../check.h"
 
 /* ---- livetab ------------------------------------------------------------ */
@@ -55,6 +65,22 @@ static int same_entry(const struct lw_live *a, const struct lw_live *b)
 	       a->weight == b->weight && a->stack == b->stack && a->tid == b->tid;
 }
 
+static void check_filter_sum(_Atomic uint8_t *counters, uint32_t n, const char *name,
+			     const char *when)
+{
+	char what[160];
+	uint64_t sum = 0;
+	int saturated = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t v = atomic_load(&counters[i]);
+		sum += v;
+		saturated |= v == 255;
+	}
+	snprintf(what, sizeof(what), "%s: %s counters sum %llu == entries %zu", when, name,
+		 (unsigned long long)sum, model_n);
+	check(saturated || sum == model_n, what);
+}
+
 static void verify_livetab(const char *when)
 {
 	static struct lw_live copy[NADDR + 16];
@@ -77,20 +103,25 @@ static void verify_livetab(const char *when)
 			continue;
 		ok &= same_entry(&copy[k], &model[i]) && same_entry(&seen[k], &model[i]);
 		ok &= lw_livetab_maybe((void *)(uintptr_t)model[i].addr);
+		if (lw_cfg.rate > 1)
+			ok &= lw_livetab_maybe_block((void *)(uintptr_t)model[i].addr);
 		k++;
 	}
 	snprintf(what, sizeof(what), "%s: entries and filter equal the model", when);
 	check(ok, what);
-	uint64_t sum = 0;
-	int saturated = 0;
-	for (uint32_t i = 0; i < (1u << LW_LIVE_FILTER_BITS); i++) {
-		uint8_t v = atomic_load(&lw_live_filter[i]);
-		sum += v;
-		saturated |= v == 255;
+	if (lw_cfg.rate > 1) {
+		check_filter_sum(lw_live_filter, 1u << LW_LIVE_FILTER_BITS, "block filter", when);
+	} else {   /* every block is sampled: the block filter is not kept */
+		int touched = 0;
+		for (uint32_t i = 0; i < (1u << LW_LIVE_FILTER_BITS); i++)
+			touched |= atomic_load(&lw_live_filter[i]) != 0;
+		snprintf(what, sizeof(what), "%s: block filter untouched at rate 1", when);
+		check(!touched, what);
 	}
-	snprintf(what, sizeof(what), "%s: filter counters sum %llu == entries %zu", when,
-		 (unsigned long long)sum, model_n);
-	check(saturated || sum == model_n, what);
+	check_filter_sum(lw_live_pages, 1u << LW_LIVE_PAGE_BITS, "page filter", when);
+	int rc = lw_livetab_check();
+	snprintf(what, sizeof(what), "%s: invariant walker returns %d", when, rc);
+	check(rc == 0, what);
 }
 
 static void test_livetab(void)
@@ -115,7 +146,9 @@ static void test_livetab(void)
 		} else {
 			struct lw_live e = {
 				.addr = addr_of(i), .size = r >> 40, .mono_ns = (uint64_t)op,
-				.weight = 1.0 + (double)(r & 0xff), .stack = (uint32_t)(r >> 12) & 0xffff,
+				/* the table keeps no weight: it hands out the rate's */
+				.weight = lw_sampler_weight(r >> 40, lw_cfg.rate),
+				.stack = (uint32_t)(r >> 12) & 0xffff,
 				.tid = (uint32_t)op,
 			}, old;
 			int rc = lw_livetab_insert(&e, &old);
@@ -145,7 +178,137 @@ static void test_livetab(void)
 		}
 	}
 	verify_livetab("livetab drained");
-	check(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)), "filter clear after drain");
+	check(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)) &&
+	       !lw_livetab_maybe_block((void *)(uintptr_t)addr_of(7)), "filters clear after drain");
+	/* the walker sees a broken filter: one entry, its page counter lowered */
+	struct lw_live e = { .addr = addr_of(7), .size = 8, .stack = 1 }, out;
+	check(lw_livetab_insert(&e, &out) == 0 && lw_livetab_check() == 0, "walker: one entry is sound");
+	_Atomic uint8_t *pc = &lw_live_pages[lw_live_page_index((void *)(uintptr_t)e.addr)];
+	atomic_store(pc, (uint8_t)(atomic_load(pc) - 1));
+	check(lw_livetab_check() == LW_LIVE_BAD_PAGE, "walker: a page counter below its entries is caught");
+	atomic_store(pc, (uint8_t)(atomic_load(pc) + 1));
+	check(lw_livetab_remove(e.addr, &out) == 1 && lw_livetab_check() == 0, "walker: sound again");
+}
+
+/* livetab under 4 threads: disjoint address sets (so each thread's model is
+ * exact), enough entries that every stripe grows several times while the
+ * other threads insert and remove (the whole table grows under all stripe
+ * locks) and the mapping reaches the huge-page size. */
+#define TADDR 60000
+#define TTHREADS 4
+static struct lw_live tmodel[TTHREADS][TADDR];
+static size_t tmodel_n[TTHREADS];
+static int tfail[TTHREADS];
+
+static uint64_t taddr_of(int t, int i)
+{
+	return 0x7e0000000000ull + ((uint64_t)t << 32) + (uint64_t)i * 32;
+}
+
+static void *livetab_thread(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+	uint64_t rng = 999 + (uint64_t)t;
+	for (int op = 1; op <= 300000 && !tfail[t]; op++) {
+		uint64_t r = lw_rng_next(&rng);
+		int i = (int)(r % TADDR);
+		struct lw_live *m = &tmodel[t][i];
+		if ((r >> 32) % 100 < (op < 150000 ? 15 : 50)) {
+			struct lw_live out;
+			int got = lw_livetab_remove(taddr_of(t, i), &out);
+			if (got != (m->addr != 0) || (got && !same_entry(&out, m)))
+				tfail[t] = 1;
+			if (got) {
+				m->addr = 0;
+				tmodel_n[t]--;
+			}
+		} else {
+			struct lw_live e = {
+				.addr = taddr_of(t, i), .size = r >> 44, .mono_ns = (uint64_t)op,
+				.weight = lw_sampler_weight(r >> 44, lw_cfg.rate),
+				.stack = (uint32_t)t, .tid = (uint32_t)op,
+			}, old;
+			int rc = lw_livetab_insert(&e, &old);
+			if (rc != (m->addr != 0) || (rc == 1 && !same_entry(&old, m)))
+				tfail[t] = 1;
+			if (rc == 0)
+				tmodel_n[t]++;
+			*m = e;
+		}
+	}
+	return NULL;
+}
+
+static int cmp_live_addr(const void *a, const void *b)
+{
+	const struct lw_live *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The walker under concurrent inserts, removes and growth (it takes every
+ * stripe lock, as a fork does). */
+static atomic_int walk_stop;
+static int walk_runs, walk_rc;
+
+static void *walk_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&walk_stop)) {
+		int rc = lw_livetab_check();
+		if (rc != 0 && walk_rc == 0)
+			walk_rc = rc;
+		walk_runs++;
+		usleep(200);
+	}
+	return NULL;
+}
+
+static void test_livetab_threads(void)
+{
+	static struct lw_live copy[TTHREADS * TADDR + 16], want[TTHREADS * TADDR];
+	pthread_t th[TTHREADS], walker;
+	atomic_store(&walk_stop, 0);
+	pthread_create(&walker, NULL, walk_thread, NULL);
+	for (int t = 0; t < TTHREADS; t++)
+		pthread_create(&th[t], NULL, livetab_thread, (void *)(intptr_t)t);
+	for (int t = 0; t < TTHREADS; t++)
+		pthread_join(th[t], NULL);
+	atomic_store(&walk_stop, 1);
+	pthread_join(walker, NULL);
+	char walked[96];
+	snprintf(walked, sizeof(walked), "threads: %d walks during the inserts, first failure %d",
+		 walk_runs, walk_rc);
+	check(walk_rc == 0 && walk_runs > 0, walked);
+	check(lw_livetab_check() == 0, "threads: invariant walker after the threads");
+	for (int t = 0; t < TTHREADS; t++)
+		check(!tfail[t], "threads: insert/remove agree with the thread's model");
+	size_t n = 0;
+	for (int t = 0; t < TTHREADS; t++)
+		for (int i = 0; i < TADDR; i++)
+			if (tmodel[t][i].addr != 0)
+				want[n++] = tmodel[t][i];
+	size_t total = lw_livetab_copy(copy, TTHREADS * TADDR + 16);
+	char what[128];
+	snprintf(what, sizeof(what), "threads: table holds %zu entries, models %zu", total, n);
+	check(total == n && lw_livetab_count() == n, what);
+	if (total != n)
+		return;
+	qsort(copy, n, sizeof(copy[0]), cmp_live_addr);
+	qsort(want, n, sizeof(want[0]), cmp_live_addr);
+	int same = 1;
+	for (size_t k = 0; k < n; k++)
+		same &= same_entry(&copy[k], &want[k]) &&
+			lw_livetab_maybe((void *)(uintptr_t)want[k].addr);
+	check(same, "threads: entries equal the models and pass the page filter");
+	for (int t = 0; t < TTHREADS; t++)
+		for (int i = 0; i < TADDR; i++) {
+			struct lw_live out;
+			if (tmodel[t][i].addr != 0 && !lw_livetab_remove(taddr_of(t, i), &out))
+				same = 0;
+		}
+	check(same && lw_livetab_count() == 0, "threads: every entry removed once");
+	model_n = 0;
+	check_filter_sum(lw_live_pages, 1u << LW_LIVE_PAGE_BITS, "page filter", "threads drained");
 }
 
 /* ---- stacktab ------------------------------------------------------------ */
@@ -219,11 +382,25 @@ static void test_stacktab(void)
 	check(lw_stacktab_count() == NSTACKS, "stack count equals the distinct stacks");
 	check(roundtrip, "stored pcs/depth/flags round-trip");
 	check(counts, "per-stack counters equal the exact sums");
+	check(lw_stacktab_check() == 0, "stack table: invariant walker");
+	/* the walker sees a changed pc (the hash no longer matches) */
+	uint32_t depth, flags;
+	uint64_t *pcs = (uint64_t *)(uintptr_t)lw_stacktab_pcs(ids[0][5], &depth, &flags);
+	pcs[0] ^= 0x10;
+	check(lw_stacktab_check() == LW_STACK_BAD_HASH, "walker: a changed pc is caught");
+	pcs[0] ^= 0x10;
+	check(lw_stacktab_check() == 0, "walker: stack table sound again");
 }
 
 int main(void)
 {
 	test_livetab();
+	test_livetab_threads();
+	/* LEAKWATCH_RATE=1: the same, with every block sampled */
+	uint64_t rate = lw_cfg.rate;
+	lw_cfg.rate = 1;
+	test_livetab();
+	lw_cfg.rate = rate;
 	test_stacktab();
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;
