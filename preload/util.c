@@ -20,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-struct lw_config lw_cfg = { .rate = 524288, .interval_ns = 60ull * 1000000000ull, .signo = 0 };
+struct lw_config lw_cfg = { .rate = 524288, .interval_ns = 60ull * 1000000000ull, .signo = 0,
+			    .max_disk = 256ull << 20, .keep_dumps = 3 };
 
 /* ---- diagnostics -------------------------------------------------------- */
 static void write_all(const char *s, size_t n)
@@ -225,6 +226,35 @@ int lw_parse_u64(const char *s, uint64_t *out)
 		v = v * 10 + d;
 	}
 	*out = v;
+	return 0;
+}
+
+int lw_parse_bytes(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mul = 1;
+	int digits = 0;
+	if (s == NULL)
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		uint64_t d = (uint64_t)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	switch (*s) {
+	case 'k': case 'K': mul = 1ull << 10; s++; break;
+	case 'm': case 'M': mul = 1ull << 20; s++; break;
+	case 'g': case 'G': mul = 1ull << 30; s++; break;
+	case 't': case 'T': mul = 1ull << 40; s++; break;
+	default: break;
+	}
+	if (mul > 1 && *s == 'i')
+		s++;
+	if (*s == 'b' || *s == 'B')
+		s++;
+	if (*s != '\0' || digits == 0 || (v && mul > UINT64_MAX / v))
+		return -1;
+	*out = v * mul;
 	return 0;
 }
 

@@ -31,6 +31,8 @@ struct lw_config {
 	uint64_t rate;            /* mean bytes between samples; <= 1: every allocation */
 	uint64_t interval_ns;     /* 0: no periodic snapshots */
 	int signo;                /* 0: no dump signal */
+	uint64_t max_disk;        /* byte budget of the output directory; 0: unlimited */
+	uint32_t keep_dumps;      /* newest dumps kept under a budget; 0: no count limit */
 };
 extern struct lw_config lw_cfg;
 
@@ -67,6 +69,9 @@ void lw_fmt_str(char *buf, size_t cap, size_t *pos, const char *s);
 void lw_fmt_u64w(char *buf, size_t cap, size_t *pos, uint64_t v, int width);
 /* Parses an unsigned decimal integer; 0 on success, -1 if not a number. */
 int lw_parse_u64(const char *s, uint64_t *out);
+/* Parses a byte count: decimal, optionally followed by K, M, G or T
+ * (powers of 1024, either case, "KiB"/"KB"/"K" alike) or "B"; 0 or -1. */
+int lw_parse_bytes(const char *s, uint64_t *out);
 /* Parses non-negative decimal seconds "12", "0.25", ".5" into ns; 0 or -1. */
 int lw_parse_seconds(const char *s, uint64_t *ns);
 /* strerror without locale or allocation ("error 123" when unknown). */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "budget.h"
 #include "core.h"
 #include "dump.h"
 #include "fork.h"
@@ -92,6 +93,20 @@ static void parse_env(void)
 			lw_warn("LEAKWATCH_INTERVAL '", s, "' is not a number of seconds; using 60",
 				(const char *)NULL);
 	}
+	if ((s = getenv("LEAKWATCH_MAX_DISK")) != NULL && *s) {
+		if (lw_parse_bytes(s, &v) == 0)
+			lw_cfg.max_disk = v;
+		else
+			lw_warn("LEAKWATCH_MAX_DISK '", s, "' is not a size (bytes, K, M or G); using 256M",
+				(const char *)NULL);
+	}
+	if ((s = getenv("LEAKWATCH_KEEP_DUMPS")) != NULL && *s) {
+		if (lw_parse_u64(s, &v) == 0 && v <= UINT32_MAX)
+			lw_cfg.keep_dumps = (uint32_t)v;
+		else
+			lw_warn("LEAKWATCH_KEEP_DUMPS '", s, "' is not a number of dumps; using 3",
+				(const char *)NULL);
+	}
 	lw_cfg.signo = SIGUSR2;
 	if ((s = getenv("LEAKWATCH_SIGNAL")) != NULL && *s) {
 		int sig = parse_signal(s);
@@ -127,6 +142,15 @@ static void install_signal(void)
 }
 
 /* ---- writer thread -------------------------------------------------------------- */
+/* A dump, then the disk budget (budget.h): snapshots apply it themselves. */
+static int write_dump(uint32_t reason)
+{
+	int rc = lw_dump_write(reason);
+	if (rc == 0)
+		lw_budget_after_dump();
+	return rc;
+}
+
 static void deadline_after(struct timespec *ts, uint64_t mono_ns)
 {
 	ts->tv_sec = (time_t)(mono_ns / 1000000000ull);
@@ -163,7 +187,7 @@ static void *writer_main(void *arg)
 
 		int sig = atomic_exchange(&sig_pending, 0);
 		if (want_dump || sig) {
-			int rc = lw_dump_write(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
+			int rc = write_dump(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
 			if (want_dump) {
 				pthread_mutex_lock(&state_lock);
 				dump_done = d;
@@ -231,7 +255,7 @@ static int request(int dump)
 	}
 	if (!writer_running) {
 		pthread_mutex_unlock(&state_lock);
-		rc = dump ? lw_dump_write(LWD_REASON_API)
+		rc = dump ? write_dump(LWD_REASON_API)
 			  : lw_snap_write(LWD_KIND_SNAPSHOT, LWD_REASON_API);
 		lw_guard_leave();
 		return rc;

@@ -87,7 +87,11 @@ static uint64_t lw_fuzz_walk(const lw_file *f)
 		h += b->addr + b->size + b->tid + b->alloc_mono_ns + (b->weight > 1.0) +
 		     f->stacks[b->stack].depth;
 	}
-	for (uint32_t type = 1; type <= LWD_SEC_ROOTS; type++) {
+	for (size_t i = 0; i < f->n_bases; i++)
+		h += lw_fuzz_str(f->bases[i].name) + f->bases[i].seq + f->bases[i].length;
+	if (f->unresolved && (f->n_stacks || f->n_counters))
+		abort();   /* a file parsed alone shows nothing that needs its bases */
+	for (uint32_t type = 1; type <= LWD_SEC_CCOUNTERS; type++) {
 		const uint8_t *d;
 		uint64_t len;
 		uint32_t count;
