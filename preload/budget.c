@@ -30,198 +30,7 @@
 #include "snapshot.h"
 #include "util.h"
 
-#define LW_NONE_IDX ((size_t)-1)
 #define LW_OWNER_BYTES 4096u   /* the .owner claim file */
-
-/* ---- the plan (pure) ------------------------------------------------------ */
-
-static size_t find_seq(const struct lw_bfile *f, size_t n, uint64_t seq, uint32_t kind)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* a snapshot and its stack file may share a seq */
-	for (; lo < n && f[lo].seq == seq; lo++)
-		if (f[lo].kind == kind)
-			return lo;
-	return LW_NONE_IDX;
-}
-
-struct plan {
-	struct lw_bfile *f;
-	size_t n, k;
-	size_t *order;
-	uint64_t total;
-	uint64_t now;
-	size_t newest_stacks;
-};
-
-static void take(struct plan *pl, size_t i);
-
-/* A snapshot went: its keyframe and stack file lose a reference; a stack
- * file nobody refers to any more (and not the one being appended to) goes
- * too, after the snapshot. */
-static void drop_refs(struct plan *pl, size_t i)
-{
-	const struct lw_bfile *s = &pl->f[i];
-	size_t j;
-
-	if (s->key_seq != LW_BSEQ_NONE &&
-	    (j = find_seq(pl->f, pl->n, s->key_seq, LW_BF_SNAP)) != LW_NONE_IDX && pl->f[j].refs)
-		pl->f[j].refs--;
-	if (s->stk_seq != LW_BSEQ_NONE &&
-	    (j = find_seq(pl->f, pl->n, s->stk_seq, LW_BF_STACKS)) != LW_NONE_IDX && pl->f[j].refs) {
-		if (--pl->f[j].refs == 0 && j != pl->newest_stacks && !pl->f[j].gone)
-			take(pl, j);
-	}
-}
-
-static void take(struct plan *pl, size_t i)
-{
-	pl->f[i].gone = 1;
-	pl->order[pl->k++] = i;
-	pl->total -= pl->f[i].bytes < pl->total ? pl->f[i].bytes : pl->total;
-	if (pl->f[i].kind == LW_BF_SNAP)
-		drop_refs(pl, i);
-}
-
-/* The snapshot to thin: not the first kept one, not among the newest
- * LW_BUDGET_RECENT, no kept snapshot refers to it; the one whose removal
- * leaves the smallest gap between its neighbours relative to its age. */
-static size_t thin_candidate(struct plan *pl)
-{
-	size_t n_snap = 0, seen = 0, best = LW_NONE_IDX;
-	size_t prev = LW_NONE_IDX, cur = LW_NONE_IDX;
-	double best_score = 0;
-
-	for (size_t i = 0; i < pl->n; i++)
-		n_snap += pl->f[i].kind == LW_BF_SNAP && !pl->f[i].gone;
-	if (n_snap <= LW_BUDGET_RECENT + 1)
-		return LW_NONE_IDX;
-	for (size_t i = 0; i < pl->n; i++) {
-		if (pl->f[i].kind != LW_BF_SNAP || pl->f[i].gone)
-			continue;
-		/* i is the next kept snapshot after cur */
-		if (cur != LW_NONE_IDX && prev != LW_NONE_IDX && seen <= n_snap - LW_BUDGET_RECENT &&
-		    pl->f[cur].refs == 0) {
-			const struct lw_bfile *c = &pl->f[cur];
-			double gap = (double)(pl->f[i].t_ns - pl->f[prev].t_ns);
-			double age = (double)(pl->now > c->t_ns ? pl->now - c->t_ns : 0) + 1.0;
-			double score = gap / age;
-
-			if (best == LW_NONE_IDX || score < best_score) {
-				best = cur;
-				best_score = score;
-			}
-		}
-		prev = cur;
-		cur = i;
-		seen++;
-	}
-	return best;
-}
-
-static size_t count_kind(const struct plan *pl, uint32_t kind)
-{
-	size_t c = 0;
-
-	for (size_t i = 0; i < pl->n; i++)
-		c += pl->f[i].kind == kind && !pl->f[i].gone;
-	return c;
-}
-
-/* The oldest kept file of `kind`, or the newest if `newest`. */
-static size_t edge_of(const struct plan *pl, uint32_t kind, int newest)
-{
-	size_t r = LW_NONE_IDX;
-
-	for (size_t i = 0; i < pl->n; i++) {
-		if (pl->f[i].kind != kind || pl->f[i].gone)
-			continue;
-		r = i;
-		if (!newest)
-			break;
-	}
-	return r;
-}
-
-static size_t pick(struct plan *pl)
-{
-	size_t c, newest_dump = edge_of(pl, LW_BF_DUMP, 1);
-	size_t newest_snap = edge_of(pl, LW_BF_SNAP, 1);
-
-	if (count_kind(pl, LW_BF_SNAP) > LW_BUDGET_MIN_HISTORY &&
-	    (c = thin_candidate(pl)) != LW_NONE_IDX)
-		return c;
-	c = edge_of(pl, LW_BF_DUMP, 0);
-	if (c != LW_NONE_IDX && c != newest_dump)
-		return c;
-	if ((c = thin_candidate(pl)) != LW_NONE_IDX)
-		return c;
-	if (newest_dump != LW_NONE_IDX)
-		return newest_dump;
-	/* the protected snapshots, oldest first, but never the newest one nor
-	 * a keyframe a kept snapshot still needs */
-	for (size_t i = 0; i < pl->n; i++)
-		if (pl->f[i].kind == LW_BF_SNAP && !pl->f[i].gone && i != newest_snap &&
-		    pl->f[i].refs == 0)
-			return i;
-	return LW_NONE_IDX;
-}
-
-size_t lw_budget_plan(struct lw_bfile *f, size_t n, const struct lw_bpolicy *p, uint64_t room,
-		      uint64_t now_ns, size_t *order, int *over)
-{
-	struct plan pl = { f, n, 0, order, p->fixed, now_ns, LW_NONE_IDX };
-	size_t dumps = 0;
-
-	*over = 0;
-	for (size_t i = 0; i < n; i++) {
-		f[i].gone = 0;
-		f[i].refs = 0;
-		pl.total += f[i].bytes;
-		if (f[i].kind == LW_BF_STACKS)
-			pl.newest_stacks = i;
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-
-		if (f[i].kind != LW_BF_SNAP)
-			continue;
-		if (f[i].key_seq != LW_BSEQ_NONE &&
-		    (j = find_seq(f, n, f[i].key_seq, LW_BF_SNAP)) != LW_NONE_IDX)
-			f[j].refs++;
-		if (f[i].stk_seq != LW_BSEQ_NONE &&
-		    (j = find_seq(f, n, f[i].stk_seq, LW_BF_STACKS)) != LW_NONE_IDX)
-			f[j].refs++;
-	}
-	/* stack files of an earlier generation that nothing refers to */
-	for (size_t i = 0; i < n; i++)
-		if (f[i].kind == LW_BF_STACKS && f[i].refs == 0 && i != pl.newest_stacks)
-			take(&pl, i);
-	/* dumps beyond the newest keep_dumps */
-	if (p->keep_dumps)
-		for (size_t i = n; i-- > 0;)
-			if (f[i].kind == LW_BF_DUMP && !f[i].gone && ++dumps > p->keep_dumps)
-				take(&pl, i);
-	while (pl.total + room > p->max_bytes) {
-		size_t c = pick(&pl);
-
-		if (c == LW_NONE_IDX) {
-			*over = 1;
-			break;
-		}
-		take(&pl, c);
-	}
-	return pl.k;
-}
 
 /* ---- the registry and deletion (shim) -------------------------------------- */
 
@@ -309,8 +118,8 @@ void lw_budget_note(int dirfd, uint32_t kind, uint64_t seq, uint64_t t_ns, uint6
 		reg.last_snap = charge(&st);
 	else if (kind == LW_BF_DUMP)
 		reg.last_dump = charge(&st);
-	i = find_seq(reg.f, reg.n, seq, kind);
-	if (i == LW_NONE_IDX) {
+	i = lw_budget_find(reg.f, reg.n, seq, kind);
+	if (i == LW_BIDX_NONE) {
 		if (reg.n == reg.cap && reg_grow() != 0)
 			return;   /* out of memory: this file is never deleted */
 		for (i = reg.n; i > 0 && reg.f[i - 1].seq > seq; i--)
@@ -371,14 +180,27 @@ void lw_budget_enforce(int dirfd, uint64_t room)
 				reg.f[w++] = reg.f[i];
 		reg.n = w;
 	}
-	if (over && room == 0)
+	if (over)
 		lw_warn_once("LEAKWATCH_MAX_DISK is smaller than the newest snapshot and its base files; "
 			     "keeping only those", (const char *)NULL);
 }
 
 uint64_t lw_budget_room(void)
 {
-	return reg.last_snap > reg.last_dump ? reg.last_snap : reg.last_dump;
+	return reg.last_snap;
+}
+
+void lw_budget_before_dump(void)
+{
+	const char *step = NULL;
+	int dirfd;
+
+	if (lw_cfg.max_disk == 0)
+		return;
+	lw_snap_io_lock();
+	if (lw_outdir_fd(&dirfd, &step) == 0 && reg_sync(dirfd) == 0)
+		lw_budget_enforce(dirfd, reg.last_dump);
+	lw_snap_io_unlock();
 }
 
 void lw_budget_after_dump(void)
@@ -396,7 +218,7 @@ void lw_budget_after_dump(void)
 
 		for (uint64_t q = reg.scanned; q < end; q++) {
 			lw_snap_name(LWD_KIND_DUMP, q, name, sizeof(name));
-			if (find_seq(reg.f, reg.n, q, LW_BF_DUMP) == LW_NONE_IDX &&
+			if (lw_budget_find(reg.f, reg.n, q, LW_BF_DUMP) == LW_BIDX_NONE &&
 			    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 				lw_budget_note(dirfd, LW_BF_DUMP, q, lw_now_mono(), LW_BSEQ_NONE, LW_BSEQ_NONE);
 		}

@@ -12,14 +12,18 @@
  *     LW_BUDGET_RECENT are kept, and of the others the one whose removal
  *     leaves the smallest gap relative to its age goes first, so what stays
  *     is spaced about logarithmically in time (dense recently, sparse far
- *     back) and `growth` still sees the whole run;
+ *     back) and `growth` still sees the whole run; each third of the run
+ *     (by time) keeps at least LW_BUDGET_THIRD_PCT percent of the
+ *     snapshots, which matters only when few fit;
  *   - a snapshot's keyframe and stack file are deleted only after every
  *     kept snapshot that refers to them (dependents first, directory fsynced
  *     in between), so at every moment each file in the directory resolves;
  *   - when snapshots are down to LW_BUDGET_MIN_HISTORY, older dumps go
- *     (all but the newest), then snapshots down to the protected ones, then
- *     the newest dump, then the protected ones except the newest snapshot;
- *     a budget too small even for that is reported once.
+ *     (all but the newest), then snapshots down to the protected ones; so
+ *     far also to make room for the next file; then, only if the kept files
+ *     alone exceed the budget, the newest dump, then the protected ones
+ *     except the newest snapshot; a budget too small even for that is
+ *     reported once.
  *
  * Locks: every function runs with the snapshot I/O lock held (snapshot.h):
  * the writer thread, or a thread writing the exit snapshot.
@@ -32,6 +36,7 @@
 
 #define LW_BUDGET_RECENT 8         /* newest snapshots never thinned */
 #define LW_BUDGET_MIN_HISTORY 32   /* snapshots kept before older dumps go */
+#define LW_BUDGET_THIRD_PCT 15     /* each third of the run keeps this share */
 #define LW_BSEQ_NONE UINT64_MAX
 
 enum lw_bkind { LW_BF_SNAP = 1, LW_BF_DUMP = 2, LW_BF_STACKS = 3 };
@@ -57,12 +62,17 @@ struct lw_bpolicy {
 };
 
 /* Chooses files to delete from f[0..n) (sorted by seq, none gone yet) so
- * that their bytes + p->fixed + room fit p->max_bytes: marks them gone and
+ * that their bytes + p->fixed (+ room, as far as unprotected files allow)
+ * fit p->max_bytes: marks them gone and
  * writes their indices to order[] in a safe deletion order. Returns how
  * many; *over is set when even the minimal set does not fit. now_ns is the
  * current CLOCK_MONOTONIC time. Allocation-free: O(n) per chosen file. */
 size_t lw_budget_plan(struct lw_bfile *f, size_t n, const struct lw_bpolicy *p, uint64_t room,
 		      uint64_t now_ns, size_t *order, int *over);
+
+/* Index of file (seq, kind) in f[0..n) sorted by seq, or LW_BIDX_NONE. */
+#define LW_BIDX_NONE ((size_t)-1)
+size_t lw_budget_find(const struct lw_bfile *f, size_t n, uint64_t seq, uint32_t kind);
 
 /* Records (or updates: a stack file grows) file `seq` of `kind` that this
  * run just published in dirfd. Snapshots give their time, keyframe and
@@ -71,12 +81,14 @@ void lw_budget_note(int dirfd, uint32_t kind, uint64_t seq, uint64_t t_ns, uint6
 		    uint64_t stk_seq);
 /* Deletes what lw_budget_plan chooses so that `room` more bytes fit. */
 void lw_budget_enforce(int dirfd, uint64_t room);
-/* Room to keep for the next file: the larger of the latest snapshot and
- * the latest dump (so a file being written does not push the directory
- * over the budget unless it is larger than those). */
+/* Room to keep for the next periodic file: the latest snapshot's size (so
+ * a snapshot being written does not push the directory over the budget
+ * unless it is larger than the one before). */
 uint64_t lw_budget_room(void);
-/* After a dump was written (writer.c): records it and enforces the budget.
- * Takes the snapshot I/O lock itself. */
+/* Around a dump (writer.c): before, makes room for one as large as the
+ * latest dump; after, records it and enforces the budget. Both take the
+ * snapshot I/O lock themselves. */
+void lw_budget_before_dump(void);
 void lw_budget_after_dump(void);
 
 #endif /* LW_BUDGET_H */

@@ -32,7 +32,18 @@ static uint64_t seq;
 
 const char *lw_exe_path(void) { return exe_path; }
 const char *lw_outdir_path(void) { return dir_path; }
-uint64_t lw_outdir_seq(void) { return seq; }
+static int create_and_claim(const char **step);
+
+/* Claims the directory first when it is not yet: the sequence continues
+ * after the files already in it (sweep_claimed). A claim that fails here
+ * fails again, with its warning, in lw_outdir_fd. */
+uint64_t lw_outdir_seq(void)
+{
+	const char *step;
+	if (!dir_ready)
+		create_and_claim(&step);
+	return seq;
+}
 void lw_outdir_commit(void) { seq++; }
 
 static void set_exe(void)

@@ -27,8 +27,9 @@ void lw_outdir_child(void);
  * *step names what failed ("mkdir", "open", "claim"). */
 int lw_outdir_fd(int *fd, const char **step);
 const char *lw_outdir_path(void);
-/* Sequence number for the next file; lw_outdir_commit() consumes it after a
- * file was published successfully. */
+/* Sequence number for the next file (claims the directory first, so it
+ * continues after the files already there); lw_outdir_commit() consumes it
+ * after a file was published successfully. */
 uint64_t lw_outdir_seq(void);
 void lw_outdir_commit(void);
 /* Warns once per process: "leakwatch: cannot write '<dir>/<name>': <step>: <error>" */

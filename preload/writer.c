@@ -142,9 +142,10 @@ static void install_signal(void)
 }
 
 /* ---- writer thread -------------------------------------------------------------- */
-/* A dump, then the disk budget (budget.h): snapshots apply it themselves. */
+/* A dump within the disk budget (budget.h): snapshots apply it themselves. */
 static int write_dump(uint32_t reason)
 {
+	lw_budget_before_dump();
 	int rc = lw_dump_write(reason);
 	if (rc == 0)
 		lw_budget_after_dump();

@@ -17,10 +17,14 @@
  * paces files by work instead of by time (the scaled 7-day projection).
  * --round-s sleeps between rounds. At the end it prints
  *   done rounds=R stacks=N
+ * --exit-after-s T leaves with _exit(0) (no exit handlers, no final
+ * snapshot, whatever the shim's writer thread is doing) once T seconds have
+ * passed, checked between allocations.
  * Single-threaded; deterministic for its arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "app_common.h"
 
@@ -87,6 +91,8 @@ int main(int argc, char **argv)
 	double frac = app_opt_double(argc, argv, "change-frac", 1.0);
 	double round_s = app_opt_double(argc, argv, "round-s", 0);
 	int snap_each = app_opt_flag(argc, argv, "snapshot-each");
+	double exit_after = app_opt_double(argc, argv, "exit-after-s", 0);
+	double t0 = app_now();
 
 	if (n < 1 || n > 10000 || rounds < 0 || pad < 0 || pad > 64 || size < 1 ||
 	    frac <= 0 || frac > 1) {
@@ -107,6 +113,8 @@ int main(int argc, char **argv)
 			if (leak_every <= 0 || k % leak_every != 0)
 				free(slot[k]);
 			slot[k] = p;
+			if (exit_after > 0 && (j & 63) == 0 && app_now() - t0 >= exit_after)
+				_exit(0);
 		}
 		if (snap_each)
 			app_snapshot_quiet();
