@@ -10,7 +10,7 @@ Per-snapshot mode runs testapps/many_stacks (5,000 distinct stacks, depth
 leakwatch_snapshot() per round of work, in four workloads: every stack
 changes between snapshots, or 10% of them do; LEAKWATCH_RATE=1 (every
 allocation) or the default rate with 64 KiB blocks (so every stack gets
-samples). It prints the median size of the snapshots after the first 20
+samples; each block replaces the stack's previous one, nothing piles up). It prints the median size of the snapshots after the first 20
 rounds and, once, the stack file (written once per run).
 --baseline runs the same workloads under an older shim (format 1.1, whole
 stack table in every snapshot) for the before/after ratio.
@@ -47,9 +47,9 @@ def run(app, shim, out, rounds, frac, rate, extra=None):
         env["LEAKWATCH_RATE"] = rate
     env.update(extra or {})
     t0 = time.monotonic()
-    subprocess.run([app, "--stacks", "5000", "--pad", "0", "--size", "65536", "--rounds",
-                    str(rounds), "--change-frac", frac, "--snapshot-each"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([app, "--stacks", "5000", "--pad", "0", "--size", "65536", "--leak-every",
+                    "0", "--rounds", str(rounds), "--change-frac", frac, "--snapshot-each"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
     return time.monotonic() - t0
 
 
@@ -119,8 +119,10 @@ def main():
     ap.add_argument("--baseline", help="an older libleakwatch.so to compare with")
     ap.add_argument("--project", type=int, help="rounds of the projection run")
     ap.add_argument("--change-frac", default="0.1")
+    ap.add_argument("--tmp", help="where the runs write (e.g. /dev/shm: file sizes do not "
+                    "depend on the file system, fsync time does)")
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="lw-bench-disk-")
+    tmp = tempfile.mkdtemp(prefix="lw-bench-disk-", dir=args.tmp)
     try:
         if args.project:
             project(args, tmp)

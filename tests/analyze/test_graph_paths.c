@@ -1,5 +1,5 @@
 /* test_graph_paths.c — root reach and structure-following paths
- * (analyze/graph_paths.c) on graphs with a known answer, and against a
+ * (analyze/heap/graph_paths.c) on graphs with a known answer, and against a
  * brute-force model on random graphs (fixed seed).
  *
  * The shape every retainer question meets in practice: a global g_list

@@ -1,4 +1,4 @@
-/* test_stats.c — unit tests of analyze/stats.c on synthetic series with
+/* test_stats.c — unit tests of analyze/growth/stats.c on synthetic series with
  * known answers and fixed seeds (suite `unit`).
  *
  * Reference models: brute-force pairwise slopes (Theil–Sen), brute-force S

@@ -1,4 +1,4 @@
-/* test_symbols.c — unit test of analyze/symbols.c against a known program.
+/* test_symbols.c — unit test of analyze/symbols/symbols.c against a known program.
  *
  * Runs symtest_target (built with -g), reads the module map and the runtime
  * addresses it prints, builds an lw_file module map from them (build-ids read

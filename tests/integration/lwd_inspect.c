@@ -8,7 +8,7 @@
  * children write). For each file: header fields, the process record, the
  * module map, and per stack its counters (inuse = alloc - free, raw samples
  * and unbiased estimates) and its frames, symbolized offline with
- * analyze/symbols.c (function, file:line, module, inline chain) unless
+ * analyze/symbols/symbols.c (function, file:line, module, inline chain) unless
  * --no-symbols. "site" is the first frame that is neither allocator nor
  * shim code. --live adds the live blocks of dumps.
  * JSON output is always an array of file objects.

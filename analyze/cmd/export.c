@@ -1,0 +1,177 @@
+/* cmd/export.c — `leakwatch export PATH... --format pprof|collapsed|text
+ * -o FILE [--snapshot SEQ] [--sample TYPE]`.
+ *
+ * Role: picks one snapshot (default: the first process's latest), encodes it
+ * with pprof.c and publishes FILE with lw_out_publish (lib/outfile.h:
+ * atomic replacement, devices and FIFOs written in place, links refused).
+ * "-o -" writes to standard output. --sample picks the value of the
+ * collapsed format (default inuse_space); pprof carries all four types and
+ * text carries inuse and alloc.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "errors.h"
+#include "outfile.h"
+#include "pprof.h"
+#include "report.h"
+#include "units.h"
+
+enum export_format { FMT_PPROF, FMT_COLLAPSED, FMT_TEXT };
+
+static void usage(FILE *out)
+{
+	fputs("usage: leakwatch export PATH... --format pprof|collapsed|text -o FILE\n"
+	      "                        [--snapshot SEQ] [--sample inuse_space|inuse_objects|"
+	      "alloc_space|alloc_objects]\n", out);
+}
+
+static int write_format(const lw_profile *p, enum export_format f, enum lw_sample_type t,
+			FILE *out)
+{
+	switch (f) {
+	case FMT_PPROF:
+		return lw_pprof_write(p, out);
+	case FMT_COLLAPSED:
+		return lw_export_collapsed(p, t, out);
+	case FMT_TEXT:
+		return lw_export_heap_text(p, out);
+	}
+	return -EINVAL;
+}
+
+/* Arguments of write_format for lw_out_publish. */
+typedef struct export_job {
+	const lw_profile *p;
+	enum export_format f;
+	enum lw_sample_type t;
+} export_job;
+
+static int write_job(FILE *out, void *arg)
+{
+	const export_job *j = arg;
+	return write_format(j->p, j->f, j->t, out);
+}
+
+int lw_cmd_export(int argc, char **argv)
+{
+	enum { OPT_FORMAT = 256, OPT_SNAPSHOT, OPT_SAMPLE };
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "output", required_argument, NULL, 'o' },
+		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+		{ "sample", required_argument, NULL, OPT_SAMPLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int have_format = 0;
+	enum export_format fmt = FMT_PPROF;
+	enum lw_sample_type sample = LW_INUSE_SPACE;
+	const char *output = NULL;
+	int64_t seq = -1;
+	lw_set_command("export");
+
+	optind = 0;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FORMAT:
+			have_format = 1;
+			if (!strcmp(optarg, "pprof"))
+				fmt = FMT_PPROF;
+			else if (!strcmp(optarg, "collapsed"))
+				fmt = FMT_COLLAPSED;
+			else if (!strcmp(optarg, "text"))
+				fmt = FMT_TEXT;
+			else {
+				lw_error("--format '%s': expected pprof, collapsed or text", optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_SNAPSHOT: {
+			uint64_t s;
+			if (lw_parse_u64(optarg, &s) || s > INT64_MAX) {
+				lw_error("--snapshot '%s': expected a sequence number", optarg);
+				return 2;
+			}
+			seq = (int64_t)s;
+			break;
+		}
+		case OPT_SAMPLE: {
+			int t = lw_sample_type_parse(optarg);
+			if (t < 0) {
+				lw_error("--sample '%s': expected inuse_space, inuse_objects, "
+					 "alloc_space or alloc_objects", optarg);
+				return 2;
+			}
+			sample = (enum lw_sample_type)t;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return lw_opt_error(c, argv, optind, usage);
+		}
+	}
+	if (!have_format) {
+		lw_error("missing --format pprof|collapsed|text");
+		usage(stderr);
+		return 2;
+	}
+	if (!output || !output[0]) {
+		lw_error("missing -o FILE (use '-o -' for standard output)");
+		usage(stderr);
+		return 2;
+	}
+	if (optind >= argc) {
+		lw_error("missing PATH (a .lwd file, a directory of them, or a database)");
+		usage(stderr);
+		return 2;
+	}
+	if (fmt == FMT_PPROF && !strcmp(output, "-") && isatty(STDOUT_FILENO)) {
+		lw_error("'-o -': refusing to write a binary profile to a terminal");
+		return 2;
+	}
+
+	char err[1024];
+	lw_db *db = NULL;
+	lw_profile prof;
+	if (lw_report_open_profile(argv + optind, (size_t)(argc - optind), seq, &db, &prof, err,
+				   sizeof(err))) {
+		lw_error("%s", err);
+		return 1;
+	}
+	int status = 0;
+	if (!strcmp(output, "-")) {
+		int rc = write_format(&prof, fmt, sample, stdout);
+		if (rc || fflush(stdout)) {
+			lw_error("'-': cannot write: %s", strerror(rc ? -rc : EIO));
+			status = 1;
+		}
+	} else {
+		const char *step = "";
+		export_job job = { &prof, fmt, sample };
+		int rc = lw_out_publish(output, write_job, &job, &step);
+		if (rc == -ELOOP && !strcmp(step, "replace")) {
+			lw_error("'%s': is a symbolic link to a file; not replacing it", output);
+			status = 1;
+		} else if (rc) {
+			lw_error("'%s': %s failed: %s", output, step, strerror(-rc));
+			status = 1;
+		}
+	}
+	lw_profile_free(&prof);
+	lw_db_close(db);
+	return status;
+}

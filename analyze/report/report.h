@@ -1,0 +1,116 @@
+/* report.h — the computations behind `leakwatch top` and `leakwatch diff`,
+ * separated from argument parsing so they are unit-tested directly and so
+ * other commands can reuse them (the heap-graph `top --retained` plugs a
+ * retained-size provider into lw_top_opts; see below).
+ *
+ * Role: pure functions over lw_profile (model.h): aggregation per function
+ * or per site, focus filtering, ranking, site matching across processes by
+ * symbolized frames, and the text / JSON renderings (docs/CLI.md).
+ * No globals, no locks; results are owned by the caller (*_free).
+ */
+#ifndef LW_REPORT_H
+#define LW_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "model.h"
+#include "pattern.h"
+
+/* ---- top ---------------------------------------------------------------- */
+enum lw_top_by { LW_TOP_BY_FUNCTION = 0, LW_TOP_BY_SITE };
+enum lw_top_sort { LW_TOP_SORT_FLAT = 0, LW_TOP_SORT_CUM, LW_TOP_SORT_RETAINED };
+
+/* Retained bytes of one site (heap-graph analysis of a dump). Supplied by
+ * the caller of lw_top_compute; NULL when not available. For a per-function
+ * row the retained figure is the sum over the sites whose allocation call
+ * site (flat frame) is that function. Return a negative value for "unknown". */
+typedef double (*lw_top_retained_fn)(const lw_site *site, void *arg);
+
+typedef struct lw_top_opts {
+	enum lw_sample_type sample;      /* default LW_INUSE_SPACE */
+	enum lw_top_by by;
+	enum lw_top_sort sort;           /* RETAINED requires `retained` */
+	const lw_regex *focus;           /* NULL: no filter */
+	const char *focus_text;          /* the pattern, for headers and JSON */
+	lw_top_retained_fn retained;     /* NULL: no retained column */
+	void *retained_arg;
+} lw_top_opts;
+
+typedef struct lw_top_row {
+	const lw_sym_frame *frame;       /* by function: a frame of that function */
+	const lw_site *site;             /* by site: the site */
+	size_t profile_index;            /* by site: index into lw_profile.sites */
+	double flat, cum;                /* of the chosen sample type */
+	double retained;                 /* < 0 when unknown / not supplied */
+	lw_values values;                /* by site: all four figures */
+} lw_top_row;
+
+typedef struct lw_top_result {
+	size_t n_rows;                   /* rows with a non-zero flat or cum value */
+	lw_top_row *rows;                /* ranked */
+	double total;                    /* whole snapshot, chosen sample type */
+	double focus_total;              /* sum over kept sites (== total w/o focus) */
+	size_t n_sites, n_sites_kept;    /* sites in the profile / after focus */
+} lw_top_result;
+
+/* Aggregates and ranks. Returns 0 or -ENOMEM. */
+int lw_top_compute(const lw_profile *p, const lw_top_opts *o, lw_top_result *out);
+void lw_top_result_free(lw_top_result *r);
+/* Human output: header line(s) then at most n rows, fitted to `width`
+ * columns (0 = 80). */
+void lw_top_print(const lw_profile *p, const lw_top_opts *o, const lw_top_result *r,
+		  size_t n, int width, FILE *out);
+/* JSON document (shape in docs/CLI.md, "top --json"). */
+void lw_top_json(const lw_profile *p, const lw_top_opts *o, const lw_top_result *r,
+		 size_t n, FILE *out);
+
+/* ---- diff --------------------------------------------------------------- */
+enum lw_diff_status { LW_DIFF_BOTH = 0, LW_DIFF_NEW, LW_DIFF_GONE };
+
+typedef struct lw_diff_row {
+	const lw_site *site;             /* from `after`, or `before` when GONE */
+	enum lw_diff_status status;
+	lw_values before, after;         /* zero where the site is absent */
+	double delta;                    /* after - before, chosen sample type */
+	double delta_objects;            /* inuse objects (alloc objects for alloc_*) */
+} lw_diff_row;
+
+typedef struct lw_diff_result {
+	size_t n_rows;                   /* sites whose figures changed */
+	lw_diff_row *rows;               /* ranked by delta, largest growth first */
+	size_t n_new, n_gone, n_sites;   /* n_sites: distinct sites in either */
+	double total_before, total_after;
+	int same_process;                /* same run: rate per hour is meaningful */
+	double seconds;                  /* after - before, when same_process */
+} lw_diff_result;
+
+/* Matches sites by symbolized frames (function, file, line, module), never
+ * by address or store id, so the two profiles may come from different
+ * processes or different databases. Returns 0 or -ENOMEM. */
+int lw_diff_compute(const lw_profile *before, const lw_profile *after,
+		    enum lw_sample_type sample, lw_diff_result *out);
+void lw_diff_result_free(lw_diff_result *r);
+void lw_diff_print(const lw_profile *before, const lw_profile *after,
+		   enum lw_sample_type sample, const lw_diff_result *r, size_t n,
+		   int width, FILE *out);
+void lw_diff_json(const lw_profile *before, const lw_profile *after,
+		  enum lw_sample_type sample, const lw_diff_result *r, size_t n, FILE *out);
+
+/* ---- shared helpers ----------------------------------------------------- */
+/* Picks a snapshot of the store: the first process (in lw_model_snapshots
+ * order) and, within it, sequence `seq`, or its latest when seq < 0.
+ * Returns the snapshot's store id, or -1 with a message in err. */
+int64_t lw_report_pick_snapshot(lw_db *db, int64_t seq, char *err, size_t errlen);
+/* Opens PATH arguments (lw_db_open_inputs) and loads the chosen snapshot's
+ * profile. On success *db must be closed after *out is freed. Returns 0,
+ * or -1 with a one-line message in err. */
+int lw_report_open_profile(char *const *paths, size_t n_paths, int64_t seq,
+			   lw_db **db, lw_profile *out, char *err, size_t errlen);
+
+/* Canonical identity of a site (frames joined with separators); malloc'd. */
+char *lw_report_site_key(const lw_site *s);
+
+#endif
