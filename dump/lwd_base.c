@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -32,19 +31,6 @@
 #include "lwd_priv.h"
 
 #define LW_ULL(x) ((unsigned long long)(x))
-
-__attribute__((format(printf, 4, 5)))
-static int lw_base_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 int lw_base_read_dir(void *arg, const char *name, uint64_t want, uint8_t **buf, size_t *len,
 		     char *err, size_t errlen)
@@ -61,16 +47,16 @@ int lw_base_read_dir(void *arg, const char *name, uint64_t want, uint8_t **buf, 
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
-		return lw_base_fail(err, errlen, -e, "%s", strerror_r(e, eb, sizeof(eb)));
+		return lw_msg_fail(err, errlen, -e, "%s", strerror_r(e, eb, sizeof(eb)));
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		return lw_base_fail(err, errlen, -e, "cannot stat: %s", strerror_r(e, eb, sizeof(eb)));
+		return lw_msg_fail(err, errlen, -e, "cannot stat: %s", strerror_r(e, eb, sizeof(eb)));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return lw_base_fail(err, errlen, -EINVAL, "not a regular file");
+		return lw_msg_fail(err, errlen, -EINVAL, "not a regular file");
 	}
 	size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
 	if (want > LWD_MAX_FILE_SIZE)
@@ -80,7 +66,7 @@ int lw_base_read_dir(void *arg, const char *name, uint64_t want, uint8_t **buf, 
 	b = malloc(size ? (size_t)size : 1);
 	if (!b) {
 		close(fd);
-		return lw_base_fail(err, errlen, -ENOMEM, "out of memory reading %llu bytes", LW_ULL(size));
+		return lw_msg_fail(err, errlen, -ENOMEM, "out of memory reading %llu bytes", LW_ULL(size));
 	}
 	while (got < size) {
 		ssize_t r = read(fd, b + got, (size_t)size - got);
@@ -91,7 +77,7 @@ int lw_base_read_dir(void *arg, const char *name, uint64_t want, uint8_t **buf, 
 			e = errno;
 			free(b);
 			close(fd);
-			return lw_base_fail(err, errlen, -e, "read error: %s", strerror_r(e, eb, sizeof(eb)));
+			return lw_msg_fail(err, errlen, -e, "read error: %s", strerror_r(e, eb, sizeof(eb)));
 		}
 		if (r == 0)
 			break;
@@ -111,10 +97,10 @@ static int lw_base_get(const lw_base_ref *ref, lw_base_read_fn read, void *arg, 
 	int rc = read(arg, ref->name, ref->length, buf, len, msg, sizeof(msg));
 
 	if (rc == -ENOENT)
-		return lw_base_fail(err, errlen, LWD_EBASE, "base file '%s' is missing (%s)",
+		return lw_msg_fail(err, errlen, LWD_EBASE, "base file '%s' is missing (%s)",
 				    ref->name, msg);
 	if (rc < 0)
-		return lw_base_fail(err, errlen, rc, "base file '%s': %s", ref->name, msg);
+		return lw_msg_fail(err, errlen, rc, "base file '%s': %s", ref->name, msg);
 	return 0;
 }
 
@@ -132,14 +118,14 @@ static int lw_resolve_stacks(const lw_file *f, const lw_base_ref *ref, lw_base_r
 		return rc;
 	if (len < ref->length) {
 		free(buf);
-		return lw_base_fail(err, errlen, LWD_EBASE,
+		return lw_msg_fail(err, errlen, LWD_EBASE,
 				    "base file '%s' holds %zu bytes, fewer than the %llu this file refers to",
 				    ref->name, len, LW_ULL(ref->length));
 	}
 	crc = lw_crc32(0, buf, (size_t)ref->length);
 	if (crc != ref->crc) {
 		free(buf);
-		return lw_base_fail(err, errlen, LWD_EBASE,
+		return lw_msg_fail(err, errlen, LWD_EBASE,
 				    "base file '%s' is not the stack file this file refers to (CRC of its first %llu bytes is 0x%08x, expected 0x%08x)",
 				    ref->name, LW_ULL(ref->length), crc, ref->crc);
 	}
@@ -147,9 +133,9 @@ static int lw_resolve_stacks(const lw_file *f, const lw_base_ref *ref, lw_base_r
 				stacks, pcs, msg, sizeof(msg));
 	free(buf);
 	if (rc == -ENOMEM)
-		return lw_base_fail(err, errlen, rc, "out of memory");
+		return lw_msg_fail(err, errlen, rc, "out of memory");
 	if (rc)
-		return lw_base_fail(err, errlen, LWD_EBASE, "base file '%s': %s", ref->name, msg);
+		return lw_msg_fail(err, errlen, LWD_EBASE, "base file '%s': %s", ref->name, msg);
 	return 0;
 }
 
@@ -168,30 +154,30 @@ static int lw_resolve_key(const lw_file *f, const lw_base_ref *ref, lw_base_read
 		return rc;
 	if (len != ref->length) {
 		free(buf);
-		return lw_base_fail(err, errlen, LWD_EBASE,
+		return lw_msg_fail(err, errlen, LWD_EBASE,
 				    "base file '%s' is %s bytes, not the %llu this file refers to (replaced or truncated)",
 				    ref->name, len > ref->length ? "more" : "fewer", LW_ULL(ref->length));
 	}
 	rc = lw_parse_owned(buf, len, &k, msg, sizeof(msg));
 	if (rc == -ENOMEM)
-		return lw_base_fail(err, errlen, rc, "out of memory");
+		return lw_msg_fail(err, errlen, rc, "out of memory");
 	if (rc)
-		return lw_base_fail(err, errlen, LWD_EBASE, "base file '%s': %s", ref->name, msg);
+		return lw_msg_fail(err, errlen, LWD_EBASE, "base file '%s': %s", ref->name, msg);
 	kp = k->priv_;
 	if (k->kind != LWD_KIND_SNAPSHOT || k->run_id != f->run_id || k->seq != ref->seq)
-		rc = lw_base_fail(err, errlen, LWD_EBASE,
+		rc = lw_msg_fail(err, errlen, LWD_EBASE,
 				  "base file '%s' is not the keyframe this file refers to (kind %u, run %llu, seq %llu; expected a snapshot of run %llu, seq %llu)",
 				  ref->name, k->kind, LW_ULL(k->run_id), LW_ULL(k->seq),
 				  LW_ULL(f->run_id), LW_ULL(ref->seq));
 	else if (!kp->sec[LWD_SEC_CCOUNTERS].hdr || kp->cc_crc != ref->crc)
-		rc = lw_base_fail(err, errlen, LWD_EBASE,
+		rc = lw_msg_fail(err, errlen, LWD_EBASE,
 				  "base file '%s' is not the keyframe this file refers to (its CCOUNTERS CRC is 0x%08x, expected 0x%08x)",
 				  ref->name, kp->cc_crc, ref->crc);
 	else if (kp->sec[LWD_SEC_COUNTER_BASE].hdr)
-		rc = lw_base_fail(err, errlen, LWD_EBASE,
+		rc = lw_msg_fail(err, errlen, LWD_EBASE,
 				  "base file '%s' has a keyframe of its own; a keyframe must not", ref->name);
 	else if (kp->n_stacks_used > pv->n_stacks_used)
-		rc = lw_base_fail(err, errlen, LWD_EBASE,
+		rc = lw_msg_fail(err, errlen, LWD_EBASE,
 				  "base file '%s' uses %u stacks, more than the %u of this file",
 				  ref->name, kp->n_stacks_used, pv->n_stacks_used);
 	if (rc) {
@@ -232,11 +218,11 @@ int lw_file_resolve(lw_file *f, lw_base_read_fn read, void *arg, char *err, size
 	int use_mods, rc = 0;
 
 	if (!f || !f->priv_)
-		return lw_base_fail(err, errlen, -EINVAL, "invalid arguments");
+		return lw_msg_fail(err, errlen, -EINVAL, "invalid arguments");
 	if (!f->unresolved)
 		return 0;
 	if (!read)
-		return lw_base_fail(err, errlen, -EINVAL, "invalid arguments");
+		return lw_msg_fail(err, errlen, -EINVAL, "invalid arguments");
 	pv = f->priv_;
 	for (size_t i = 0; i < f->n_bases; i++) {
 		if (f->bases[i].type == LWD_SEC_STACK_BASE)
@@ -252,9 +238,9 @@ int lw_file_resolve(lw_file *f, lw_base_read_fn read, void *arg, char *err, size
 	if (rc == 0 && use_mods) {
 		rc = lw_copy_modules(key, &mods, &segs);
 		if (rc)
-			lw_base_fail(err, errlen, rc, "out of memory");
+			lw_msg_fail(err, errlen, rc, "out of memory");
 		else if (pv->exe_module != LWD_NONE && pv->exe_module >= key->n_modules)
-			rc = lw_base_fail(err, errlen, LWD_EBASE,
+			rc = lw_msg_fail(err, errlen, LWD_EBASE,
 					  "PROCESS exe_module %u outside the %zu modules of base file '%s'",
 					  pv->exe_module, key->n_modules, cref->name);
 	}
@@ -264,9 +250,9 @@ int lw_file_resolve(lw_file *f, lw_base_read_fn read, void *arg, char *err, size
 
 		rc = lw_cc_materialize(f, key->priv_, msg, sizeof(msg));
 		if (rc == -ENOMEM)
-			lw_base_fail(err, errlen, rc, "out of memory");
+			lw_msg_fail(err, errlen, rc, "out of memory");
 		else if (rc)
-			lw_base_fail(err, errlen, rc, "with keyframe '%s': %s", cref->name, msg);
+			lw_msg_fail(err, errlen, rc, "with keyframe '%s': %s", cref->name, msg);
 	}
 	if (rc) {
 		free(stacks);

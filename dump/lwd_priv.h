@@ -154,6 +154,9 @@ typedef struct lw_file_priv {
 	uint8_t *adopted;         /* the keyframe's bytes when its modules are used */
 } lw_file_priv;
 
+/* Writes a one-line message (if err/errlen) and returns code. */
+__attribute__((format(printf, 4, 5)))
+int lw_msg_fail(char *err, size_t errlen, int code, const char *fmt, ...);
 /* Parses one file alone (lwd_reader.c); takes ownership of bytes. */
 int lw_parse_owned(uint8_t *bytes, size_t len, lw_file **out, char *err, size_t errlen);
 /* Checks a stack-file prefix (header + whole chunks, exactly len bytes) and

@@ -1037,8 +1037,7 @@ int lw_file_parse(const void *buf, size_t len, lw_file **out, char *err, size_t 
 	return lw_parse_owned(copy, len, out, err, errlen);
 }
 
-__attribute__((format(printf, 4, 5)))
-static int lw_open_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+int lw_msg_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1070,12 +1069,12 @@ static int lw_open_resolve(const char *path, lw_file *f, char *err, size_t errle
 		dir = strndup(p, (size_t)(slash - p));
 	free(real);
 	if (!dir)
-		return lw_open_fail(err, errlen, -ENOMEM, "out of memory");
+		return lw_msg_fail(err, errlen, -ENOMEM, "out of memory");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	e = errno;
 	free(dir);
 	if (dfd < 0)
-		return lw_open_fail(err, errlen, -e, "cannot open its directory for base files: %s",
+		return lw_msg_fail(err, errlen, -e, "cannot open its directory for base files: %s",
 				    LW_STRERROR(e, eb));
 	rc = lw_file_resolve(f, lw_base_read_dir, &dfd, err, errlen);
 	close(dfd);
@@ -1093,36 +1092,36 @@ int lw_file_open(const char *path, lw_file **out, char *err, size_t errlen)
 	if (out)
 		*out = NULL;
 	if (!path || !out)
-		return lw_open_fail(err, errlen, -EINVAL, "invalid arguments");
+		return lw_msg_fail(err, errlen, -EINVAL, "invalid arguments");
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer (regular files
 	 * ignore the flag; anything else is refused below). */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
-		return lw_open_fail(err, errlen, -e, "cannot open: %s", LW_STRERROR(e, eb));
+		return lw_msg_fail(err, errlen, -e, "cannot open: %s", LW_STRERROR(e, eb));
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		return lw_open_fail(err, errlen, -e, "cannot stat: %s", LW_STRERROR(e, eb));
+		return lw_msg_fail(err, errlen, -e, "cannot stat: %s", LW_STRERROR(e, eb));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		if (S_ISDIR(st.st_mode))
-			return lw_open_fail(err, errlen, -EISDIR, "is a directory, not a .lwd file");
-		return lw_open_fail(err, errlen, -EINVAL, "not a regular file");
+			return lw_msg_fail(err, errlen, -EISDIR, "is a directory, not a .lwd file");
+		return lw_msg_fail(err, errlen, -EINVAL, "not a regular file");
 	}
 	if (st.st_size < 0 || (uint64_t)st.st_size > LWD_MAX_FILE_SIZE ||
 	    (uint64_t)st.st_size > SIZE_MAX - 1) {
 		close(fd);
-		return lw_open_fail(err, errlen, -EFBIG, "file is %lld bytes, above the %llu-byte limit",
+		return lw_msg_fail(err, errlen, -EFBIG, "file is %lld bytes, above the %llu-byte limit",
 				    (long long)st.st_size, LW_ULL(LWD_MAX_FILE_SIZE));
 	}
 	size = (size_t)st.st_size;
 	bytes = malloc(size ? size : 1);
 	if (!bytes) {
 		close(fd);
-		return lw_open_fail(err, errlen, -ENOMEM, "out of memory reading %zu bytes", size);
+		return lw_msg_fail(err, errlen, -ENOMEM, "out of memory reading %zu bytes", size);
 	}
 	while (got < size) {
 		ssize_t r = read(fd, bytes + got, size - got);
@@ -1133,7 +1132,7 @@ int lw_file_open(const char *path, lw_file **out, char *err, size_t errlen)
 			e = errno;
 			free(bytes);
 			close(fd);
-			return lw_open_fail(err, errlen, -e, "read error: %s", LW_STRERROR(e, eb));
+			return lw_msg_fail(err, errlen, -e, "read error: %s", LW_STRERROR(e, eb));
 		}
 		if (r == 0)
 			break;   /* the file shrank: parse reports the truncation */

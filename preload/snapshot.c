@@ -334,6 +334,18 @@ struct pub {
 	void *arg;
 };
 
+static void put_module_map(lw_writer *w, const struct lw_snap *s)
+{
+	lw_writer_section_begin(w, LWD_SEC_MODULES, 0, s->n_mods);
+	for (uint32_t i = 0; i < s->n_mods; i++)
+		lw_writer_put_module(w, &s->mods[i]);
+	lw_writer_section_end(w);
+	lw_writer_section_begin(w, LWD_SEC_SEGMENTS, 0, s->n_segs);
+	for (uint32_t i = 0; i < s->n_segs; i++)
+		lw_writer_put_segment(w, &s->segs[i]);
+	lw_writer_section_end(w);
+}
+
 static int fill(lw_writer *w, void *arg)
 {
 	struct pub *pb = arg;
@@ -345,15 +357,7 @@ static int fill(lw_writer *w, void *arg)
 	lw_writer_put_process(w, &s->proc);
 	lw_writer_section_end(w);
 
-	lw_writer_section_begin(w, LWD_SEC_MODULES, 0, s->n_mods);
-	for (uint32_t i = 0; i < s->n_mods; i++)
-		lw_writer_put_module(w, &s->mods[i]);
-	lw_writer_section_end(w);
-
-	lw_writer_section_begin(w, LWD_SEC_SEGMENTS, 0, s->n_segs);
-	for (uint32_t i = 0; i < s->n_segs; i++)
-		lw_writer_put_segment(w, &s->segs[i]);
-	lw_writer_section_end(w);
+	put_module_map(w, s);
 
 	lw_writer_section_begin(w, LWD_SEC_STACKS, 0, s->n_stacks);
 	for (uint32_t id = 0; id < s->n_stacks && w->err == 0; id++) {
@@ -566,16 +570,8 @@ static int fill_compact(lw_writer *w, void *arg)
 	lw_writer_section_begin(w, LWD_SEC_PROCESS, 0, 1);
 	lw_writer_put_process(w, &s->proc);
 	lw_writer_section_end(w);
-	if (!c->mods_from_key) {
-		lw_writer_section_begin(w, LWD_SEC_MODULES, 0, s->n_mods);
-		for (uint32_t i = 0; i < s->n_mods; i++)
-			lw_writer_put_module(w, &s->mods[i]);
-		lw_writer_section_end(w);
-		lw_writer_section_begin(w, LWD_SEC_SEGMENTS, 0, s->n_segs);
-		for (uint32_t i = 0; i < s->n_segs; i++)
-			lw_writer_put_segment(w, &s->segs[i]);
-		lw_writer_section_end(w);
-	}
+	if (!c->mods_from_key)
+		put_module_map(w, s);
 	lw_stack_base_info sb = { c->stacks_str, base.sf.n_stacks, base.sf.len, base.sf.seq, base.sf.crc };
 	lw_writer_section_begin(w, LWD_SEC_STACK_BASE, 0, 1);
 	lw_writer_put_stack_base(w, &sb);

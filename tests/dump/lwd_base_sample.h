@@ -116,24 +116,8 @@ static inline int lwb_fill(lw_writer *w, void *argp)
 	lw_writer_put_process(w, &p);
 	lw_writer_section_end(w);
 
-	if (!a->delta) {
-		lw_writer_section_begin(w, LWD_SEC_MODULES, 0, LWS_N_MODULES);
-		for (int i = 0; i < LWS_N_MODULES; i++) {
-			lw_module_info m;
-
-			lws_module(&m, i, so);
-			lw_writer_put_module(w, &m);
-		}
-		lw_writer_section_end(w);
-		lw_writer_section_begin(w, LWD_SEC_SEGMENTS, 0, LWS_N_SEGMENTS);
-		for (int i = 0; i < LWS_N_SEGMENTS; i++) {
-			lw_segment_info s;
-
-			lws_segment(&s, i);
-			lw_writer_put_segment(w, &s);
-		}
-		lw_writer_section_end(w);
-	}
+	if (!a->delta)
+		lws_put_module_map(w, so);
 
 	lw_stack_base_info sb = { name, sf->n_stacks, sf->len, sf->seq, sf->crc };
 	lw_writer_section_begin(w, LWD_SEC_STACK_BASE, 0, 1);

@@ -30,15 +30,7 @@ static int dir_seq;
 
 static int new_dir(char *path, size_t n)
 {
-	int fd;
-
-	snprintf(path, n, "%s/d%d", root, dir_seq++);
-	if (mkdir(path, 0700) < 0)
-		lwt_die("mkdir");
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		lwt_die("open dir");
-	return fd;
+	return lwt_new_dir(root, &dir_seq, path, n);
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -345,21 +337,6 @@ static int mem_read(void *arg, const char *name, uint64_t want, uint8_t **buf, s
 	return -ENOENT;
 }
 
-static uint8_t *slurp(const char *dir, const char *name, size_t *len)
-{
-	char p[512];
-	int fd;
-	uint8_t *b;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		lwt_die(p);
-	b = lwt_slurp_fd(fd, len);
-	close(fd);
-	return b;
-}
-
 static void test_run(void)
 {
 	char path[256], err[512], link[600], target[600];
@@ -392,7 +369,7 @@ static void test_run(void)
 
 	/* alone: verified, but nothing that needs the bases */
 	size_t len;
-	uint8_t *b = slurp(path, "snap-000002.lwd", &len);
+	uint8_t *b = lwt_slurp_at(path, "snap-000002.lwd", &len);
 	rc = lw_file_parse(b, len, &f, err, sizeof(err));
 	CHECKF(rc == 0, "%s", err);
 	if (rc == 0) {
@@ -403,8 +380,8 @@ static void test_run(void)
 		memset(&m, 0, sizeof(m));
 		m.name[0] = "stacks-000000.lws";
 		m.name[1] = "snap-000001.lwd";
-		m.data[0] = slurp(path, "stacks-000000.lws", &m.len[0]);
-		m.data[1] = slurp(path, "snap-000001.lwd", &m.len[1]);
+		m.data[0] = lwt_slurp_at(path, "stacks-000000.lws", &m.len[0]);
+		m.data[1] = lwt_slurp_at(path, "snap-000001.lwd", &m.len[1]);
 		/* a failing reader leaves f as it was */
 		struct memfs none;
 		memset(&none, 0, sizeof(none));
@@ -571,7 +548,7 @@ static void test_append(void)
 	close(fd);
 	CHECK(lw_stackfile_append(&io, dfd, "stacks-000005.lws", 600, many_stacks, NULL, buf,
 				  sizeof(buf), &sf, &step) == 0);
-	uint8_t *b = slurp(path, "stacks-000005.lws", &len);
+	uint8_t *b = lwt_slurp_at(path, "stacks-000005.lws", &len);
 	CHECK(len == sf.len && lw_crc32(0, b, len) == sf.crc);
 	int rc = lw_parse_stackfile(b, len, 77, 5, 600, &stacks, &pcs, err, sizeof(err));
 	CHECKF(rc == 0, "%s", err);
@@ -843,7 +820,7 @@ static void test_stackfile_corrupt(void)
 	size_t len;
 
 	lwb_make_run(dfd, &r);
-	uint8_t *good = slurp(path, "stacks-000000.lws", &len);
+	uint8_t *good = lwt_slurp_at(path, "stacks-000000.lws", &len);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t *b = malloc(len);
 		lw_stack *st;

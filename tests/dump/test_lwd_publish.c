@@ -96,15 +96,7 @@ static int dir_seq;
 
 static int new_dir(char *path, size_t n)
 {
-	int fd;
-
-	snprintf(path, n, "%s/d%d", root, dir_seq++);
-	if (mkdir(path, 0700) < 0)
-		lwt_die("mkdir");
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		lwt_die("open dir");
-	return fd;
+	return lwt_new_dir(root, &dir_seq, path, n);
 }
 
 /* Number of directory entries, "." and ".." excluded. */

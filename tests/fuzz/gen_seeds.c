@@ -269,23 +269,6 @@ static uint8_t *bundle(const struct part *p, int n, size_t *len)
 	return b;
 }
 
-static uint8_t *slurp_at(const char *dir, const char *name, size_t *len)
-{
-	char path[4096];
-	int fd;
-	uint8_t *b;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "lwd_gen_seeds: cannot read back %s\n", path);
-		exit(1);
-	}
-	b = lwt_slurp_fd(fd, len);
-	close(fd);
-	return b;
-}
-
 static void emit_bundle(const char *dir, const char *name, const struct part *p, int n)
 {
 	size_t len;
@@ -308,9 +291,9 @@ static void base_seeds(const char *dir, const char *plain_dir)
 		exit(1);
 	}
 	lwb_make_run(dfd, &r);
-	st = slurp_at(tmp, "stacks-000000.lws", &ls);
-	key = slurp_at(tmp, "snap-000001.lwd", &lk);
-	del = slurp_at(tmp, "snap-000002.lwd", &ld);
+	st = lwt_slurp_at(tmp, "stacks-000000.lws", &ls);
+	key = lwt_slurp_at(tmp, "snap-000001.lwd", &lk);
+	del = lwt_slurp_at(tmp, "snap-000002.lwd", &ld);
 	struct part p_st = { "stacks-000000.lws", st, ls };
 	struct part p_key = { "snap-000001.lwd", key, lk };
 	struct part p_del = { "snap-000002.lwd", del, ld };

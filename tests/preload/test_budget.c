@@ -23,18 +23,7 @@
 #include <string.h>
 
 #include "budget.h"
-
-static int failures;
-#define CHECK(c, ...)                                                            \
-	do {                                                                     \
-		if (!(c)) {                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__,   \
-				__LINE__, #c);                                   \
-			fprintf(stderr, __VA_ARGS__);                            \
-			fputc('\n', stderr);                                     \
-			failures++;                                              \
-		}                                                                \
-	} while (0)
+#include "check.h"
 
 #define MAXF 20000
 static struct lw_bfile files[MAXF];
@@ -310,7 +299,5 @@ int main(void)
 	fprintf(stderr, "delete-oldest octave spread %s\n", naive > 1e9 ? "infinite (empty octaves)" : "finite");
 	CHECK(naive > 4.0, "the spread check cannot tell delete-oldest apart (%.2f)", naive);
 
-	if (failures)
-		fprintf(stderr, "%d check(s) failed\n", failures);
-	return failures ? 1 : 0;
+	return check_finish();
 }
