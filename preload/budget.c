@@ -180,7 +180,10 @@ void lw_budget_enforce(int dirfd, uint64_t room)
 				reg.f[w++] = reg.f[i];
 		reg.n = w;
 	}
-	if (over)
+	if (over & LW_BUDGET_DUMP_DROPPED)
+		lw_warn_once("a dump does not fit LEAKWATCH_MAX_DISK and was deleted; raise the budget "
+			     "to keep dumps", (const char *)NULL);
+	else if (over & LW_BUDGET_OVER)
 		lw_warn_once("LEAKWATCH_MAX_DISK is smaller than the newest snapshot and its base files; "
 			     "keeping only those", (const char *)NULL);
 }

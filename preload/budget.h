@@ -63,10 +63,14 @@ struct lw_bpolicy {
 
 /* Chooses files to delete from f[0..n) (sorted by seq, none gone yet) so
  * that their bytes + p->fixed (+ room, as far as unprotected files allow)
- * fit p->max_bytes: marks them gone and
- * writes their indices to order[] in a safe deletion order. Returns how
- * many; *over is set when even the minimal set does not fit. now_ns is the
- * current CLOCK_MONOTONIC time. Allocation-free: O(n) per chosen file. */
+ * fit p->max_bytes: marks them gone and writes their indices to order[] in
+ * a safe deletion order. Returns how many. *over gets LW_BUDGET_OVER when
+ * even the minimal set does not fit, LW_BUDGET_DUMP_DROPPED when the newest
+ * dump had to go (it alone, or with the newest snapshot, exceeds the
+ * budget). now_ns is the current CLOCK_MONOTONIC time. Allocation-free:
+ * O(n) per chosen file. */
+#define LW_BUDGET_OVER 1
+#define LW_BUDGET_DUMP_DROPPED 2
 size_t lw_budget_plan(struct lw_bfile *f, size_t n, const struct lw_bpolicy *p, uint64_t room,
 		      uint64_t now_ns, size_t *order, int *over);
 

@@ -37,6 +37,7 @@ struct plan {
 	uint64_t total;
 	uint64_t now;
 	size_t newest_stacks;
+	int dump_dropped;     /* the newest dump did not fit */
 };
 
 static void take(struct plan *pl, size_t i);
@@ -168,8 +169,10 @@ static size_t pick(struct plan *pl, int desperate)
 		return c;
 	if (!desperate)
 		return LW_BIDX_NONE;
-	if (newest_dump != LW_BIDX_NONE)
+	if (newest_dump != LW_BIDX_NONE) {
+		pl->dump_dropped = 1;
 		return newest_dump;
+	}
 	/* the protected snapshots, oldest first, but never the newest one nor
 	 * a keyframe a kept snapshot still needs */
 	for (size_t i = 0; i < pl->n; i++)
@@ -182,7 +185,7 @@ static size_t pick(struct plan *pl, int desperate)
 size_t lw_budget_plan(struct lw_bfile *f, size_t n, const struct lw_bpolicy *p, uint64_t room,
 		      uint64_t now_ns, size_t *order, int *over)
 {
-	struct plan pl = { f, n, 0, order, p->fixed, now_ns, LW_BIDX_NONE };
+	struct plan pl = { f, n, 0, order, p->fixed, now_ns, LW_BIDX_NONE, 0 };
 	size_t dumps = 0;
 
 	*over = 0;
@@ -225,11 +228,13 @@ size_t lw_budget_plan(struct lw_bfile *f, size_t n, const struct lw_bpolicy *p, 
 		size_t c = pick(&pl, 1);
 
 		if (c == LW_BIDX_NONE) {
-			*over = 1;
+			*over |= LW_BUDGET_OVER;
 			break;
 		}
 		take(&pl, c);
 	}
+	if (pl.dump_dropped)
+		*over |= LW_BUDGET_DUMP_DROPPED;
 	return pl.k;
 }
 

@@ -293,6 +293,16 @@ int main(void)
 		dumps += files[i].kind == LW_BF_DUMP;
 	}
 	CHECK(snaps <= 2 && dumps == 0, "tiny budget kept %zu snapshots, %zu dumps", snaps, dumps);
+	/* a dump larger than the budget goes, and says so */
+	nf = 0;
+	add(LW_BF_STACKS, 0, 0, 4096, LW_BSEQ_NONE, LW_BSEQ_NONE);
+	add(LW_BF_SNAP, 0, SEC, 4096, LW_BSEQ_NONE, 0);
+	add(LW_BF_DUMP, 1, 2 * SEC, 200 * 4096, LW_BSEQ_NONE, LW_BSEQ_NONE);
+	struct lw_bpolicy small = { 100 * 4096, 4096, 3 };
+	int over = 0;
+	size_t k = lw_budget_plan(files, nf, &small, 0, 3 * SEC, order, &over);
+	CHECK(k == 1 && files[order[0]].kind == LW_BF_DUMP && over == LW_BUDGET_DUMP_DROPPED,
+	      "k %zu over %d", k, over);
 
 	/* the check above has power: deleting the oldest is not log-spaced */
 	double naive = naive_spread();

@@ -13,8 +13,9 @@ fits the budget at the end and never exceeded it by more than its largest
 file while running; every published file of the whole tree (the run and
 its children's directories) opens with its base files resolved
 (lwd_inspect --recursive); no temporary file anywhere; dumps and snapshots
-really were written (at least a third of the dumps asked for, a snapshot
-per 5 s: the one writer thread also takes the dumps).
+really were written (a dump for every 10 asked for: signals that arrive
+while a dump is being written merge into one; a snapshot per 5 s: the one
+writer thread also takes the dumps).
 --report FILE writes the timeline (files, bytes, RSS of the process, the
 allocator's committed bytes from the newest snapshot) for
 docs/PERFORMANCE.md. CI runs it for 180 s (meson test soak); the one-hour
@@ -159,7 +160,8 @@ def main():
     check(total <= budget, 'run directory holds %d bytes at the end, budget %d' % (total, budget))
     check(max_total <= budget + max_file, 'run directory reached %d bytes (budget %d, largest '
           'file %d)' % (max_total, budget, max_file))
-    check(len(seen_dumps) * 3 >= dumps_asked, 'only %d dumps for %d signals'
+    # signals that come while a dump is written merge into the next one
+    check(len(seen_dumps) * 10 >= dumps_asked, 'only %d dumps for %d signals'
           % (len(seen_dumps), dumps_asked))
     # one writer thread does both: a dump a second (stop the threads, fork,
     # walk the heap) leaves it less time for snapshots on a loaded machine
