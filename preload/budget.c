@@ -1,7 +1,7 @@
 /* budget.c — the disk budget of the output directory (see budget.h for the
- * policy): a registry of the files this run published, the thinning plan,
- * and deletion that never follows a symlink and never touches a file this
- * run did not make.
+ * policy): a registry of the files this run published, enforcement of the
+ * thinning plan (budget_plan.c), and deletion that never follows a symlink
+ * and never touches a file this run did not make.
  *
  * Invariants: the registry is sorted by seq and lives in lw_mem_map memory;
  * it belongs to one (run_id, directory inode): a forked child (new run_id)
