@@ -342,6 +342,20 @@ static int same_root_node(const root_key *x, const root_key *y)
 	return x->kind == y->kind && x->owner == y->owner && x->start == y->start;
 }
 
+/* "thread TID <name>" for the roots a thread owns (lwd_format.h). */
+static const char *thread_root_name(uint32_t kind)
+{
+	switch (kind) {
+	case LWD_ROOT_STACK: return "stack";
+	case LWD_ROOT_REGISTER: return "registers";
+	case LWD_ROOT_TLS: return "tls";
+	case LWD_ROOT_SPECIFIC: return "pthread_setspecific";
+	case LWD_ROOT_THREAD_ARG: return "start argument";
+	case LWD_ROOT_ALT_STACK: return "coroutine stack";
+	default: return "root";
+	}
+}
+
 static int build_roots(lw_heap *h, char *err, size_t errlen)
 {
 	heap_priv *p = h->priv_;
@@ -402,8 +416,7 @@ static int build_roots(lw_heap *h, char *err, size_t errlen)
 		} else {
 			uint32_t tid = rk[i].owner < dg->n_threads ? dg->threads[rk[i].owner].tid : 0;
 			hr->tid = tid;
-			snprintf(lab, sizeof lab, "thread %u %s", tid,
-				 rk[i].kind == LWD_ROOT_STACK ? "stack" : "registers");
+			snprintf(lab, sizeof lab, "thread %u %s", tid, thread_root_name(rk[i].kind));
 		}
 		hr->label = lw_arena_strdup(&p->arena, lab);
 		if (!hr->label)

@@ -59,11 +59,11 @@ typedef struct lw_heap_group {
 } lw_heap_group;
 
 typedef struct lw_heap_root {
-	uint32_t kind;           /* LWD_ROOT_GLOBAL / STACK / REGISTER */
+	uint32_t kind;           /* enum lwd_root_kind */
 	const char *label;       /* "g_sessions (app)", "thread 12 stack", ... */
 	const char *symbol;      /* GLOBAL: demangled symbol or NULL */
 	const char *module;      /* GLOBAL: module basename; else NULL */
-	uint32_t tid;            /* STACK, REGISTER: thread id */
+	uint32_t tid;            /* every kind but GLOBAL: thread id */
 	uint32_t n_refs;         /* root words in this node */
 	uint64_t retained;       /* bytes its dominator subtree holds */
 } lw_heap_root;

@@ -24,6 +24,10 @@ const char *lw_heap_root_kind_name(uint32_t kind)
 	case LWD_ROOT_GLOBAL: return "global";
 	case LWD_ROOT_STACK: return "stack";
 	case LWD_ROOT_REGISTER: return "register";
+	case LWD_ROOT_TLS: return "tls";
+	case LWD_ROOT_SPECIFIC: return "specific";
+	case LWD_ROOT_THREAD_ARG: return "thread_arg";
+	case LWD_ROOT_ALT_STACK: return "alt_stack";
 	default: return "root";
 	}
 }
