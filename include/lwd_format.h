@@ -25,7 +25,8 @@
 #define LWD_VERSION_MINOR 2      /* readers accept any minor of their major;
                                   * 1 added the heap-graph sections 8..11;
                                   * 2 added stack files (kind 3), STACK_BASE,
-                                  * COUNTER_BASE and CCOUNTERS (20..22) */
+                                  * COUNTER_BASE and CCOUNTERS (20..22) and
+                                  * the root kinds 4..7 */
 
 #define LWD_MAX_DEPTH 128        /* frames per stack */
 #define LWD_MAX_BUILD_ID 64      /* bytes of a GNU build-id note we keep */
@@ -241,8 +242,10 @@ enum lwd_reason {
  *                           MODULES and the module's symbol table)
  *  16  u32 block            index into HEAP_BLOCKS of the target
  *  20  u32 flags            LWD_ROOTF_*
- * Kinds 4..7 came after the first graph dumps (same format minor); a reader
- * that predates them refuses such a dump with "unknown kind". */
+ * Kinds 4..7 came with format minor 2: a reader refuses them in a file of
+ * minor 0 or 1, and refuses a kind it does not know with LWD_EVERSION when
+ * the file's minor is newer than its own (LWD_EFORMAT otherwise). A 1.1
+ * reader refuses a 1.2 dump that holds them ("unknown kind"). */
 #define LWD_ROOT_SIZE 24
 enum lwd_root_kind {
 	LWD_ROOT_GLOBAL = 1,     /* writable PT_LOAD segment (data, bss) of a module */
