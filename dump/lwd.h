@@ -106,6 +106,7 @@ typedef struct lw_process_info {
 	uint32_t exe_module;
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
+	uint32_t shim_kib;       /* the shim's own resident memory, KiB (0: unknown) */
 } lw_process_info;
 
 typedef struct lw_module_info {
@@ -238,6 +239,7 @@ typedef struct lw_process {
 	uint32_t exe_module;                     /* LWD_NONE or < n_modules */
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
+	uint32_t shim_kib;                       /* 0 before format 1.2 */
 } lw_process;
 
 typedef struct lw_module {

@@ -818,7 +818,9 @@ static int lw_parse_process(lw_parse *c)
 		return LW_BAD(c, at + 48, "PROCESS record 0: sample_rate is 0 (must be >= 1)");
 	if (c->strict && (p->reason < LWD_REASON_INTERVAL || p->reason > LWD_REASON_API))
 		return LW_BAD(c, at + 120, "PROCESS record 0: unknown reason %u", p->reason);
-	if (c->strict && lw_rd32(r + 124) != 0)
+	/* bytes 124..127 were reserved before format 1.2 */
+	p->shim_kib = c->minor >= 2 ? lw_rd32(r + 124) : 0;
+	if (c->strict && c->minor < 2 && lw_rd32(r + 124) != 0)
 		return LW_BAD(c, at + 124, "PROCESS record 0: reserved field is not zero");
 	return 0;
 }

@@ -103,7 +103,9 @@ enum lwd_section {
  * 104  u64 alloc_calls      allocation calls seen by the shim so far (approximate)
  * 112  u64 free_calls       free calls seen so far (approximate)
  * 120  u32 reason           enum lwd_reason
- * 124  u32 reserved         zero
+ * 124  u32 shim_kib         minor >= 2: the shim's own memory resident at
+ *                           capture, KiB (its private mappings; 0 if
+ *                           unknown); before: reserved, zero
  */
 #define LWD_PROCESS_SIZE 128
 

@@ -128,6 +128,8 @@ static void fill_process(struct lw_snap *s)
 	mi_process_info(&el, &ut, &st, &crss, &prss, &ccommit, &pcommit, &faults);
 	p->heap_committed = ccommit;
 	p->heap_peak_committed = pcommit;
+	uint64_t own = lw_mem_resident() >> 10;
+	p->shim_kib = own > UINT32_MAX ? UINT32_MAX : (uint32_t)own;
 	p->exe_str = lw_strtab_add(&s->st, lw_exe_path());
 	ssize_t n = read_small("/proc/self/cmdline", cmd, sizeof(cmd));
 	if (n > 0) {

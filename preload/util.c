@@ -158,6 +158,34 @@ void lw_mem_unmap(void *p, size_t len)
 	errno = e;
 }
 
+uint64_t lw_mem_resident(void)
+{
+	int e = errno;
+	unsigned char vec[1024];
+	uint64_t pages = 0;
+	/* one region at a time under the lock; mincore without it (an
+	 * allocation slow path may be waiting to map): a region unmapped in
+	 * between fails with ENOMEM and counts nothing */
+	for (size_t i = 0;; i++) {
+		lw_mem_lock();
+		uintptr_t start = i < mem_n ? mem_regions[i].start : 0;
+		uintptr_t end = i < mem_n ? mem_regions[i].end : 0;
+		int more = i < mem_n;
+		lw_mem_unlock();
+		if (!more)
+			break;
+		for (uintptr_t a = start; a < end; a += sizeof(vec) * 4096) {
+			size_t len = end - a < sizeof(vec) * 4096 ? end - a : sizeof(vec) * 4096;
+			if (mincore((void *)a, len, vec) != 0)
+				break;
+			for (size_t k = 0; k < len / 4096; k++)
+				pages += vec[k] & 1;
+		}
+	}
+	errno = e;
+	return pages * 4096;
+}
+
 void lw_mem_foreach(int locked, void (*fn)(void *arg, uintptr_t start, uintptr_t end), void *arg)
 {
 	if (locked)

@@ -53,6 +53,9 @@ void lw_mem_unmap(void *p, size_t len);
  * Lock-free when `locked` is 0 (single-threaded forked child whose parent
  * held lw_mem_lock at fork time); otherwise takes lw_mem_lock. */
 void lw_mem_foreach(int locked, void (*fn)(void *arg, uintptr_t start, uintptr_t end), void *arg);
+/* Bytes of those regions resident in memory (mincore): the shim's own RSS.
+ * Not for the forked child; takes lw_mem_lock briefly per region. */
+uint64_t lw_mem_resident(void);
 void lw_mem_lock(void);
 void lw_mem_unlock(void);
 void lw_mem_reinit(void);   /* forked child */

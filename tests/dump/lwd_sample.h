@@ -46,6 +46,7 @@ static inline void lws_process(lw_process_info *p, const uint32_t *so)
 	p->peak_rss_bytes = 0x8000000000000001ull;
 	p->heap_committed = 4096;
 	p->heap_peak_committed = 1ull << 40;
+	p->shim_kib = 0xfedcba98u;
 	p->exe_str = so[0];
 	p->cmdline_str = so[1];
 	p->hostname_str = so[2];

@@ -121,6 +121,18 @@ static void dup_counter(uint8_t **b, size_t *len)
 	lwt_fix_crc(*b, s);
 }
 
+/* PROCESS bytes 124..127 are shim_kib since format 1.2 and reserved before:
+ * a non-zero value in a 1.1 file is an error. */
+static void process_reserved_v1_1(uint8_t **b, size_t *len)
+{
+	long s = lwt_must_find(*b, *len, LWD_SEC_PROCESS);
+
+	lwt_wr32(*b + s + 24 + 124, 1);
+	lwt_fix_crc(*b, s);
+	lwt_wr16(*b + 10, 1);
+	lwt_fix_header_crc(*b);
+}
+
 #define NAN_BITS 0x7ff8000000000000ull
 #define INF_BITS 0x7ff0000000000000ull
 #define NEG_ONE_BITS 0xbff0000000000000ull
@@ -248,7 +260,7 @@ static const corruption table[] = {
 	{ "sample_rate 0", 2, W_PAYLOAD, LWD_SEC_PROCESS, 48, 8, 0, 1, NULL, LWD_EFORMAT, "sample_rate is 0" },
 	{ "reason 0", 2, W_PAYLOAD, LWD_SEC_PROCESS, 120, 4, 0, 1, NULL, LWD_EFORMAT, "PROCESS record 0: unknown reason 0" },
 	{ "reason 5", 2, W_PAYLOAD, LWD_SEC_PROCESS, 120, 4, 5, 1, NULL, LWD_EFORMAT, "unknown reason 5" },
-	{ "process reserved", 2, W_PAYLOAD, LWD_SEC_PROCESS, 124, 4, 1, 1, NULL, LWD_EFORMAT,
+	{ "process reserved 1.1", 2, W_HDR, 0, 0, 0, 0, 0, process_reserved_v1_1, LWD_EFORMAT,
 	  "PROCESS record 0: reserved field is not zero" },
 };
 

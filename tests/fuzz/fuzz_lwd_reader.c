@@ -36,7 +36,7 @@ static uint64_t lw_fuzz_walk(const lw_file *f)
 
 	h += p->pid + p->ppid + p->parent_run_id + p->wall_ns + p->mono_ns + p->start_wall_ns +
 	     p->start_mono_ns + p->sample_rate + p->rss_bytes + p->peak_rss_bytes +
-	     p->heap_committed + p->heap_peak_committed + p->alloc_calls + p->free_calls + p->reason;
+	     p->heap_committed + p->heap_peak_committed + p->alloc_calls + p->free_calls + p->reason + p->shim_kib;
 	h += lw_fuzz_str(p->exe) + lw_fuzz_str(p->cmdline) + lw_fuzz_str(p->hostname);
 	if (p->exe_module != LWD_NONE) {
 		if (p->exe_module >= f->n_modules)

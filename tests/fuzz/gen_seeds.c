@@ -58,6 +58,7 @@ static int fill_seed(lw_writer *w, void *arg)
 	p.peak_rss_bytes = 12u << 20;
 	p.heap_committed = 8u << 20;
 	p.heap_peak_committed = 9u << 20;
+	p.shim_kib = 1536;
 	p.exe_str = s_exe;
 	p.cmdline_str = s_cmd;
 	p.hostname_str = s_host;

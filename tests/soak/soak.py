@@ -16,8 +16,9 @@ its children's directories) opens with its base files resolved
 really were written (a dump for every 10 asked for: signals that arrive
 while a dump is being written merge into one; a snapshot per 5 s: the one
 writer thread also takes the dumps).
---report FILE writes the timeline (files, bytes, RSS of the process, the
-allocator's committed bytes from the newest snapshot) for
+--report FILE writes the timeline (files, bytes, RSS of the process; the
+shim's own resident memory and the allocator's committed bytes from the
+newest snapshot) for
 docs/PERFORMANCE.md. CI runs it for 180 s (meson test soak); the one-hour
 run is by hand:
     LEAKWATCH_SHIM=build/preload/libleakwatch.so LEAKWATCH_BUILD=build \\
@@ -82,15 +83,17 @@ def rss_kib(pid):
     return 0
 
 
-def newest_committed(inspect, d):
-    """The allocator's committed bytes in the newest snapshot of d."""
+def newest_process(inspect, d):
+    """(the allocator's committed bytes, the shim's own resident KiB) from
+    the newest snapshot of d."""
     names = sorted(n for n in os.listdir(d) if n.startswith('snap-') and n.endswith('.lwd'))
     for n in reversed(names[-3:]):
         p = subprocess.run([inspect, '--json', '--no-symbols', os.path.join(d, n)],
                            capture_output=True, text=True)
         if p.returncode == 0:
-            return json.loads(p.stdout)[0]['process']['heap_committed']
-    return 0
+            proc = json.loads(p.stdout)[0]['process']
+            return proc['heap_committed'], proc['shim_kib']
+    return 0, 0
 
 
 def main():
@@ -138,9 +141,9 @@ def main():
         except FileNotFoundError:
             pass
         if report and now >= next_report:
-            committed = newest_committed(inspect, out) if os.path.isdir(out) else 0
-            rss = rss_kib(p.pid)
-            timeline.append((now - t0, n, total, rss, committed, len(seen_snaps), len(seen_dumps)))
+            committed, shim_kib = newest_process(inspect, out) if os.path.isdir(out) else (0, 0)
+            timeline.append((now - t0, n, total, rss_kib(p.pid), shim_kib, committed,
+                             len(seen_snaps), len(seen_dumps)))
             next_report += max(10.0, duration / 60)
         time.sleep(0.1)
     hung = p.poll() is None
@@ -167,6 +170,9 @@ def main():
     # walk the heap) leaves it less time for snapshots on a loaded machine
     check(len(seen_snaps) >= duration / 5, 'only %d snapshots in %.0f s' % (len(seen_snaps),
                                                                          duration))
+    # every snapshot records the shim's own resident memory (format 1.2)
+    shim_kib = newest_process(inspect, out)[1] if os.path.isdir(out) else 0
+    check(shim_kib > 0, 'the newest snapshot records no shim memory (shim_kib %d)' % shim_kib)
     tmps, n_lwd, subdirs = [], 0, 0
     for root, dirs, files in os.walk(out):
         subdirs += len(dirs)
@@ -183,10 +189,10 @@ def main():
     check(opened == n_lwd, 'opened %d of %d files' % (opened, n_lwd))
     if report:
         with open(report, 'w') as fh:
-            fh.write('# soak: %.0f s, budget %d bytes; t_s files bytes rss_kib heap_committed '
-                     'snapshots_seen dumps_seen\n' % (duration, budget))
+            fh.write('# soak: %.0f s, budget %d bytes; t_s files bytes rss_kib shim_kib '
+                     'heap_committed snapshots_seen dumps_seen\n' % (duration, budget))
             for row in timeline:
-                fh.write('%.0f %d %d %d %d %d %d\n' % row)
+                fh.write('%.0f %d %d %d %d %d %d %d\n' % row)
             fh.write('# %s\n' % stdout.strip())
     if failures and os.environ.get('LWTEST_KEEP'):
         print('kept', tmp)
