@@ -22,6 +22,10 @@ change a snapshot's size, only the work between them does), default rate,
 twice: LEAKWATCH_MAX_DISK=0 (every byte written stays: the bytes a week
 writes) and the default budget (256M: what stays on disk), and reports
 files, bytes, the largest snapshot and how many snapshots were kept.
+--budgets B1,B2,... replaces the two runs by one per budget (0 = none); a
+run that deleted snapshots also prints how the kept ones are spaced: per
+band of age (in snapshots before the newest), how many were kept and the
+median gap between neighbours (log spacing: gaps grow with age).
 """
 import argparse
 import os
@@ -95,11 +99,28 @@ def per_snapshot(args, tmp):
         print("| %s | %s | %.0f | %d | %d | %d |" % r)
 
 
+def spacing(out):
+    """Kept snapshots by age band: (band, kept, median gap), ages and gaps in
+    sequence numbers before the newest snapshot."""
+    seqs = sorted(int(n[5:11]) for n in os.listdir(out) if n.startswith("snap-"))
+    last, rows, lo = seqs[-1], [], 0
+    for hi in (10, 100, 1000, 10000, 100000):
+        band = [s for s in seqs if lo <= last - s < hi]
+        gaps = [b - a for a, b in zip(seqs, seqs[1:]) if lo <= last - b < hi]
+        if band:
+            rows.append(("%d-%d" % (lo, hi - 1), len(band),
+                         statistics.median(gaps) if gaps else 0))
+        lo = hi
+    return rows
+
+
 def project(args, tmp):
     app = os.path.join(args.build, "testapps", "many_stacks")
     shim = os.path.join(args.build, "preload", "libleakwatch.so")
-    for label, budget in (("no budget (LEAKWATCH_MAX_DISK=0)", "0"),
-                          ("default budget (256M)", None)):
+    runs = (("no budget (LEAKWATCH_MAX_DISK=0)", "0"), ("default budget (256M)", None))
+    if args.budgets:
+        runs = [("LEAKWATCH_MAX_DISK=%s" % b, b) for b in args.budgets.split(",")]
+    for label, budget in runs:
         out = os.path.join(tmp, "project-%s" % (budget or "default"))
         extra = {"LEAKWATCH_MAX_DISK": budget} if budget is not None else {}
         secs = run(app, shim, out, args.project, args.change_frac, None, extra)
@@ -107,9 +128,13 @@ def project(args, tmp):
         big = max(os.path.getsize(os.path.join(out, n)) for n in snaps)
         total = dir_bytes(out)
         print("%s: %d rounds in %.0f s; %d files, %d snapshots kept, %.1f MiB on disk "
-              "(%.0f bytes per snapshot written, largest %d)"
+              "(%.0f bytes per snapshot on disk, largest %d)"
               % (label, args.project, secs, len(os.listdir(out)), len(snaps), total / 2**20,
                  total / max(len(snaps), 1), big), flush=True)
+        if len(snaps) < args.project:
+            print("  kept snapshots by age (snapshots before the newest): "
+                  + "; ".join("%s: %d kept, median gap %g" % r for r in spacing(out)),
+                  flush=True)
         shutil.rmtree(out, ignore_errors=True)
 
 
@@ -119,6 +144,7 @@ def main():
     ap.add_argument("--baseline", help="an older libleakwatch.so to compare with")
     ap.add_argument("--project", type=int, help="rounds of the projection run")
     ap.add_argument("--change-frac", default="0.1")
+    ap.add_argument("--budgets", help="projection: comma-separated LEAKWATCH_MAX_DISK values")
     ap.add_argument("--tmp", help="where the runs write (e.g. /dev/shm: file sizes do not "
                     "depend on the file system, fsync time does)")
     args = ap.parse_args()
