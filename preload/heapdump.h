@@ -1,6 +1,6 @@
 /* heapdump.h — a full dump with the heap graph, taken in a forked child.
  *
- * lw_heapdump_write() is what lw_dump_write() (dump.c) runs for every dump
+ * lw_heapdump_write() is what the writer thread (writer.c) runs for every dump
  * request. Writer thread, reentrancy guard held, no shim lock held.
  *
  *   parent: capture module map; start the walker's canary thread; stop every

@@ -22,8 +22,8 @@
 
 #include "budget.h"
 #include "core.h"
-#include "dump.h"
 #include "fork.h"
+#include "heapdump.h"
 #include "lw_env.h"
 #include "lwd_format.h"
 #include "outdir.h"
@@ -98,7 +98,7 @@ static void install_signal(void)
 static int write_dump(uint32_t reason)
 {
 	lw_budget_before_dump();
-	int rc = lw_dump_write(reason);
+	int rc = lw_heapdump_write(reason);
 	if (rc == 0)
 		lw_budget_after_dump();
 	return rc;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "db.h"
 #include "errors.h"
@@ -41,6 +42,7 @@ typedef struct growth_args {
 	enum lw_sample_type sample;
 	int fail_on_leak;
 	int json;
+	lw_cmd_model model;
 } growth_args;
 
 typedef struct growth_row {
@@ -54,7 +56,8 @@ typedef struct growth_row {
 static void usage(FILE *out)
 {
 	fputs("usage: leakwatch growth PATH... [-n N] [--sample inuse_space|inuse_objects]\n"
-	      "                        [--min-snapshots K] [--fail-on-leak] [--json]\n", out);
+	      "                        [--min-snapshots K] [--fail-on-leak] [--json]\n"
+	      "                        " LW_MODEL_USAGE "\n", out);
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -262,6 +265,7 @@ static void print_header(const lw_series_list *l, const growth_args *a, size_t n
 			lw_fmt_duration(span, d, sizeof(d)),
 			s->n_snaps < a->min_snaps ? " (too few, skipped)" : "");
 	}
+	lw_report_print_wrappers(l->wrappers, l->n_wrappers, 0, out);
 	fprintf(out, "%zu sites by %s: %zu leak, %zu growing, %zu plateau, %zu stable\n\n",
 		nr, lw_sample_type_name(a->sample), counts[LW_VERDICT_LEAK],
 		counts[LW_VERDICT_GROWING], counts[LW_VERDICT_PLATEAU],
@@ -391,6 +395,7 @@ static void print_json(const growth_args *a, const growth_row *rows, size_t nr, 
 		lw_json_int(j, site->id);
 		lw_json_key(j, "frames");
 		lw_json_frames(j, site->frames, site->n_frames);
+		lw_report_json_wrappers(j, site->wrappers, site->n_wrappers);
 		lw_json_obj_end(j);
 	}
 	lw_json_arr_end(j);
@@ -399,17 +404,15 @@ static void print_json(const growth_args *a, const growth_row *rows, size_t nr, 
 
 static int growth_run(const growth_args *a)
 {
-	char err[1024];
 	lw_db *db = NULL;
-	if (lw_db_open_inputs(a->paths, a->n_paths, &db, err, sizeof(err)) < 0) {
-		lw_error("%s", err);
+	lw_model *m = NULL;
+	if (lw_cmd_open(a->paths, a->n_paths, &a->model.opts, &db, &m))
 		return 1;
-	}
 	lw_series_list l;
-	int rc = lw_model_series(db, &l);
+	int rc = lw_model_series(m, &l);
 	if (rc < 0) {
 		lw_error("'%s': cannot read the snapshots: %s", a->paths[0], strerror(-rc));
-		lw_db_close(db);
+		lw_cmd_close(db, m, NULL);
 		return 1;
 	}
 	size_t best = 0, usable = 0;
@@ -447,7 +450,7 @@ static int growth_run(const growth_args *a)
 	status = a->fail_on_leak && leak ? 3 : 0;
 out:
 	lw_series_list_free(&l);
-	lw_db_close(db);
+	lw_cmd_close(db, m, NULL);
 	return status;
 }
 
@@ -459,6 +462,7 @@ int lw_cmd_growth(int argc, char **argv)
 		{ "min-snapshots", required_argument, NULL, OPT_MIN },
 		{ "fail-on-leak", no_argument, NULL, OPT_FAIL },
 		{ "json", no_argument, NULL, OPT_JSON },
+		LW_MODEL_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -475,10 +479,8 @@ int lw_cmd_growth(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (lw_parse_u64(optarg, &a.n) || a.n == 0) {
-				lw_error("-n '%s': expected a positive count", optarg);
+			if (lw_args_count("-n", optarg, &a.n))
 				return 2;
-			}
 			break;
 		case OPT_SAMPLE: {
 			int t = lw_sample_type_parse(optarg);
@@ -510,10 +512,16 @@ int lw_cmd_growth(int argc, char **argv)
 			lw_error("'%s': missing argument", argv[optind - 1]);
 			usage(stderr);
 			return 2;
-		default:
+		default: {
+			int r = lw_args_model_option(c, optarg, &a.model);
+			if (r == 1)
+				break;
+			if (r == 2)
+				return 2;
 			lw_error("'%s': unknown option", argv[optind - 1]);
 			usage(stderr);
 			return 2;
+		}
 		}
 	}
 	if (optind >= argc) {

@@ -128,7 +128,7 @@ static void test_cc_roundtrip(void)
 		}
 		b = lwt_build(LWD_KIND_SNAPSHOT, fill_cc, NULL, &len);
 		int rc = lw_file_parse(b, len, &f, err, sizeof(err));
-		CHECKF(rc == 0, "%s", err);
+		CHECK(rc == 0, "%s", err);
 		if (rc == 0) {
 			CHECK(f->n_counters == CC_N && !f->unresolved);
 			for (size_t i = 0; i < f->n_counters && i < CC_N; i++) {
@@ -145,7 +145,7 @@ static void test_cc_roundtrip(void)
 					CHECK(k->alloc_objects_est == c->alloc_objects_est);
 					CHECK(k->free_bytes_est == c->free_bytes_est);
 				}
-				CHECKF(fabs(k->alloc_objects_est - c->alloc_objects_est) <= tol_o,
+				CHECK(fabs(k->alloc_objects_est - c->alloc_objects_est) <= tol_o,
 				       "record %zu: %.9g vs %.9g", i, k->alloc_objects_est, c->alloc_objects_est);
 				CHECK(fabs(k->alloc_bytes_est - c->alloc_bytes_est) <= tol_b);
 				CHECK(fabs(k->free_objects_est - c->free_objects_est) <= tol_o);
@@ -257,14 +257,14 @@ static void test_cc_delta(void)
 	CHECK(lw_publish_sized(&lw_io_system, dfd, "plain.lwd", buf, sizeof(buf), LWD_KIND_SNAPSHOT, 7,
 			       42, fill_dm, &a, NULL, &step) == 0);
 	rc1 = open_in(path, "delta.lwd", &fd_delta, err, sizeof(err));
-	CHECKF(rc1 == 0, "%s", err);
+	CHECK(rc1 == 0, "%s", err);
 	rc2 = open_in(path, "plain.lwd", &fd_plain, err, sizeof(err));
-	CHECKF(rc2 == 0, "%s", err);
+	CHECK(rc2 == 0, "%s", err);
 	if (rc1 == 0 && rc2 == 0) {
 		CHECK(fd_delta->n_counters == fd_plain->n_counters);
 		CHECK(fd_delta->n_counters > DM_N / 2);
 		for (size_t i = 0; i < fd_delta->n_counters && i < fd_plain->n_counters; i++)
-			CHECKF(!memcmp(&fd_delta->counters[i], &fd_plain->counters[i], sizeof(lw_counter)),
+			CHECK(!memcmp(&fd_delta->counters[i], &fd_plain->counters[i], sizeof(lw_counter)),
 			       "record %zu differs", i);
 		/* the delta is smaller than the plain file */
 		CHECK(fd_delta->file_size < fd_plain->file_size);
@@ -278,7 +278,7 @@ static void test_cc_delta(void)
 
 static void check_counter(const lw_counter *k, const lw_counter_info *c)
 {
-	CHECKF(k->stack == c->stack && k->alloc_samples == c->alloc_samples &&
+	CHECK(k->stack == c->stack && k->alloc_samples == c->alloc_samples &&
 	       k->alloc_sample_bytes == c->alloc_sample_bytes && k->free_samples == c->free_samples &&
 	       k->free_sample_bytes == c->free_sample_bytes &&
 	       k->alloc_objects_est == c->alloc_objects_est && k->alloc_bytes_est == c->alloc_bytes_est &&
@@ -349,7 +349,7 @@ static void test_run(void)
 	CHECK(r.sf_delta.len > r.sf_key.len);
 
 	rc = open_in(path, "snap-000001.lwd", &f, err, sizeof(err));
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	if (rc == 0) {
 		CHECK(f->version_minor == 2 && f->n_stacks == LWB_N_KEY_STACKS && !f->unresolved);
 		CHECK(f->n_counters == LWB_N_KEY_STACKS);
@@ -359,7 +359,7 @@ static void test_run(void)
 		lw_file_free(f);
 	}
 	rc = open_in(path, "snap-000002.lwd", &f, err, sizeof(err));
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	if (rc == 0) {
 		check_delta(f, &r);
 		CHECK(f->n_bases == 2 && f->bases[1].type == LWD_SEC_COUNTER_BASE &&
@@ -371,7 +371,7 @@ static void test_run(void)
 	size_t len;
 	uint8_t *b = lwt_slurp_at(path, "snap-000002.lwd", &len);
 	rc = lw_file_parse(b, len, &f, err, sizeof(err));
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	if (rc == 0) {
 		CHECK(f->unresolved && f->n_bases == 2);
 		CHECK(f->n_stacks == 0 && f->n_counters == 0 && f->n_modules == 0 && f->n_segments == 0);
@@ -386,10 +386,10 @@ static void test_run(void)
 		struct memfs none;
 		memset(&none, 0, sizeof(none));
 		CHECK(lw_file_resolve(f, mem_read, &none, err, sizeof(err)) == LWD_EBASE);
-		CHECKF(strstr(err, "base file 'stacks-000000.lws' is missing") != NULL, "%s", err);
+		CHECK(strstr(err, "base file 'stacks-000000.lws' is missing") != NULL, "%s", err);
 		CHECK(f->unresolved && f->n_stacks == 0 && f->n_counters == 0);
 		rc = lw_file_resolve(f, mem_read, &m, err, sizeof(err));
-		CHECKF(rc == 0, "%s", err);
+		CHECK(rc == 0, "%s", err);
 		if (rc == 0)
 			check_delta(f, &r);
 		CHECK(lw_file_resolve(f, mem_read, &m, err, sizeof(err)) == 0);   /* no-op now */
@@ -404,7 +404,7 @@ static void test_run(void)
 	snprintf(target, sizeof(target), "%s/snap-000002.lwd", path);
 	CHECK(symlink(target, link) == 0);
 	rc = lw_file_open(link, &f, err, sizeof(err));
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	if (rc == 0)
 		check_delta(f, &r);
 	lw_file_free(f);
@@ -426,8 +426,8 @@ static void broken_base(const char *what, const char *cmd, int code, const char 
 	if (system(sh) != 0)
 		lwt_die(sh);
 	rc = open_in(path, "snap-000002.lwd", &f, err, sizeof(err));
-	CHECKF(rc == code, "%s: rc %d (%s)", what, rc, err);
-	CHECKF(strstr(err, msg) != NULL, "%s: message \"%s\" lacks \"%s\"", what, err, msg);
+	CHECK(rc == code, "%s: rc %d (%s)", what, rc, err);
+	CHECK(strstr(err, msg) != NULL, "%s: message \"%s\" lacks \"%s\"", what, err, msg);
 	CHECK(rc == 0 || f == NULL);
 	lw_file_free(f);
 	close(dfd);
@@ -480,7 +480,7 @@ static void test_keyframe_swapped(void)
 	CHECK(system(sh) == 0);
 	rc = open_in(path, "snap-000002.lwd", &f, err, sizeof(err));
 	CHECK(rc == LWD_EBASE);
-	CHECKF(strstr(err, "is not the keyframe this file refers to (its CCOUNTERS CRC") != NULL, "%s", err);
+	CHECK(strstr(err, "is not the keyframe this file refers to (its CCOUNTERS CRC") != NULL, "%s", err);
 	close(dfd);
 	close(dfd2);
 }
@@ -551,7 +551,7 @@ static void test_append(void)
 	uint8_t *b = lwt_slurp_at(path, "stacks-000005.lws", &len);
 	CHECK(len == sf.len && lw_crc32(0, b, len) == sf.crc);
 	int rc = lw_parse_stackfile(b, len, 77, 5, 600, &stacks, &pcs, err, sizeof(err));
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	if (rc == 0)
 		for (uint32_t i = 0; i < 600; i++) {
 			uint32_t d, fl;
@@ -683,8 +683,8 @@ static void corrupt(const char *what, const spec *s, int code, const char *msg)
 		lwt_fix_header_crc(b);
 	}
 	rc = lw_file_parse(b, len, &f, err, sizeof(err));
-	CHECKF(rc == code, "%s: rc %d, want %d (%s)", what, rc, code, err);
-	CHECKF(strstr(err, msg) != NULL, "%s: message \"%s\" lacks \"%s\"", what, err, msg);
+	CHECK(rc == code, "%s: rc %d, want %d (%s)", what, rc, code, err);
+	CHECK(strstr(err, msg) != NULL, "%s: message \"%s\" lacks \"%s\"", what, err, msg);
 	lw_file_free(f);
 	free(b);
 }
@@ -838,8 +838,8 @@ static void test_stackfile_corrupt(void)
 			lwt_fix_crc(b, 64);
 		rc = lw_parse_stackfile(b, (size_t)r.sf_key.len, LWB_RUN_ID, 0, LWB_N_KEY_STACKS,
 						 &st, &pcs, err, sizeof(err));
-		CHECKF(rc == LWD_EFORMAT, "%s: rc %d", cases[i].what, rc);
-		CHECKF(strstr(err, cases[i].msg) != NULL, "%s: message \"%s\" lacks \"%s\"",
+		CHECK(rc == LWD_EFORMAT, "%s: rc %d", cases[i].what, rc);
+		CHECK(strstr(err, cases[i].msg) != NULL, "%s: message \"%s\" lacks \"%s\"",
 		       cases[i].what, err, cases[i].msg);
 		free(b);
 	}
@@ -848,17 +848,17 @@ static void test_stackfile_corrupt(void)
 	uint64_t *pcs;
 	CHECK(lw_parse_stackfile(good, (size_t)r.sf_key.len, LWB_RUN_ID, 0, 2, &st, &pcs, err,
 					  sizeof(err)) == LWD_EFORMAT);
-	CHECKF(strstr(err, "more than the 2 stacks referred to") != NULL, "%s", err);
+	CHECK(strstr(err, "more than the 2 stacks referred to") != NULL, "%s", err);
 	CHECK(lw_parse_stackfile(good, (size_t)r.sf_key.len, LWB_RUN_ID, 0, 4, &st, &pcs, err,
 					  sizeof(err)) == LWD_EFORMAT);
-	CHECKF(strstr(err, "holds 3 stacks, not the 4 referred to") != NULL, "%s", err);
+	CHECK(strstr(err, "holds 3 stacks, not the 4 referred to") != NULL, "%s", err);
 	CHECK(lw_parse_stackfile(good, (size_t)r.sf_key.len - 1, LWB_RUN_ID, 0, 3, &st, &pcs,
 					  err, sizeof(err)) == LWD_EFORMAT);
 	/* every truncation of the prefix is refused */
 	for (size_t n = 0; n < r.sf_key.len; n++) {
 		int rc = lw_parse_stackfile(good, n, LWB_RUN_ID, 0, 3, &st, &pcs, err, sizeof(err));
 
-		CHECKF(rc == LWD_EFORMAT, "prefix of %zu bytes: rc %d", n, rc);
+		CHECK(rc == LWD_EFORMAT, "prefix of %zu bytes: rc %d", n, rc);
 	}
 	free(good);
 	close(dfd);
@@ -880,7 +880,7 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup failed\n");
-	if (lwt_failures)
-		fprintf(stderr, "%d check(s) failed\n", lwt_failures);
-	return lwt_failures ? 1 : 0;
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	return failures ? 1 : 0;
 }

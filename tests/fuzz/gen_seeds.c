@@ -364,7 +364,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lwd_gen_seeds [--check] DIR BASEDIR\n");
 		return 2;
 	}
-	(void)lwt_failures;   /* lwd_test.h's counter: setup failures exit instead */
+	(void)failures;   /* lwd_test.h's counter: setup failures exit instead */
 	base_seeds(base_dir, dir);
 
 	b = build(&min, &len);

@@ -25,9 +25,7 @@
 
 #include "lwd.h"
 #include "lwd_graph.h"
-
-static int failures;
-#define CHECK(c, ...) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #c); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } } while (0)
+#include "../check.h"
 
 /* What to break. */
 enum breakage {

@@ -23,12 +23,12 @@ Usage: test_dump_child.py REAPER HEAP_DUMP_INFO [reap|kill|orphan ...]
 (env LEAKWATCH_SHIM from meson's test_env)."""
 import os, re, shutil, signal, subprocess, sys, tempfile, time
 
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lwcheck  # noqa: E402
 
 
 def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg)
+    lwcheck.expect(False, msg)
 
 
 def shim_env(out_dir):
@@ -72,7 +72,7 @@ def test_reap(reaper, info, tmp):
             fail("reap: %s has no heap graph: %s" % (n, text))
     if leftovers(out_dir):
         fail("reap: temporary files left: %s" % leftovers(out_dir))
-    if not failures:
+    if not lwcheck.FAILED:
         print("ok   reap: %s; 20 dumps with graphs" % line[0])
 
 
@@ -209,8 +209,7 @@ def main():
             test_orphan(reaper, info, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return lwcheck.finish()
 
 
 sys.exit(main())

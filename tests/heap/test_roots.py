@@ -82,12 +82,12 @@ LSAN_WRONG = {
         "without the interceptor glibc keeps it in the thread descriptor",
 }
 
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lwcheck  # noqa: E402
 
 
 def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg)
+    lwcheck.expect(False, msg)
 
 
 def tids(out):
@@ -211,8 +211,7 @@ def main():
         if only and name not in only:
             continue
         check_case(lw, appdir, label, name, argv, sites)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return lwcheck.finish()
 
 
 sys.exit(main())
