@@ -172,7 +172,9 @@ def t_budget_thinning(ctx):
     check(w.max_total <= budget + w.max_file,
           'directory reached %d bytes while running (budget %d, largest file %d)'
           % (w.max_total, budget, w.max_file))
-    check(len(seen_snaps) > 3 * len(kept), 'no thinning happened: %d of %d kept'
+    # how many get written depends on the machine's speed, how many stay on
+    # the budget: the spacing checks below tell whether thinning was right
+    check(len(kept) < len(seen_snaps), 'no thinning happened: %d of %d kept'
           % (len(kept), len(seen_snaps)))
     check(kept[0] == seen_snaps[0], 'first snapshot %s deleted (oldest kept %s)'
           % (seen_snaps[0], kept[0]))
