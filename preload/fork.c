@@ -63,7 +63,6 @@ void lw_fork_reinit_locks(void)
 static void child(void)
 {
 	lw_fork_reinit_locks();
-	lw_modmap_after_fork_child();
 	lw_core_after_fork_child();
 	lw_run.parent_run_id = lw_run.run_id;
 	lw_run.run_id = lw_random64();

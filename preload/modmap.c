@@ -164,18 +164,9 @@ static int refresh_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static int inherited;   /* a forked child: never refresh (modmap.h) */
-
-void lw_modmap_after_fork_child(void)
-{
-	inherited = 1;
-}
-
 void lw_modmap_refresh(void)
 {
 	struct refresh r = { 0 };
-	if (inherited)
-		return;
 	lw_modmap_lock();
 	dl_iterate_phdr(refresh_cb, &r);
 	lw_modmap_unlock();

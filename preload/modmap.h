@@ -39,16 +39,8 @@ struct lw_modmap_entry {
 };
 
 /* Adds modules loaded since the last refresh. Takes modmap_lock; call with
- * no other shim lock held. Does nothing in a forked child (below). */
+ * no other shim lock held. */
 void lw_modmap_refresh(void);
-/* The child of the program's fork() keeps the map it inherited and never
- * calls dl_iterate_phdr: glibc re-initialises the loader's main lock in the
- * child but not the lock dl_iterate_phdr takes (dl_load_write_lock), so if
- * another thread of the parent was inside dlopen, dlclose or
- * dl_iterate_phdr at the fork, the child would wait for it forever (seen in
- * the soak test: a child's exit() stuck in the final snapshot). Modules the
- * child loads itself are not added to its map. */
-void lw_modmap_after_fork_child(void);
 /* Calls fn for every module ever seen, in discovery order. locked = 1 takes
  * modmap_lock around the walk; 0 for a single-threaded forked child. */
 void lw_modmap_foreach(int locked, void (*fn)(void *arg, const struct lw_modmap_entry *m),
