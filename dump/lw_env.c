@@ -195,6 +195,20 @@ static int parse_parent(const char *s, struct lw_env *e)
 	return 0;
 }
 
+static int parse_max_disk(const char *s, struct lw_env *e)
+{
+	return lw_env_parse_size(s, &e->max_disk);
+}
+
+static int parse_keep_dumps(const char *s, struct lw_env *e)
+{
+	uint64_t v;
+	if (digits_u64(&s, &v) < 0 || *s != '\0' || v > UINT32_MAX)
+		return -EINVAL;
+	e->keep_dumps = (uint32_t)v;
+	return 0;
+}
+
 static const struct lw_env_var vars[] = {
 	{ LW_ENV_DIR, "a directory", "./leakwatch.<exe>.<pid>", parse_dir },
 	{ LW_ENV_RATE, "a number of bytes (K/M/G suffixes allowed)", "524288", parse_rate },
@@ -202,6 +216,9 @@ static const struct lw_env_var vars[] = {
 	{ LW_ENV_SIGNAL, "a signal that can be caught, or none", "USR2", parse_signal },
 	{ LW_ENV_CHILDREN, "all or none", "all", parse_children },
 	{ LW_ENV_PARENT, "<run id>:<directory> (set by the shim)", "no parent", parse_parent },
+	{ LW_ENV_MAX_DISK, "a size in bytes (K/M/G suffixes allowed; 0 = unlimited)", "256M",
+	  parse_max_disk },
+	{ LW_ENV_KEEP_DUMPS, "a number of dumps (0 = no limit)", "3", parse_keep_dumps },
 };
 
 void lw_env_defaults(struct lw_env *e)
@@ -213,6 +230,8 @@ void lw_env_defaults(struct lw_env *e)
 	e->children = LW_CHILDREN_ALL;
 	e->parent_dir = NULL;
 	e->parent_run_id = 0;
+	e->max_disk = LW_ENV_DEFAULT_MAX_DISK;
+	e->keep_dumps = LW_ENV_DEFAULT_KEEP_DUMPS;
 }
 
 void lw_env_read(struct lw_env *e, lw_env_get_fn get, lw_env_bad_fn bad, void *arg)

@@ -33,6 +33,8 @@
  * <absolute directory>": the starting process's run and the directory the
  * new program nests its own "<exe>.<pid>" directory in. */
 #define LW_ENV_PARENT "LEAKWATCH_PARENT"
+#define LW_ENV_MAX_DISK "LEAKWATCH_MAX_DISK"
+#define LW_ENV_KEEP_DUMPS "LEAKWATCH_KEEP_DUMPS"
 /* Read by `leakwatch run` only: path of libleakwatch.so. */
 #define LW_ENV_SHIM "LEAKWATCH_SHIM"
 /* Read by the analyzer only: size bound of its per-input cache databases
@@ -41,6 +43,8 @@
 
 #define LW_ENV_DEFAULT_RATE 524288u
 #define LW_ENV_DEFAULT_INTERVAL_NS (60ull * 1000000000ull)
+#define LW_ENV_DEFAULT_MAX_DISK (256ull << 20)
+#define LW_ENV_DEFAULT_KEEP_DUMPS 3u
 
 /* Every shim setting that comes from the environment. */
 struct lw_env {
@@ -51,6 +55,8 @@ struct lw_env {
 	int children;           /* LW_CHILDREN_ALL or LW_CHILDREN_NONE */
 	const char *parent_dir; /* LEAKWATCH_PARENT's directory, NULL when unset */
 	uint64_t parent_run_id; /* LEAKWATCH_PARENT's run id */
+	uint64_t max_disk;      /* byte budget of the output directory; 0: unlimited */
+	uint32_t keep_dumps;    /* newest dumps kept within the budget; 0: no count limit */
 };
 
 enum { LW_CHILDREN_ALL = 0, LW_CHILDREN_NONE = 1 };

@@ -27,6 +27,9 @@
 
 #define LWD_EFORMAT (-1000)   /* the bytes are not a valid .lwd file */
 #define LWD_EVERSION (-1001)  /* a valid file of a newer major version */
+#define LWD_EBASE (-1002)     /* a valid file whose base file (stack file or
+			       * keyframe, format minor 2) is missing or is not
+			       * the one it refers to */
 /* lw_file_open refuses larger files (-EFBIG). The reader needs at most about
  * twice the file size in memory. Additive to the original interface. */
 #define LWD_MAX_FILE_SIZE (UINT64_C(4) << 30)
@@ -42,6 +45,10 @@ typedef struct lw_io {
 	int (*close)(int fd);
 	int (*renameat)(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 	int (*unlinkat)(int dirfd, const char *path, int flags);
+	/* linkat(2). NULL: lw_publish uses named temporaries only (tables
+	 * written before it existed keep working). */
+	int (*linkat)(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		      int flags);
 } lw_io;
 
 /* The real syscalls. */
@@ -83,6 +90,8 @@ int lw_writer_section_set_count(lw_writer *w, uint32_t count);
 int lw_writer_section_end(lw_writer *w);
 /* Writes the END section and flushes. Does not fsync or close. */
 int lw_writer_finish(lw_writer *w);
+/* Writes the staged bytes without END (files without END: stack files). */
+int lw_writer_flush(lw_writer *w);
 
 /* Typed record helpers: each encodes one record of include/lwd_format.h
  * into the open section. String fields are offsets the caller obtained by
@@ -98,6 +107,7 @@ typedef struct lw_process_info {
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
 	uint32_t exit_status;    /* 0, or LWD_EXIT_STATUS_KNOWN | status (exit snapshots) */
+	uint32_t shim_kib;       /* the shim's own resident memory, KiB (0: unknown) */
 } lw_process_info;
 
 typedef struct lw_module_info {
@@ -132,6 +142,35 @@ int lw_writer_put_stack(lw_writer *w, const uint64_t *pcs, uint32_t depth, uint3
 int lw_writer_put_counter(lw_writer *w, const lw_counter_info *c);
 int lw_writer_put_live(lw_writer *w, const lw_live_info *b);
 
+/* Format minor 2: references to base files (docs/FORMAT.md §4.10). */
+typedef struct lw_stack_base_info {
+	uint32_t name_str, n_stacks;
+	uint64_t length, seq;
+	uint32_t crc;
+} lw_stack_base_info;
+
+typedef struct lw_counter_base_info {
+	uint32_t name_str, flags;
+	uint64_t seq, file_size;
+	uint32_t crc;
+} lw_counter_base_info;
+
+int lw_writer_put_stack_base(lw_writer *w, const lw_stack_base_info *b);
+int lw_writer_put_counter_base(lw_writer *w, const lw_counter_base_info *b);
+
+/* Compact counters (CCOUNTERS). lw_cc_wire computes a stack's eight wire
+ * values from its counters (the only rounding step); a writer keeps the
+ * keyframe's wire values to write later records as differences from them.
+ * lw_writer_put_ccounter appends one record: `base` NULL means zeros;
+ * *next is the previous record's stack + 1 (start at 0) and is advanced;
+ * stacks must be strictly increasing. lw_cc_record_size is the record's
+ * encoded size. All three are allocation-free and async-signal-safe. */
+void lw_cc_wire(const lw_counter_info *c, uint64_t wire[LWD_CC_FIELDS]);
+size_t lw_cc_record_size(uint32_t stack, uint32_t next, const uint64_t *wire,
+			 const uint64_t *base);
+int lw_writer_put_ccounter(lw_writer *w, uint32_t stack, const uint64_t *wire,
+			   const uint64_t *base, uint32_t *next);
+
 /* A string table built in caller memory (no allocation): add strings, get
  * offsets, then write it as the STRINGS section with lw_writer_put_strtab.
  * Offset 0 is the empty string. lw_strtab_add returns the offset, or 0 when
@@ -159,6 +198,40 @@ typedef int (*lw_fill_fn)(lw_writer *w, void *arg);
 int lw_publish(const lw_io *io, int dirfd, const char *name, void *buf, size_t cap,
 	       uint32_t kind, uint64_t run_id, uint64_t seq,
 	       lw_fill_fn fill, void *arg, const char **step);
+/* lw_publish that also reports the size of the published file. */
+int lw_publish_sized(const lw_io *io, int dirfd, const char *name, void *buf, size_t cap,
+		     uint32_t kind, uint64_t run_id, uint64_t seq,
+		     lw_fill_fn fill, void *arg, uint64_t *size, const char **step);
+
+/* ---- Stack files (kind 3, format minor 2) ------------------------------- */
+/* The state of a run's stack file as its writer knows it: what snapshots
+ * may refer to (len bytes, n_stacks stacks, their CRC) and the identity of
+ * the file it created. */
+typedef struct lw_stackfile {
+	uint64_t run_id, seq;
+	uint64_t len;             /* durable bytes: header + whole chunks */
+	uint32_t n_stacks;        /* stacks in them */
+	uint32_t crc;             /* CRC-32 of the first len bytes */
+	uint64_t dev, ino;
+} lw_stackfile;
+
+/* Returns stack `id`'s frames and sets *depth (1..LWD_MAX_DEPTH), *flags. */
+typedef const uint64_t *(*lw_stack_fn)(void *arg, uint32_t id, uint32_t *depth,
+				       uint32_t *flags);
+
+/* Creates stack file `name` in dirfd holding stacks 0..n-1, published
+ * atomically like lw_publish (a reader never sees it half-written). */
+int lw_stackfile_create(const lw_io *io, int dirfd, const char *name, uint64_t run_id,
+			uint64_t seq, uint32_t n, lw_stack_fn get, void *arg,
+			void *buf, size_t cap, lw_stackfile *sf, const char **step);
+/* Appends stacks sf->n_stacks..n-1 to the file that lw_stackfile_create made
+ * (opened with O_NOFOLLOW; it must still be that inode, at least sf->len
+ * bytes long; bytes past sf->len, left by an append that failed, are cut
+ * off) and fsyncs it. On success sf describes the longer prefix; on failure
+ * sf is unchanged and the first sf->len bytes are untouched. */
+int lw_stackfile_append(const lw_io *io, int dirfd, const char *name, uint32_t n,
+			lw_stack_fn get, void *arg, void *buf, size_t cap,
+			lw_stackfile *sf, const char **step);
 
 /* ---- Reader ------------------------------------------------------------- */
 typedef struct lw_process {
@@ -172,6 +245,7 @@ typedef struct lw_process {
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
 	uint32_t exit_status;                    /* 0, or LWD_EXIT_STATUS_KNOWN | status */
+	uint32_t shim_kib;                       /* 0 before format 1.2 */
 } lw_process;
 
 typedef struct lw_module {
@@ -204,6 +278,17 @@ typedef struct lw_live_block {
 	double weight;
 } lw_live_block;
 
+/* A reference to a base file (format minor 2). */
+typedef struct lw_base_ref {
+	uint32_t type;            /* LWD_SEC_STACK_BASE or LWD_SEC_COUNTER_BASE */
+	const char *name;         /* a file name in the same directory (no '/') */
+	uint64_t seq;             /* the base's header seq */
+	uint64_t length;          /* stack base: prefix bytes; keyframe: file size */
+	uint32_t crc;             /* prefix CRC / the keyframe's CCOUNTERS CRC */
+	uint32_t n_stacks;        /* stack base: stacks used */
+	uint32_t flags;           /* keyframe: LWD_CBASEF_* */
+} lw_base_ref;
+
 typedef struct lw_file {
 	uint16_t version_major, version_minor;
 	uint32_t kind;
@@ -216,14 +301,41 @@ typedef struct lw_file {
 	size_t n_live;      lw_live_block *live;
 	size_t file_size;
 	void *priv_;        /* owned storage; do not touch */
+	/* Base files this file refers to (0..2; in order STACK_BASE,
+	 * COUNTER_BASE). While `unresolved` (a file with bases parsed alone by
+	 * lw_file_parse), stacks and counters are empty (n_stacks = n_counters
+	 * = 0), and so are modules and segments if they come from the keyframe
+	 * (process.exe_module is then LWD_NONE); lw_file_resolve fills them. */
+	size_t n_bases;
+	const lw_base_ref *bases;
+	int unresolved;
 } lw_file;
 
 /* Parses and validates `len` bytes. On success *out owns copies of everything
  * it needs (buf may be freed). Returns 0, -ENOMEM, LWD_EFORMAT or
  * LWD_EVERSION; on error writes a message to err (if errlen > 0). */
 int lw_file_parse(const void *buf, size_t len, lw_file **out, char *err, size_t errlen);
-/* Reads and parses a file. Also returns -errno for I/O errors. */
+/* Reads and parses a file and resolves its base files in the directory the
+ * file really is in (symbolic links resolved). Also returns -errno for I/O
+ * errors and LWD_EBASE when a base is missing or does not match; the
+ * message then names the base file. */
 int lw_file_open(const char *path, lw_file **out, char *err, size_t errlen);
+
+/* Reads base file `name` for lw_file_resolve: on success *buf (malloc'd)
+ * holds the file's first min(want, size) bytes, or want + 1 bytes when the
+ * file is longer, with the count in *len. Returns 0 or -errno with a
+ * message. */
+typedef int (*lw_base_read_fn)(void *arg, const char *name, uint64_t want,
+			       uint8_t **buf, size_t *len, char *err, size_t errlen);
+/* The reader lw_file_open uses: arg points at a directory fd (int). Opens
+ * with O_NONBLOCK and refuses anything but a regular file. */
+int lw_base_read_dir(void *arg, const char *name, uint64_t want, uint8_t **buf,
+		     size_t *len, char *err, size_t errlen);
+/* Verifies f's base files and fills its stacks, counters (and modules)
+ * from them. 0 (also for a file without bases), -ENOMEM, -errno from
+ * `read`, LWD_EBASE or LWD_EFORMAT. On failure f is unchanged (still
+ * unresolved). */
+int lw_file_resolve(lw_file *f, lw_base_read_fn read, void *arg, char *err, size_t errlen);
 void lw_file_free(lw_file *f);
 
 /* Raw access to a section the parser validated (bounds and CRC) but does not

@@ -265,12 +265,16 @@ static int decode_roots(const lw_file *f, lw_graph *g, const uint8_t *p, uint64_
 				return bad(err, errlen, "ROOTS record %u: module %u out of range (%zu modules)",
 					   i, o->owner, f->n_modules);
 			break;
-		case LWD_ROOT_STACK:
-		case LWD_ROOT_REGISTER:
 		case LWD_ROOT_TLS:
 		case LWD_ROOT_SPECIFIC:
 		case LWD_ROOT_THREAD_ARG:
 		case LWD_ROOT_ALT_STACK:
+			if (f->version_minor < 2)
+				return bad(err, errlen, "ROOTS record %u: kind %u is a format 1.2 kind in a 1.%u file",
+					   i, o->kind, f->version_minor);
+			/* fall through */
+		case LWD_ROOT_STACK:
+		case LWD_ROOT_REGISTER:
 			if (o->owner >= g->n_threads)
 				return bad(err, errlen, "ROOTS record %u: thread %u out of range (%zu threads)",
 					   i, o->owner, g->n_threads);
@@ -279,6 +283,12 @@ static int decode_roots(const lw_file *f, lw_graph *g, const uint8_t *p, uint64_
 					   i, LW_ULL(o->addr), g->threads[o->owner].n_regs);
 			break;
 		default:
+			/* a newer writer's kind: the file is fine, this reader is old */
+			if (f->version_minor > LWD_VERSION_MINOR) {
+				bad(err, errlen, "ROOTS record %u: kind %u needs a newer reader (file 1.%u)",
+				    i, o->kind, f->version_minor);
+				return LWD_EVERSION;
+			}
 			return bad(err, errlen, "ROOTS record %u: unknown kind %u", i, o->kind);
 		}
 		if (o->block >= g->n_blocks)

@@ -78,7 +78,9 @@ typedef struct lw_graph {
  * a dump whose heap walker refused to run: all other data is still valid);
  * LWD_EFORMAT with a message in err when the sections are inconsistent (only
  * some present, bad length, index out of range, blocks unsorted or
- * overlapping, unknown root kind or flag, ...); -ENOMEM. */
+ * overlapping, unknown root kind or flag, a root kind newer than the file's
+ * format minor, ...); LWD_EVERSION for a root kind this reader does not know
+ * in a file of a newer minor; -ENOMEM. */
 int lw_graph_decode(const lw_file *f, lw_graph **out, char *err, size_t errlen);
 void lw_graph_free(lw_graph *g);
 

@@ -49,6 +49,12 @@ static int lw_sys_unlinkat(int dirfd, const char *path, int flags)
 	return unlinkat(dirfd, path, flags);
 }
 
+static int lw_sys_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+			 int flags)
+{
+	return linkat(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
 const lw_io lw_io_system = {
 	.openat = lw_sys_openat,
 	.write = lw_sys_write,
@@ -57,4 +63,5 @@ const lw_io lw_io_system = {
 	.close = lw_sys_close,
 	.renameat = lw_sys_renameat,
 	.unlinkat = lw_sys_unlinkat,
+	.linkat = lw_sys_linkat,
 };

@@ -15,6 +15,9 @@
  *     section's byte length;
  *   - errors are one line, "offset N: what is wrong", N being the absolute
  *     file offset of the offending field or record.
+ * Files with base files (format minor 2: STACK_BASE, COUNTER_BASE) are
+ * verified alone here; their stacks and counters come from the bases in
+ * lwd_base.c (lw_file_resolve), which lw_file_open calls.
  * Files whose minor version is newer than ours are read in "lenient" mode:
  * reserved fields and unknown flag bits are ignored instead of rejected, as
  * docs/FORMAT.md promises. Not thread-hostile: no global state; a parsed
@@ -30,25 +33,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lwd.h"
+#include "lwd_priv.h"
 
 _Static_assert(sizeof(uint64_t) == 8 && sizeof(double) == 8, "64-bit types");
-
-#define LW_SEC_MAX_KNOWN 12   /* highest non-END section type we know */
-
-typedef struct lw_sec_loc {
-	uint64_t hdr;     /* file offset of the section header; 0 = absent */
-	uint64_t off;     /* payload offset */
-	uint64_t len;     /* payload length */
-	uint32_t count, flags;
-} lw_sec_loc;
-
-typedef struct lw_file_priv {
-	uint8_t *bytes;   /* our copy of the whole file */
-	size_t len;
-	lw_sec_loc sec[LW_SEC_MAX_KNOWN + 1];
-	uint64_t *pcs;    /* all stack frames, decoded */
-} lw_file_priv;
 
 typedef struct lw_parse {
 	const uint8_t *p;
@@ -56,25 +43,11 @@ typedef struct lw_parse {
 	char *err;
 	size_t errlen;
 	int strict;       /* minor <= ours: reserved fields must be zero */
+	int stackfile;    /* parsing a stack file (kind 3) */
 	uint16_t minor;
 	lw_file *f;
 	lw_file_priv *pv;
 } lw_parse;
-
-static uint16_t lw_rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t lw_rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t lw_rd64(const uint8_t *p)
-{
-	return (uint64_t)lw_rd32(p) | (uint64_t)lw_rd32(p + 4) << 32;
-}
 
 static double lw_rdf64(const uint8_t *p)
 {
@@ -100,6 +73,9 @@ static const char *lw_sec_name(uint32_t type)
 	case LWD_SEC_HEAP_EDGES: return "HEAP_EDGES";
 	case LWD_SEC_ROOTS: return "ROOTS";
 	case LWD_SEC_HEAP_TYPES: return "HEAP_TYPES";
+	case LWD_SEC_STACK_BASE: return "STACK_BASE";
+	case LWD_SEC_COUNTER_BASE: return "COUNTER_BASE";
+	case LWD_SEC_CCOUNTERS: return "CCOUNTERS";
 	case LWD_SEC_END: return "END";
 	default: return "unknown";
 	}
@@ -172,7 +148,9 @@ static int lw_parse_header(lw_parse *c)
 		return LW_BAD(c, 60, "header CRC mismatch (stored 0x%08x, computed 0x%08x)",
 			      stored, computed);
 	v = lw_rd32(p + 16);
-	if (v != LWD_KIND_SNAPSHOT && v != LWD_KIND_DUMP)
+	if (v == LWD_KIND_STACKS && !c->stackfile)
+		return LW_BAD(c, 16, "this is a stack file (kind 3), read through the snapshots that refer to it");
+	if (v != LWD_KIND_SNAPSHOT && v != LWD_KIND_DUMP && !(v == LWD_KIND_STACKS && c->stackfile))
 		return LW_BAD(c, 16, "unknown file kind %u (1 = snapshot, 2 = dump)", v);
 	c->f->kind = v;
 	if (c->strict) {
@@ -192,7 +170,18 @@ static int lw_parse_header(lw_parse *c)
 
 static int lw_is_known(uint32_t type)
 {
-	return type >= 1 && type <= LW_SEC_MAX_KNOWN;
+	return (type >= 1 && type <= LWD_SEC_HEAP_TYPES) ||
+	       (type >= LWD_SEC_STACK_BASE && type <= LW_SEC_MAX_KNOWN);
+}
+
+static int lw_dump_only(uint32_t type)
+{
+	return type >= LWD_SEC_LIVE_BLOCKS && type <= LWD_SEC_HEAP_TYPES;
+}
+
+static int lw_snapshot_only(uint32_t type)
+{
+	return type == LWD_SEC_STACK_BASE || type == LWD_SEC_COUNTER_BASE;
 }
 
 static int lw_parse_end(lw_parse *c, uint64_t hdr, uint64_t plen, uint32_t count, uint64_t nsec)
@@ -275,8 +264,10 @@ static int lw_parse_sections(lw_parse *c)
 			if (s->hdr)
 				return LW_BAD(c, off, "duplicate %s section (the first is at offset %llu)",
 					      nm, LW_ULL(s->hdr));
-			if (c->f->kind != LWD_KIND_DUMP && type >= LWD_SEC_LIVE_BLOCKS)
+			if (c->f->kind != LWD_KIND_DUMP && lw_dump_only(type))
 				return LW_BAD(c, off, "%s section in a snapshot; only dumps may have it", nm);
+			if (c->f->kind != LWD_KIND_SNAPSHOT && lw_snapshot_only(type))
+				return LW_BAD(c, off, "%s section in a dump; only snapshots may have it", nm);
 			s->hdr = off;
 			s->off = off + LWD_SECTION_HEADER_SIZE;
 			s->len = plen;
@@ -437,59 +428,239 @@ static int lw_parse_segments(lw_parse *c)
 	return 0;
 }
 
-static int lw_parse_stacks(lw_parse *c)
+/* Checks `count` stack records of a STACKS payload (file offset off, len
+ * bytes; header at hdr), numbered from `first`; adds their frames to
+ * *frames. Every record must lie inside the payload and the payload must end
+ * with the last one. */
+static int lw_check_stack_records(lw_parse *c, uint64_t hdr, uint64_t off, uint64_t len,
+				  uint32_t count, uint64_t first, uint64_t *frames)
 {
-	const lw_sec_loc *s = &c->pv->sec[LWD_SEC_STACKS];
 	const uint64_t min_rec = LWD_STACK_HEADER_SIZE + 8;
-	lw_file *f = c->f;
-	uint64_t pos = 0, total = 0, k = 0;
+	uint64_t pos = 0;
 
-	if (!s->hdr)
-		return 0;
-	if (s->count > s->len / min_rec)
-		return LW_BAD(c, s->hdr + 16, "STACKS count %u cannot fit in %llu bytes",
-			      s->count, LW_ULL(s->len));
-	/* Pass 1: validate every record and count frames. */
-	for (uint32_t i = 0; i < s->count; i++) {
-		const uint8_t *r = c->p + s->off + pos;
+	if (count > len / min_rec)
+		return LW_BAD(c, hdr + 16, "STACKS count %u cannot fit in %llu bytes",
+			      count, LW_ULL(len));
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *r = c->p + off + pos;
+		uint64_t id = first + i;
 		uint32_t depth, flags;
 
-		if (s->len - pos < LWD_STACK_HEADER_SIZE)
-			return LW_BAD(c, s->off + pos, "STACKS record %u: truncated record header", i);
+		if (len - pos < LWD_STACK_HEADER_SIZE)
+			return LW_BAD(c, off + pos, "STACKS record %llu: truncated record header", LW_ULL(id));
 		depth = lw_rd32(r);
 		flags = lw_rd32(r + 4);
 		if (depth < 1 || depth > LWD_MAX_DEPTH)
-			return LW_BAD(c, s->off + pos, "STACKS record %u: depth %u outside 1..%d",
-				      i, depth, LWD_MAX_DEPTH);
+			return LW_BAD(c, off + pos, "STACKS record %llu: depth %u outside 1..%d",
+				      LW_ULL(id), depth, LWD_MAX_DEPTH);
 		if (c->strict && (flags & ~LWD_STACKF_TRUNCATED))
-			return LW_BAD(c, s->off + pos + 4, "STACKS record %u: unknown flags 0x%x", i, flags);
-		if ((s->len - pos - LWD_STACK_HEADER_SIZE) / 8 < depth)
-			return LW_BAD(c, s->off + pos, "STACKS record %u: %u frames run past the end of the section",
-				      i, depth);
+			return LW_BAD(c, off + pos + 4, "STACKS record %llu: unknown flags 0x%x",
+				      LW_ULL(id), flags);
+		if ((len - pos - LWD_STACK_HEADER_SIZE) / 8 < depth)
+			return LW_BAD(c, off + pos,
+				      "STACKS record %llu: %u frames run past the end of the section",
+				      LW_ULL(id), depth);
 		pos += LWD_STACK_HEADER_SIZE + 8 * (uint64_t)depth;
-		total += depth;
+		*frames += depth;
 	}
-	if (pos != s->len)
-		return LW_BAD(c, s->off + pos, "STACKS section: %llu bytes after the last of %u records",
-			      LW_ULL(s->len - pos), s->count);
-	/* Pass 2: decode. total * 8 <= s->len, so both allocations are bounded. */
+	if (pos != len)
+		return LW_BAD(c, off + pos, "STACKS section: %llu bytes after the last of %u records",
+			      LW_ULL(len - pos), count);
+	return 0;
+}
+
+/* Decodes records already checked by lw_check_stack_records; frames go to
+ * pcs from index *k on. */
+static void lw_decode_stack_records(const uint8_t *r, uint32_t count, lw_stack *stacks,
+				    uint64_t *pcs, uint64_t *k)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		lw_stack *st = &stacks[i];
+
+		st->depth = lw_rd32(r);
+		st->flags = lw_rd32(r + 4);
+		st->pcs = pcs + *k;
+		for (uint32_t j = 0; j < st->depth; j++)
+			pcs[(*k)++] = lw_rd64(r + LWD_STACK_HEADER_SIZE + 8 * (size_t)j);
+		r += LWD_STACK_HEADER_SIZE + 8 * (size_t)st->depth;
+	}
+}
+
+static int lw_parse_stacks(lw_parse *c)
+{
+	const lw_sec_loc *s = &c->pv->sec[LWD_SEC_STACKS];
+	lw_file *f = c->f;
+	uint64_t total = 0, k = 0;
+	int rc;
+
+	if (!s->hdr)
+		return 0;
+	if ((rc = lw_check_stack_records(c, s->hdr, s->off, s->len, s->count, 0, &total)))
+		return rc;
+	/* total * 8 <= s->len, so both allocations are bounded. */
 	f->stacks = lw_alloc(s->count, sizeof(*f->stacks));
 	c->pv->pcs = lw_alloc((size_t)total, sizeof(uint64_t));
 	if ((s->count && !f->stacks) || (total && !c->pv->pcs))
 		return -ENOMEM;
-	pos = 0;
-	for (uint32_t i = 0; i < s->count; i++) {
-		const uint8_t *r = c->p + s->off + pos;
-		lw_stack *st = &f->stacks[i];
-
-		st->depth = lw_rd32(r);
-		st->flags = lw_rd32(r + 4);
-		st->pcs = c->pv->pcs + k;
-		for (uint32_t j = 0; j < st->depth; j++)
-			c->pv->pcs[k++] = lw_rd64(r + LWD_STACK_HEADER_SIZE + 8 * (size_t)j);
-		pos += LWD_STACK_HEADER_SIZE + 8 * (uint64_t)st->depth;
-	}
+	lw_decode_stack_records(c->p + s->off, s->count, f->stacks, c->pv->pcs, &k);
 	f->n_stacks = s->count;
+	c->pv->n_stacks_used = s->count;
+	return 0;
+}
+
+/* A base file name: a non-empty string that names a file in the same
+ * directory (no '/', not "." or ".."). */
+static int lw_base_name(lw_parse *c, const lw_sec_loc *s, const char *rec, const char **out)
+{
+	int rc = lw_str(c, lw_rd32(c->p + s->off), s->off, "name_str", rec, 0, out);
+
+	if (rc)
+		return rc;
+	if (!**out || strchr(*out, '/') || !strcmp(*out, ".") || !strcmp(*out, ".."))
+		return LW_BAD(c, s->off, "%s record 0: name_str \"%s\" is not a file name", rec, *out);
+	return 0;
+}
+
+/* STACK_BASE and COUNTER_BASE (format minor 2): the references themselves;
+ * lwd_base.c checks the files they name. */
+static int lw_parse_bases(lw_parse *c)
+{
+	const lw_sec_loc *sb = &c->pv->sec[LWD_SEC_STACK_BASE];
+	const lw_sec_loc *cb = &c->pv->sec[LWD_SEC_COUNTER_BASE];
+	lw_file *f = c->f;
+	lw_base_ref *ref;
+	int rc;
+
+	if (sb->hdr) {
+		const uint8_t *r = c->p + sb->off;
+
+		if (c->pv->sec[LWD_SEC_STACKS].hdr)
+			return LW_BAD(c, sb->hdr, "STACKS and STACK_BASE sections: a file has one or the other");
+		if (c->pv->sec[LWD_SEC_COUNTERS].hdr)
+			return LW_BAD(c, sb->hdr, "STACK_BASE with a COUNTERS section: it goes with CCOUNTERS");
+		if (sb->count != 1)
+			return LW_BAD(c, sb->hdr + 16, "STACK_BASE count %u, expected 1", sb->count);
+		if ((rc = lw_check_fixed(c, LWD_SEC_STACK_BASE, LWD_STACK_BASE_SIZE)))
+			return rc;
+		ref = &c->pv->refs[f->n_bases++];
+		ref->type = LWD_SEC_STACK_BASE;
+		if ((rc = lw_base_name(c, sb, "STACK_BASE", &ref->name)))
+			return rc;
+		ref->n_stacks = lw_rd32(r + 4);
+		ref->length = lw_rd64(r + 8);
+		ref->seq = lw_rd64(r + 16);
+		ref->crc = lw_rd32(r + 24);
+		if (ref->length < LWD_HEADER_SIZE)
+			return LW_BAD(c, sb->off + 8, "STACK_BASE record 0: length %llu is shorter than a header",
+				      LW_ULL(ref->length));
+		if (ref->seq > f->seq)
+			return LW_BAD(c, sb->off + 16, "STACK_BASE record 0: stack file seq %llu is after this file's seq %llu",
+				      LW_ULL(ref->seq), LW_ULL(f->seq));
+		if (c->strict && lw_rd32(r + 28) != 0)
+			return LW_BAD(c, sb->off + 28, "STACK_BASE record 0: reserved field is not zero");
+		c->pv->n_stacks_used = ref->n_stacks;
+	}
+	if (cb->hdr) {
+		const uint8_t *r = c->p + cb->off;
+
+		if (!c->pv->sec[LWD_SEC_CCOUNTERS].hdr)
+			return LW_BAD(c, cb->hdr, "COUNTER_BASE without a CCOUNTERS section");
+		if (cb->count != 1)
+			return LW_BAD(c, cb->hdr + 16, "COUNTER_BASE count %u, expected 1", cb->count);
+		if ((rc = lw_check_fixed(c, LWD_SEC_COUNTER_BASE, LWD_COUNTER_BASE_SIZE)))
+			return rc;
+		ref = &c->pv->refs[f->n_bases++];
+		ref->type = LWD_SEC_COUNTER_BASE;
+		if ((rc = lw_base_name(c, cb, "COUNTER_BASE", &ref->name)))
+			return rc;
+		ref->flags = lw_rd32(r + 4);
+		ref->seq = lw_rd64(r + 8);
+		ref->length = lw_rd64(r + 16);
+		ref->crc = lw_rd32(r + 24);
+		if (c->strict && (ref->flags & ~LWD_CBASEF_MODULES))
+			return LW_BAD(c, cb->off + 4, "COUNTER_BASE record 0: unknown flags 0x%x", ref->flags);
+		if (ref->seq >= f->seq)
+			return LW_BAD(c, cb->off + 8, "COUNTER_BASE record 0: keyframe seq %llu is not before this file's seq %llu",
+				      LW_ULL(ref->seq), LW_ULL(f->seq));
+		if (ref->length < LWD_HEADER_SIZE)
+			return LW_BAD(c, cb->off + 16, "COUNTER_BASE record 0: file_size %llu is shorter than a header",
+				      LW_ULL(ref->length));
+		if (c->strict && lw_rd32(r + 28) != 0)
+			return LW_BAD(c, cb->off + 28, "COUNTER_BASE record 0: reserved field is not zero");
+		if ((ref->flags & LWD_CBASEF_MODULES) &&
+		    (c->pv->sec[LWD_SEC_MODULES].hdr || c->pv->sec[LWD_SEC_SEGMENTS].hdr))
+			return LW_BAD(c, cb->off + 4,
+				      "COUNTER_BASE record 0: modules come from the keyframe, but the file has its own");
+	}
+	f->bases = c->pv->refs;
+	f->unresolved = f->n_bases > 0;
+	return 0;
+}
+
+/* CCOUNTERS (format minor 2): decoded to wire values; the counters are made
+ * from them here (no keyframe) or by lw_file_resolve (differences from a
+ * keyframe). */
+static int lw_parse_ccounters(lw_parse *c)
+{
+	const lw_sec_loc *s = &c->pv->sec[LWD_SEC_CCOUNTERS];
+	lw_file_priv *pv = c->pv;
+	uint64_t pos = 0, next = 0;
+
+	if (!s->hdr)
+		return 0;
+	if (pv->sec[LWD_SEC_COUNTERS].hdr)
+		return LW_BAD(c, s->hdr, "COUNTERS and CCOUNTERS sections: a file has one or the other");
+	if (s->count > s->len / 2)
+		return LW_BAD(c, s->hdr + 16, "CCOUNTERS count %u cannot fit in %llu bytes",
+			      s->count, LW_ULL(s->len));
+	pv->cc_stack = lw_alloc(s->count, sizeof(uint32_t));
+	pv->cc_wire = lw_alloc((size_t)s->count * LWD_CC_FIELDS, sizeof(uint64_t));
+	if (s->count && (!pv->cc_stack || !pv->cc_wire))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->count; i++) {
+		const uint8_t *r = c->p + s->off;
+		uint64_t at = s->off + pos, gap, v;
+		size_t n = lw_varint_get(r + pos, s->len - pos, &gap);
+		uint8_t mask;
+
+		if (n == 0)
+			return LW_BAD(c, at, "CCOUNTERS record %u: bad or truncated stack varint", i);
+		if (gap >= pv->n_stacks_used || next > pv->n_stacks_used - 1 - gap)
+			return LW_BAD(c, at, "CCOUNTERS record %u: stack %llu outside the %u stacks",
+				      i, LW_ULL(next + gap), pv->n_stacks_used);
+		pv->cc_stack[i] = (uint32_t)(next + gap);
+		next = next + gap + 1;
+		pos += n;
+		if (pos >= s->len)
+			return LW_BAD(c, s->off + pos, "CCOUNTERS record %u: truncated before its field mask", i);
+		mask = r[pos++];
+		for (int j = 0; j < LWD_CC_FIELDS; j++) {
+			uint64_t *dst = &pv->cc_wire[(size_t)i * LWD_CC_FIELDS + (size_t)j];
+
+			*dst = 0;
+			if (!(mask & (1u << j)))
+				continue;
+			n = lw_varint_get(r + pos, s->len - pos, &v);
+			if (n == 0)
+				return LW_BAD(c, s->off + pos, "CCOUNTERS record %u: field %d: bad or truncated varint",
+					      i, j);
+			*dst = lw_unzigzag(v);
+			pos += n;
+		}
+	}
+	if (pos != s->len)
+		return LW_BAD(c, s->off + pos, "CCOUNTERS section: %llu bytes after the last of %u records",
+			      LW_ULL(s->len - pos), s->count);
+	pv->n_cc = s->count;
+	pv->cc_crc = lw_rd32(c->p + s->hdr + 20);
+	if (!pv->sec[LWD_SEC_COUNTER_BASE].hdr) {
+		char msg[160];
+		int rc = lw_cc_materialize(c->f, NULL, msg, sizeof(msg));
+
+		if (rc == LWD_EFORMAT)
+			return LW_BAD(c, s->hdr, "%s", msg);
+		return rc;
+	}
 	return 0;
 }
 
@@ -505,8 +676,9 @@ static int lw_parse_counters(lw_parse *c)
 	if ((rc = lw_check_fixed(c, LWD_SEC_COUNTERS, LWD_COUNTER_SIZE)))
 		return rc;
 	f->counters = lw_alloc(s->count, sizeof(*f->counters));
-	/* One bit per stack; n_stacks <= file size / 16. */
-	seen = calloc(f->n_stacks / 8 + 1, 1);
+	/* One bit per stack; COUNTERS go with the file's own STACKS (never with
+	 * STACK_BASE), so n_stacks_used <= file size / 16. */
+	seen = calloc(c->pv->n_stacks_used / 8 + 1, 1);
 	if ((s->count && !f->counters) || !seen) {
 		free(seen);
 		return -ENOMEM;
@@ -525,9 +697,9 @@ static int lw_parse_counters(lw_parse *c)
 		k->alloc_bytes_est = lw_rdf64(r + 48);
 		k->free_objects_est = lw_rdf64(r + 56);
 		k->free_bytes_est = lw_rdf64(r + 64);
-		if (k->stack >= f->n_stacks) {
-			rc = LW_BAD(c, at, "COUNTERS record %u: stack %u outside the %zu stacks",
-				    i, k->stack, f->n_stacks);
+		if (k->stack >= c->pv->n_stacks_used) {
+			rc = LW_BAD(c, at, "COUNTERS record %u: stack %u outside the %u stacks",
+				    i, k->stack, c->pv->n_stacks_used);
 			break;
 		}
 		if (seen[k->stack / 8] & (1u << (k->stack % 8))) {
@@ -594,6 +766,12 @@ static int lw_parse_live(lw_parse *c)
 	return 0;
 }
 
+static int lw_modules_from_base(const lw_file_priv *pv)
+{
+	return pv->sec[LWD_SEC_COUNTER_BASE].hdr &&
+	       (lw_rd32(pv->bytes + pv->sec[LWD_SEC_COUNTER_BASE].off + 4) & LWD_CBASEF_MODULES);
+}
+
 static int lw_parse_process(lw_parse *c)
 {
 	const lw_sec_loc *s = &c->pv->sec[LWD_SEC_PROCESS];
@@ -630,18 +808,131 @@ static int lw_parse_process(lw_parse *c)
 	p->alloc_calls = lw_rd64(r + 104);
 	p->free_calls = lw_rd64(r + 112);
 	p->reason = lw_rd32(r + 120);
-	p->exit_status = lw_rd32(r + 124);
-	if (p->exe_module != LWD_NONE && p->exe_module >= c->f->n_modules)
+	c->pv->exe_module = p->exe_module;
+	if (lw_modules_from_base(c->pv))
+		p->exe_module = LWD_NONE;   /* checked against the keyframe's modules */
+	else if (p->exe_module != LWD_NONE && p->exe_module >= c->f->n_modules)
 		return LW_BAD(c, at + 100, "PROCESS record 0: exe_module %u outside the %zu modules",
 			      p->exe_module, c->f->n_modules);
 	if (p->sample_rate == 0)
 		return LW_BAD(c, at + 48, "PROCESS record 0: sample_rate is 0 (must be >= 1)");
 	if (c->strict && (p->reason < LWD_REASON_INTERVAL || p->reason > LWD_REASON_API))
 		return LW_BAD(c, at + 120, "PROCESS record 0: unknown reason %u", p->reason);
+	/* bytes 124..127 were reserved before format 1.2 */
+	if (c->minor >= 2) {
+		p->exit_status = lw_rd16(r + 124);
+		p->shim_kib = (uint32_t)lw_rd16(r + 126) * 64;
+	} else {
+		p->exit_status = 0;
+		p->shim_kib = 0;
+	}
+	if (c->strict && c->minor < 2 && lw_rd32(r + 124) != 0)
+		return LW_BAD(c, at + 124, "PROCESS record 0: reserved field is not zero");
 	if (c->strict && p->exit_status != 0 &&
 	    (p->reason != LWD_REASON_EXIT || (p->exit_status & ~0xffu) != LWD_EXIT_STATUS_KNOWN))
 		return LW_BAD(c, at + 124, "PROCESS record 0: exit_status 0x%x is neither 0 nor "
 			      "0x100 + a status in an exit snapshot", p->exit_status);
+	return 0;
+}
+
+/* ---- stack files (kind 3) ---------------------------------------------- */
+
+int lw_parse_stackfile(const uint8_t *p, size_t len, uint64_t run_id, uint64_t seq,
+		       uint32_t n_stacks, lw_stack **stacks_out, uint64_t **pcs_out,
+		       char *err, size_t errlen)
+{
+	lw_file dummy;
+	lw_file_priv dpv;
+	lw_parse c;
+	uint64_t off = LWD_HEADER_SIZE, frames = 0, k = 0, ids = 0;
+	lw_stack *stacks;
+	uint64_t *pcs;
+	int rc;
+
+	memset(&dummy, 0, sizeof(dummy));
+	memset(&dpv, 0, sizeof(dpv));
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	c.len = len;
+	c.err = err;
+	c.errlen = errlen;
+	c.f = &dummy;
+	c.pv = &dpv;
+	c.stackfile = 1;
+	*stacks_out = NULL;
+	*pcs_out = NULL;
+	if ((rc = lw_parse_header(&c)))
+		return rc;
+	if (lw_rd32(p + 16) != LWD_KIND_STACKS)
+		return LW_BAD(&c, 16, "file kind %u, expected a stack file (kind 3)", lw_rd32(p + 16));
+	if (dummy.run_id != run_id)
+		return LW_BAD(&c, 24, "stack file of run %llu, not of run %llu",
+			      LW_ULL(dummy.run_id), LW_ULL(run_id));
+	if (dummy.seq != seq)
+		return LW_BAD(&c, 32, "stack file seq %llu, expected %llu", LW_ULL(dummy.seq), LW_ULL(seq));
+	/* Pass 1: chunk framing and records. Each chunk has a 24-byte header,
+	 * so there are at most len / 24 of them. */
+	while (off < len) {
+		const uint8_t *h = p + off;
+		uint64_t left, plen, pad;
+		uint32_t count, stored, computed;
+
+		if (len - off < LWD_SECTION_HEADER_SIZE)
+			return LW_BAD(&c, off, "truncated chunk header (%llu bytes left, need %d)",
+				      LW_ULL(len - off), LWD_SECTION_HEADER_SIZE);
+		left = len - off - LWD_SECTION_HEADER_SIZE;
+		if (lw_rd32(h) != LWD_SEC_STACKS)
+			return LW_BAD(&c, off, "chunk of type %u; a stack file holds STACKS chunks only",
+				      lw_rd32(h));
+		if (lw_rd32(h + 4) != 0)
+			return LW_BAD(&c, off + 4, "STACKS chunk: flags 0x%x, must be 0", lw_rd32(h + 4));
+		plen = lw_rd64(h + 8);
+		count = lw_rd32(h + 16);
+		stored = lw_rd32(h + 20);
+		if (plen > left)
+			return LW_BAD(&c, off + 8, "STACKS chunk length %llu runs past the end (%llu bytes left)",
+				      LW_ULL(plen), LW_ULL(left));
+		pad = -plen & 7u;
+		if (pad > left - plen)
+			return LW_BAD(&c, off + LWD_SECTION_HEADER_SIZE + plen, "STACKS chunk: ends inside the padding");
+		for (uint64_t i = 0; i < pad; i++)
+			if (p[off + LWD_SECTION_HEADER_SIZE + plen + i])
+				return LW_BAD(&c, off + LWD_SECTION_HEADER_SIZE + plen + i,
+					      "STACKS chunk: padding byte is not zero");
+		computed = lw_crc32(0, h + LWD_SECTION_HEADER_SIZE, (size_t)plen);
+		if (stored != computed)
+			return LW_BAD(&c, off + 20, "STACKS chunk: payload CRC mismatch (stored 0x%08x, computed 0x%08x)",
+				      stored, computed);
+		if ((rc = lw_check_stack_records(&c, off, off + LWD_SECTION_HEADER_SIZE, plen, count, ids,
+						 &frames)))
+			return rc;
+		ids += count;
+		if (ids > n_stacks)
+			return LW_BAD(&c, off + 16, "the prefix holds more than the %u stacks referred to", n_stacks);
+		off += LWD_SECTION_HEADER_SIZE + plen + pad;
+	}
+	if (ids != n_stacks)
+		return LW_BAD(&c, len, "the prefix holds %llu stacks, not the %u referred to",
+			      LW_ULL(ids), n_stacks);
+	/* Pass 2: decode; frames * 8 <= len. */
+	stacks = lw_alloc(n_stacks, sizeof(*stacks));
+	pcs = lw_alloc((size_t)frames, sizeof(uint64_t));
+	if ((n_stacks && !stacks) || (frames && !pcs)) {
+		free(stacks);
+		free(pcs);
+		return -ENOMEM;
+	}
+	ids = 0;
+	for (off = LWD_HEADER_SIZE; off < len;) {
+		uint64_t plen = lw_rd64(p + off + 8);
+		uint32_t count = lw_rd32(p + off + 16);
+
+		lw_decode_stack_records(p + off + LWD_SECTION_HEADER_SIZE, count, stacks + ids, pcs, &k);
+		ids += count;
+		off += LWD_SECTION_HEADER_SIZE + plen + (-plen & 7u);
+	}
+	*stacks_out = stacks;
+	*pcs_out = pcs;
 	return 0;
 }
 
@@ -657,6 +948,9 @@ void lw_file_free(lw_file *f)
 	if (pv) {
 		free(pv->bytes);
 		free(pv->pcs);
+		free(pv->cc_stack);
+		free(pv->cc_wire);
+		free(pv->adopted);
 		free(pv);
 	}
 	free(f->modules);
@@ -667,8 +961,19 @@ void lw_file_free(lw_file *f)
 	free(f);
 }
 
+/* A file with bases shows no stacks or counters until it is resolved: its
+ * counters were made already when they need no keyframe (and are kept
+ * aside), its stack ids point into a file not read yet. */
+static void lw_hide_unresolved(lw_parse *c)
+{
+	if (!c->f->unresolved)
+		return;
+	c->pv->n_counters_ready = c->f->n_counters;
+	c->f->n_counters = 0;
+}
+
 /* Takes ownership of bytes (freed on failure). */
-static int lw_parse_owned(uint8_t *bytes, size_t len, lw_file **out, char *err, size_t errlen)
+int lw_parse_owned(uint8_t *bytes, size_t len, lw_file **out, char *err, size_t errlen)
 {
 	lw_parse c;
 	lw_file *f;
@@ -702,10 +1007,14 @@ static int lw_parse_owned(uint8_t *bytes, size_t len, lw_file **out, char *err, 
 	    !(rc = lw_parse_modules(&c)) &&
 	    !(rc = lw_parse_segments(&c)) &&
 	    !(rc = lw_parse_stacks(&c)) &&
+	    !(rc = lw_parse_bases(&c)) &&
 	    !(rc = lw_parse_counters(&c)) &&
+	    !(rc = lw_parse_ccounters(&c)) &&
 	    !(rc = lw_parse_live(&c)) &&
 	    !(rc = lw_parse_types(&c)))
 		rc = lw_parse_process(&c);
+	if (rc == 0)
+		lw_hide_unresolved(&c);
 	if (rc) {
 		if (rc == -ENOMEM && err && errlen)
 			snprintf(err, errlen, "out of memory");
@@ -740,8 +1049,7 @@ int lw_file_parse(const void *buf, size_t len, lw_file **out, char *err, size_t 
 	return lw_parse_owned(copy, len, out, err, errlen);
 }
 
-__attribute__((format(printf, 4, 5)))
-static int lw_open_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+int lw_msg_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -756,47 +1064,76 @@ static int lw_open_fail(char *err, size_t errlen, int code, const char *fmt, ...
 /* strerror is not thread-safe; the GNU strerror_r returns the message. */
 #define LW_STRERROR(e, b) strerror_r((e), (b), sizeof(b))
 
+/* Base files live next to the file itself: the directory of its real path
+ * (a symbolic link to a snapshot finds the bases next to the snapshot). */
+static int lw_open_resolve(const char *path, lw_file *f, char *err, size_t errlen)
+{
+	char *real = realpath(path, NULL), eb[128];
+	const char *p = real ? real : path, *slash = strrchr(p, '/');
+	char *dir;
+	int dfd, e, rc;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == p)
+		dir = strdup("/");
+	else
+		dir = strndup(p, (size_t)(slash - p));
+	free(real);
+	if (!dir)
+		return lw_msg_fail(err, errlen, -ENOMEM, "out of memory");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	e = errno;
+	free(dir);
+	if (dfd < 0)
+		return lw_msg_fail(err, errlen, -e, "cannot open its directory for base files: %s",
+				    LW_STRERROR(e, eb));
+	rc = lw_file_resolve(f, lw_base_read_dir, &dfd, err, errlen);
+	close(dfd);
+	return rc;
+}
+
 int lw_file_open(const char *path, lw_file **out, char *err, size_t errlen)
 {
 	char eb[128];
 	struct stat st;
 	uint8_t *bytes;
 	size_t size, got = 0;
-	int fd, e;
+	int fd, e, rc;
 
 	if (out)
 		*out = NULL;
 	if (!path || !out)
-		return lw_open_fail(err, errlen, -EINVAL, "invalid arguments");
+		return lw_msg_fail(err, errlen, -EINVAL, "invalid arguments");
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer (regular files
 	 * ignore the flag; anything else is refused below). */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
-		return lw_open_fail(err, errlen, -e, "cannot open: %s", LW_STRERROR(e, eb));
+		return lw_msg_fail(err, errlen, -e, "cannot open: %s", LW_STRERROR(e, eb));
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		return lw_open_fail(err, errlen, -e, "cannot stat: %s", LW_STRERROR(e, eb));
+		return lw_msg_fail(err, errlen, -e, "cannot stat: %s", LW_STRERROR(e, eb));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		if (S_ISDIR(st.st_mode))
-			return lw_open_fail(err, errlen, -EISDIR, "is a directory, not a .lwd file");
-		return lw_open_fail(err, errlen, -EINVAL, "not a regular file");
+			return lw_msg_fail(err, errlen, -EISDIR, "is a directory, not a .lwd file");
+		return lw_msg_fail(err, errlen, -EINVAL, "not a regular file");
 	}
 	if (st.st_size < 0 || (uint64_t)st.st_size > LWD_MAX_FILE_SIZE ||
 	    (uint64_t)st.st_size > SIZE_MAX - 1) {
 		close(fd);
-		return lw_open_fail(err, errlen, -EFBIG, "file is %lld bytes, above the %llu-byte limit",
+		return lw_msg_fail(err, errlen, -EFBIG, "file is %lld bytes, above the %llu-byte limit",
 				    (long long)st.st_size, LW_ULL(LWD_MAX_FILE_SIZE));
 	}
 	size = (size_t)st.st_size;
 	bytes = malloc(size ? size : 1);
 	if (!bytes) {
 		close(fd);
-		return lw_open_fail(err, errlen, -ENOMEM, "out of memory reading %zu bytes", size);
+		return lw_msg_fail(err, errlen, -ENOMEM, "out of memory reading %zu bytes", size);
 	}
 	while (got < size) {
 		ssize_t r = read(fd, bytes + got, size - got);
@@ -807,14 +1144,22 @@ int lw_file_open(const char *path, lw_file **out, char *err, size_t errlen)
 			e = errno;
 			free(bytes);
 			close(fd);
-			return lw_open_fail(err, errlen, -e, "read error: %s", LW_STRERROR(e, eb));
+			return lw_msg_fail(err, errlen, -e, "read error: %s", LW_STRERROR(e, eb));
 		}
 		if (r == 0)
 			break;   /* the file shrank: parse reports the truncation */
 		got += (size_t)r;
 	}
 	close(fd);
-	return lw_parse_owned(bytes, got, out, err, errlen);
+	rc = lw_parse_owned(bytes, got, out, err, errlen);
+	if (rc == 0 && (*out)->unresolved) {
+		rc = lw_open_resolve(path, *out, err, errlen);
+		if (rc) {
+			lw_file_free(*out);
+			*out = NULL;
+		}
+	}
+	return rc;
 }
 
 int lw_file_section(const lw_file *f, uint32_t type, const uint8_t **data,

@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lwd.h"
+#include "lwd_priv.h"
 
 /* The encoders below write each record at the offsets of
  * include/lwd_format.h; the sizes there must match the last field's end. */
@@ -31,29 +31,13 @@ _Static_assert(LWD_STACK_HEADER_SIZE == 4 + 4, "STACKS layout");
 _Static_assert(LWD_COUNTER_SIZE == 72 + 8, "COUNTERS layout");
 _Static_assert(LWD_LIVE_BLOCK_SIZE == 32 + 8, "LIVE_BLOCKS layout");
 _Static_assert(LWD_END_SIZE == 8 + 8, "END layout");
+_Static_assert(LWD_STACK_BASE_SIZE == 28 + 4, "STACK_BASE layout");
+_Static_assert(LWD_COUNTER_BASE_SIZE == 28 + 4, "COUNTER_BASE layout");
 
 /* in_section states (the field is int in the public struct). */
 #define LW_W_IDLE 0
 #define LW_W_OPEN 1
 #define LW_W_DONE (-1)
-
-static void lw_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void lw_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void lw_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void lw_lef64(uint8_t *p, double d)
 {
@@ -108,7 +92,7 @@ static int lw_w_pwrite_all(lw_writer *w, const uint8_t *p, size_t n, uint64_t of
 	return 0;
 }
 
-static int lw_w_flush(lw_writer *w)
+int lw_writer_flush(lw_writer *w)
 {
 	if (w->err)
 		return w->err;
@@ -129,7 +113,7 @@ static int lw_w_append(lw_writer *w, const void *data, size_t n)
 		size_t room = w->cap - w->len;
 
 		if (room == 0) {
-			if (lw_w_flush(w))
+			if (lw_writer_flush(w))
 				return w->err;
 			room = w->cap;
 		}
@@ -142,6 +126,20 @@ static int lw_w_append(lw_writer *w, const void *data, size_t n)
 		n -= room;
 	}
 	return 0;
+}
+
+void lw_header_encode(uint8_t h[LWD_HEADER_SIZE], uint32_t kind, uint64_t run_id, uint64_t seq)
+{
+	memset(h, 0, LWD_HEADER_SIZE);
+	memcpy(h, LWD_MAGIC, LWD_MAGIC_LEN);
+	lw_le16(h + 8, LWD_VERSION_MAJOR);
+	lw_le16(h + 10, LWD_VERSION_MINOR);
+	lw_le32(h + 12, LWD_HEADER_SIZE);
+	lw_le32(h + 16, kind);
+	lw_le32(h + 20, 0);
+	lw_le64(h + 24, run_id);
+	lw_le64(h + 32, seq);
+	lw_le32(h + 60, lw_crc32(0, h, 60));
 }
 
 int lw_writer_begin(lw_writer *w, const lw_io *io, int fd, void *buf, size_t cap,
@@ -161,16 +159,7 @@ int lw_writer_begin(lw_writer *w, const lw_io *io, int fd, void *buf, size_t cap
 	if (kind != LWD_KIND_SNAPSHOT && kind != LWD_KIND_DUMP)
 		return lw_w_fail(w, -EINVAL);
 
-	memset(h, 0, sizeof(h));
-	memcpy(h, LWD_MAGIC, LWD_MAGIC_LEN);
-	lw_le16(h + 8, LWD_VERSION_MAJOR);
-	lw_le16(h + 10, LWD_VERSION_MINOR);
-	lw_le32(h + 12, LWD_HEADER_SIZE);
-	lw_le32(h + 16, kind);
-	lw_le32(h + 20, 0);
-	lw_le64(h + 24, run_id);
-	lw_le64(h + 32, seq);
-	lw_le32(h + 60, lw_crc32(0, h, 60));
+	lw_header_encode(h, kind, run_id, seq);
 	return lw_w_append(w, h, sizeof(h));
 }
 
@@ -300,13 +289,21 @@ int lw_writer_finish(lw_writer *w)
 	if (lw_w_section_open(w, LWD_SEC_END, 0, before) ||
 	    lw_writer_put_u64(w, before) ||
 	    lw_writer_put_u64(w, w->sec_off + LWD_SECTION_HEADER_SIZE + LWD_END_SIZE) ||
-	    lw_writer_section_end(w) || lw_w_flush(w))
+	    lw_writer_section_end(w) || lw_writer_flush(w))
 		return w->err;
 	w->in_section = LW_W_DONE;
 	return 0;
 }
 
 /* ---- typed records ------------------------------------------------------ */
+
+/* PROCESS bytes 126..127: the shim's memory in 64 KiB units, rounded up,
+ * saturating (4 GiB - 64 KiB is far more than the shim ever holds). */
+static uint16_t lw_shim_64k(uint32_t kib)
+{
+	uint64_t u = ((uint64_t)kib + 63) / 64;
+	return u > 0xffff ? 0xffff : (uint16_t)u;
+}
 
 int lw_writer_put_process(lw_writer *w, const lw_process_info *p)
 {
@@ -332,7 +329,8 @@ int lw_writer_put_process(lw_writer *w, const lw_process_info *p)
 	lw_le64(r + 104, p->alloc_calls);
 	lw_le64(r + 112, p->free_calls);
 	lw_le32(r + 120, p->reason);
-	lw_le32(r + 124, p->exit_status);
+	lw_le16(r + 124, (uint16_t)p->exit_status);
+	lw_le16(r + 126, lw_shim_64k(p->shim_kib));
 	return lw_writer_put(w, r, sizeof(r));
 }
 
@@ -420,6 +418,32 @@ int lw_writer_put_live(lw_writer *w, const lw_live_info *b)
 	lw_le32(r + 20, b->tid);
 	lw_le64(r + 24, b->alloc_mono_ns);
 	lw_lef64(r + 32, b->weight);
+	return lw_writer_put(w, r, sizeof(r));
+}
+
+int lw_writer_put_stack_base(lw_writer *w, const lw_stack_base_info *b)
+{
+	uint8_t r[LWD_STACK_BASE_SIZE];
+
+	memset(r, 0, sizeof(r));
+	lw_le32(r + 0, b->name_str);
+	lw_le32(r + 4, b->n_stacks);
+	lw_le64(r + 8, b->length);
+	lw_le64(r + 16, b->seq);
+	lw_le32(r + 24, b->crc);
+	return lw_writer_put(w, r, sizeof(r));
+}
+
+int lw_writer_put_counter_base(lw_writer *w, const lw_counter_base_info *b)
+{
+	uint8_t r[LWD_COUNTER_BASE_SIZE];
+
+	memset(r, 0, sizeof(r));
+	lw_le32(r + 0, b->name_str);
+	lw_le32(r + 4, b->flags);
+	lw_le64(r + 8, b->seq);
+	lw_le64(r + 16, b->file_size);
+	lw_le32(r + 24, b->crc);
 	return lw_writer_put(w, r, sizeof(r));
 }
 

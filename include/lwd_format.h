@@ -23,8 +23,11 @@
 #define LWD_MAGIC_LEN 8
 #define LWD_VERSION_MAJOR 1      /* readers refuse a larger major */
 #define LWD_VERSION_MINOR 2      /* readers accept any minor of their major;
-                                  * 1 added the heap-graph sections 8..11,
-                                  * 2 the PROCESS exit_status field */
+                                  * 1 added the heap-graph sections 8..11;
+                                  * 2 added stack files (kind 3), STACK_BASE,
+                                  * COUNTER_BASE and CCOUNTERS (20..22), the
+                                  * root kinds 4..7, and the PROCESS fields
+                                  * exit_status and shim_64k */
 
 #define LWD_MAX_DEPTH 128        /* frames per stack */
 #define LWD_MAX_BUILD_ID 64      /* bytes of a GNU build-id note we keep */
@@ -33,6 +36,8 @@
 enum lwd_kind {
 	LWD_KIND_SNAPSHOT = 1,   /* periodic or final snapshot: snap-NNNNNN.lwd */
 	LWD_KIND_DUMP = 2,       /* on demand: dump-NNNNNN.lwd, adds LIVE_BLOCKS */
+	LWD_KIND_STACKS = 3,     /* stacks-NNNNNN.lws: a run's stack table, append-only
+				  * (see "Stack files" below); never opened alone */
 };
 
 /* Header, 64 bytes at offset 0.
@@ -72,6 +77,10 @@ enum lwd_section {
 	LWD_SEC_HEAP_EDGES = 10, /* heap dumps; count = edges; LWD_HEAP_EDGE_SIZE each */
 	LWD_SEC_ROOTS = 11,      /* heap dumps; count = root references; LWD_ROOT_SIZE each */
 	LWD_SEC_HEAP_TYPES = 12, /* heap dumps, optional; count = hints; LWD_HEAP_TYPE_SIZE each */
+	/* 13..19 are left for heap-graph additions. */
+	LWD_SEC_STACK_BASE = 20, /* snapshots (minor >= 2); count = 1; LWD_STACK_BASE_SIZE */
+	LWD_SEC_COUNTER_BASE = 21, /* snapshots (minor >= 2); count = 1; LWD_COUNTER_BASE_SIZE */
+	LWD_SEC_CCOUNTERS = 22,  /* minor >= 2; count = records; variable records, see below */
 	LWD_SEC_END = 0x454e44,  /* "END": count = number of sections before it, length 16 */
 };
 
@@ -96,9 +105,14 @@ enum lwd_section {
  * 104  u64 alloc_calls      allocation calls seen by the shim so far (approximate)
  * 112  u64 free_calls       free calls seen so far (approximate)
  * 120  u32 reason           enum lwd_reason
- * 124  u32 exit_status      exit snapshots: LWD_EXIT_STATUS_KNOWN | the status
- *                           the process passed to exit() or returned from main
- *                           (low 8 bits); 0 when unknown and in every other file
+ * 124  u16 exit_status      minor >= 2, exit snapshots: LWD_EXIT_STATUS_KNOWN |
+ *                           the status the process passed to exit() or
+ *                           returned from main (low 8 bits); 0 when unknown
+ *                           and in every other file
+ * 126  u16 shim_64k         minor >= 2: the shim's own memory resident at
+ *                           capture, in 64 KiB units, rounded up, at most
+ *                           0xffff (its private mappings; 0 if unknown)
+ *                           (bytes 124..127 were reserved, zero, before 1.2)
  */
 #define LWD_PROCESS_SIZE 128
 
@@ -239,8 +253,10 @@ enum lwd_reason {
  *                           MODULES and the module's symbol table)
  *  16  u32 block            index into HEAP_BLOCKS of the target
  *  20  u32 flags            LWD_ROOTF_*
- * Kinds 4..7 came after the first graph dumps (same format minor); a reader
- * that predates them refuses such a dump with "unknown kind". */
+ * Kinds 4..7 came with format minor 2: a reader refuses them in a file of
+ * minor 0 or 1, and refuses a kind it does not know with LWD_EVERSION when
+ * the file's minor is newer than its own (LWD_EFORMAT otherwise). A 1.1
+ * reader refuses a 1.2 dump that holds them ("unknown kind"). */
 #define LWD_ROOT_SIZE 24
 enum lwd_root_kind {
 	LWD_ROOT_GLOBAL = 1,     /* writable PT_LOAD segment (data, bss) of a module */
@@ -285,5 +301,77 @@ enum lwd_root_kind {
  *   8  u64 addr             the module address the block's first word holds
  */
 #define LWD_HEAP_TYPE_SIZE 16
+
+/* ---- Base files (format minor 2; snapshots only) -------------------------
+ * A snapshot costs what changed since earlier files of its run, not what the
+ * run ever saw: stacks are written once into the run's stack file and
+ * counters are written as differences from a "keyframe" snapshot. Each
+ * reference names the file (a name in the same directory, no '/') and pins
+ * its exact bytes, so a reader verifies every file alone and reports a base
+ * that is missing or not the one referred to. A file has STACKS or
+ * STACK_BASE (not both) and COUNTERS or CCOUNTERS (not both).
+ *
+ * Stack files (kind 3, "stacks-NNNNNN.lws"): the 64-byte header (kind 3,
+ * run_id of the run, seq = NNNNNN), then STACKS sections ("chunks") back to
+ * back, each with its header, CRC and padding exactly as in a .lwd file,
+ * stack ids continuing from chunk to chunk; there is no END: the file only
+ * ever grows at its end, and a reference covers a prefix of whole chunks
+ * that was durable before the snapshot referring to it was published.
+ * Bytes after the referenced prefix (a later append, or a torn one) are not
+ * read.
+ *
+ * STACK_BASE record, 32 bytes: this file's stacks are the first n_stacks
+ * stacks of a stack file.
+ *   0  u32 name_str         string offset: the stack file's name
+ *   4  u32 n_stacks         stacks used (ids 0..n_stacks-1)
+ *   8  u64 length           bytes of the stack file holding them (header +
+ *                           whole chunks)
+ *  16  u64 seq              the stack file's header seq
+ *  24  u32 crc              CRC-32 of those `length` bytes
+ *  28  u32 reserved         zero
+ * The stack file's header run_id equals this file's.
+ */
+#define LWD_STACK_BASE_SIZE 32
+
+/* COUNTER_BASE record, 32 bytes: CCOUNTERS values are differences from the
+ * CCOUNTERS records of a keyframe: an earlier snapshot of the same run that
+ * has CCOUNTERS and no COUNTER_BASE itself (one level, never a chain).
+ *   0  u32 name_str         string offset: the keyframe's file name
+ *   4  u32 flags            LWD_CBASEF_*
+ *   8  u64 seq              the keyframe's header seq
+ *  16  u64 file_size        the keyframe's size in bytes
+ *  24  u32 crc              the keyframe's CCOUNTERS payload CRC (its
+ *                           section header's crc field)
+ *  28  u32 reserved         zero
+ */
+#define LWD_COUNTER_BASE_SIZE 32
+#define LWD_CBASEF_MODULES 0x1u  /* MODULES and SEGMENTS are the keyframe's: this
+				  * file has neither (the module map did not change) */
+
+/* CCOUNTERS: compact counters, `count` variable-size records sorted by
+ * stack id (strictly increasing), one per stack with samples:
+ *   varint gap      stack id minus (previous record's stack id + 1); the
+ *                   first record stores its stack id
+ *   u8     mask     bit i set: field i follows; a missing field is 0
+ *   varint field[i] for each set bit, in order: zigzag(v[i] - base[i])
+ * varint = unsigned LEB128, at most 10 bytes; zigzag(d) = (d << 1) ^ (d >> 63)
+ * of the 64-bit two's complement difference (arithmetic is modulo 2^64).
+ * base[] is the keyframe's record for the same stack (all zero when there is
+ * no COUNTER_BASE or the keyframe has no record for the stack). The eight
+ * wire values v[] of a stack are, with X = LWD_CC_OBJ_SCALE and q(x) =
+ * x rounded to the nearest integer:
+ *   v0 = alloc_samples              v4 = q((alloc_objects_est - alloc_samples) * X)
+ *   v1 = alloc_sample_bytes         v5 = q(alloc_bytes_est - alloc_sample_bytes)
+ *   v2 = alloc_samples - free_samples           v6 = v4 - q((free_objects_est - free_samples) * X)
+ *   v3 = alloc_sample_bytes - free_sample_bytes v7 = v5 - q(free_bytes_est - free_sample_bytes)
+ * (v4..v7 as signed 64-bit), so the decoded estimates are exact at
+ * LEAKWATCH_RATE=1 (v4..v7 are 0) and within 1/(2X) object and half a byte
+ * of the shim's figures otherwise. In-use values (v2, v3, v6, v7) are small
+ * for stacks that free what they allocate, and unchanged fields of a delta
+ * cost nothing.
+ */
+#define LWD_CC_FIELDS 8
+#define LWD_CC_OBJ_SCALE 1024
+#define LWD_CC_MAX_RECORD (5 + 1 + LWD_CC_FIELDS * 10)
 
 #endif /* LWD_FORMAT_H */

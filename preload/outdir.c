@@ -204,39 +204,59 @@ static int claim(int fd)
 	return 1;
 }
 
-/* Moves seq past the highest "<kind>-<number>.lwd" already in the
- * directory (getdents64 into a stack buffer: no allocation), and removes
- * temporaries: only processes of our pid write at this level of a
- * directory we own, so one is left by the program this process ran before
- * an exec that replaced it in the middle of a write, and its name would
- * collide with the file we write under the same number. */
-static void skip_existing(int fd)
+/* If `name` is "<prefix>NNNNNN<suffix>" (digits only between), sets *seq. */
+static int seq_of(const char *name, const char *prefix, const char *suffix, uint64_t *out)
+{
+	size_t p = strlen(prefix), n = strlen(name), x = strlen(suffix);
+	uint64_t v = 0;
+	if (n <= p + x || strncmp(name, prefix, p) != 0 || strcmp(name + n - x, suffix) != 0)
+		return 0;
+	for (size_t i = p; i < n - x; i++) {
+		if (name[i] < '0' || name[i] > '9' || v > UINT64_MAX / 10 - 1)
+			return 0;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	}
+	*out = v;
+	return 1;
+}
+
+/* The file names this shim publishes: snap-/dump-NNNNNN.lwd, stacks-NNNNNN.lws. */
+static int our_name(const char *name, uint64_t *seqp)
+{
+	return seq_of(name, "snap-", ".lwd", seqp) || seq_of(name, "dump-", ".lwd", seqp) ||
+	       seq_of(name, "stacks-", ".lws", seqp);
+}
+
+/* Run once when this process claims a directory: removes the temporaries
+ * (".tmp-" + one of our names, regular files only: a symlink is never
+ * followed or removed) that a writer which died mid-file left — this
+ * process's own from an earlier claim, or an earlier process's that had the
+ * same directory — and starts the sequence after the files already there,
+ * so no name of an earlier run is ever reused (or replaced). getdents64 on
+ * a stack buffer: no allocation. */
+static void sweep_claimed(int fd)
 {
 	char buf[4096] __attribute__((aligned(8)));
-	int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d < 0)
+	struct stat st;
+	uint64_t q;
+	if (lseek(fd, 0, SEEK_SET) != 0)
 		return;
-	ssize_t n;
-	while ((n = getdents64(d, buf, sizeof(buf))) > 0) {
+	for (;;) {
+		ssize_t n = getdents64(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
 		for (ssize_t off = 0; off < n;) {
-			const struct dirent64 *e = (const struct dirent64 *)(const void *)(buf + off);
-			const char *name = e->d_name, *dash = strrchr(name, '-');
-			uint64_t v = 0;
-			int digits = 0;
-			off += e->d_reclen;
-			if (strncmp(name, LW_PUBLISH_TMP_PREFIX, sizeof(LW_PUBLISH_TMP_PREFIX) - 1) == 0)
-				(void)unlinkat(d, name, 0);   /* its number is skipped below */
-			else if (name[0] == '.' || dash == NULL)
-				continue;
-			if (dash == NULL)
-				continue;
-			for (const char *p = dash + 1; *p >= '0' && *p <= '9' && digits < 19; p++, digits++)
-				v = v * 10 + (uint64_t)(*p - '0');
-			if (digits > 0 && strcmp(dash + 1 + digits, ".lwd") == 0 && v >= seq)
-				seq = v + 1;
+			const struct dirent64 *d = (const struct dirent64 *)(buf + off);
+			const char *name = d->d_name;
+			off += d->d_reclen;
+			if (strncmp(name, ".tmp-", 5) == 0 && our_name(name + 5, &q)) {
+				if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+					unlinkat(fd, name, 0);
+			} else if (our_name(name, &q) && q >= seq) {
+				seq = q + 1;
+			}
 		}
 	}
-	close(d);
 }
 
 static int create_and_claim(const char **step)
@@ -283,7 +303,7 @@ static int create_and_claim(const char **step)
 	}
 	/* rc == 0 here: a directory named after our pid, claimed by an earlier
 	 * process with the same pid; it is ours now */
-	skip_existing(fd);
+	sweep_claimed(fd);
 	dir_fd = fd;
 	dir_dev = st.st_dev;
 	dir_ino = st.st_ino;

@@ -16,6 +16,10 @@
  * process that finds the directory owned by another process uses
  * "<dir>/<exe>.<pid>/" instead. A directory that already holds files is
  * continued after its highest sequence number.
+ * Claiming a directory also removes the ".tmp-" files of our names that a
+ * writer which died mid-file left there (regular files only, never through a
+ * symlink) and starts the sequence after the snap-/dump-/stacks- numbers
+ * already there, so no name of an earlier run is reused.
  *
  * The directory fd is kept with its (st_dev, st_ino); before each use it is
  * checked with fstat and re-opened by absolute path if the program closed it

@@ -63,12 +63,14 @@ uint32_t lw_snap_modules(const struct lw_snap *s, const lw_module_info **mods);
 uint32_t lw_snap_segments(const struct lw_snap *s, const lw_segment_info **segs);
 size_t lw_snap_live(const struct lw_snap *s, const struct lw_live **live);
 
-/* "snap-NNNNNN.lwd" / "dump-NNNNNN.lwd" */
+/* "snap-NNNNNN.lwd" / "dump-NNNNNN.lwd" / "stacks-NNNNNN.lws" (LWD_KIND_STACKS) */
 void lw_snap_name(uint32_t kind, uint64_t seq, char *buf, size_t cap);
 
 /* The whole job for one file: lock, output dir, capture, publish, sequence,
- * one warning on failure. Returns 0 or -errno. Writer thread or exiting
- * thread, guard held. */
+ * one warning on failure. A snapshot is written in the compact form (its
+ * new stacks appended to the run's stack file, counters as differences from
+ * a keyframe; snapshot.c) and then the disk budget is applied (budget.h).
+ * Returns 0 or -errno. Writer thread or exiting thread, guard held. */
 int lw_snap_write(uint32_t kind, uint32_t reason);
 
 void lw_snap_io_lock(void);

@@ -23,7 +23,8 @@
 #include "lw_env.h"
 
 struct lw_config lw_cfg = { .rate = LW_ENV_DEFAULT_RATE, .interval_ns = LW_ENV_DEFAULT_INTERVAL_NS,
-			    .signo = 0 };
+			    .signo = 0, .max_disk = LW_ENV_DEFAULT_MAX_DISK,
+			    .keep_dumps = LW_ENV_DEFAULT_KEEP_DUMPS };
 
 /* ---- diagnostics -------------------------------------------------------- */
 void lw_write_stderr(const char *s, size_t n)
@@ -205,6 +206,34 @@ void lw_mem_unmap(void *p, size_t len)
 	lw_mem_unlock();
 	munmap(p, len);
 	errno = e;
+}
+
+uint64_t lw_mem_resident(void)
+{
+	int e = errno;
+	unsigned char vec[1024];
+	uint64_t pages = 0;
+	/* one region at a time under the lock; mincore without it (an
+	 * allocation slow path may be waiting to map): a region unmapped in
+	 * between fails with ENOMEM and counts nothing */
+	for (size_t i = 0;; i++) {
+		lw_mem_lock();
+		uintptr_t start = i < mem_n ? mem_regions[i].start : 0;
+		uintptr_t end = i < mem_n ? mem_regions[i].end : 0;
+		int more = i < mem_n;
+		lw_mem_unlock();
+		if (!more)
+			break;
+		for (uintptr_t a = start; a < end; a += sizeof(vec) * 4096) {
+			size_t len = end - a < sizeof(vec) * 4096 ? end - a : sizeof(vec) * 4096;
+			if (mincore((void *)a, len, vec) != 0)
+				break;
+			for (size_t k = 0; k < len / 4096; k++)
+				pages += vec[k] & 1;
+		}
+	}
+	errno = e;
+	return pages * 4096;
 }
 
 void lw_mem_foreach(int locked, void (*fn)(void *arg, uintptr_t start, uintptr_t end), void *arg)

@@ -31,6 +31,8 @@ struct lw_config {
 	uint64_t rate;            /* mean bytes between samples; <= 1: every allocation */
 	uint64_t interval_ns;     /* 0: no periodic snapshots */
 	int signo;                /* 0: no dump signal */
+	uint64_t max_disk;        /* byte budget of the output directory; 0: unlimited */
+	uint32_t keep_dumps;      /* newest dumps kept under a budget; 0: no count limit */
 };
 extern struct lw_config lw_cfg;
 
@@ -65,6 +67,9 @@ void lw_mem_unmap(void *p, size_t len);
  * Lock-free when `locked` is 0 (single-threaded forked child whose parent
  * held lw_mem_lock at fork time); otherwise takes lw_mem_lock. */
 void lw_mem_foreach(int locked, void (*fn)(void *arg, uintptr_t start, uintptr_t end), void *arg);
+/* Bytes of those regions resident in memory (mincore): the shim's own RSS.
+ * Not for the forked child; takes lw_mem_lock briefly per region. */
+uint64_t lw_mem_resident(void);
 void lw_mem_lock(void);
 void lw_mem_unlock(void);
 void lw_mem_reinit(void);   /* forked child */

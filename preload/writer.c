@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "budget.h"
 #include "core.h"
 #include "execwrap.h"
 #include "fork.h"
@@ -68,6 +69,8 @@ static void parse_env(struct lw_env *env)
 	lw_cfg.rate = env->rate;
 	lw_cfg.interval_ns = env->interval_ns;
 	lw_cfg.signo = env->signo;
+	lw_cfg.max_disk = env->max_disk;
+	lw_cfg.keep_dumps = env->keep_dumps;
 }
 
 /* ---- signal ------------------------------------------------------------------- */
@@ -94,6 +97,16 @@ static void install_signal(void)
 }
 
 /* ---- writer thread -------------------------------------------------------------- */
+/* A dump within the disk budget (budget.h): snapshots apply it themselves. */
+static int write_dump(uint32_t reason)
+{
+	lw_budget_before_dump();
+	int rc = lw_heapdump_write(reason);
+	if (rc == 0)
+		lw_budget_after_dump();
+	return rc;
+}
+
 static void deadline_after(struct timespec *ts, uint64_t mono_ns)
 {
 	ts->tv_sec = (time_t)(mono_ns / 1000000000ull);
@@ -134,7 +147,7 @@ static void *writer_main(void *arg)
 
 		int sig = atomic_exchange(&sig_pending, 0);
 		if (want_dump || sig) {
-			int rc = lw_heapdump_write(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
+			int rc = write_dump(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
 			if (want_dump) {
 				pthread_mutex_lock(&state_lock);
 				dump_done = d;
@@ -204,7 +217,7 @@ static int request(int dump)
 	}
 	if (!writer_running) {
 		pthread_mutex_unlock(&state_lock);
-		rc = dump ? lw_heapdump_write(LWD_REASON_API)
+		rc = dump ? write_dump(LWD_REASON_API)
 			  : lw_snap_write(LWD_KIND_SNAPSHOT, LWD_REASON_API);
 		lw_guard_leave();
 		return rc;

@@ -13,7 +13,9 @@
  * sem_post from the signal handler or an API request, then writes:
  * a dump if the signal flag or a leakwatch_dump() request is pending, a
  * snapshot for a leakwatch_snapshot() request, a periodic snapshot when the
- * deadline passed. One sequence counter numbers all files.
+ * deadline passed. One sequence counter numbers all files. Dumps are
+ * bracketed by the disk budget (lw_budget_before_dump/after_dump, budget.h);
+ * snapshots apply it themselves.
  *
  * The signal handler saves errno, sets an atomic flag, sem_post()s and
  * restores errno: nothing else (no fds, no locks).

@@ -1035,12 +1035,16 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 	for (size_t i = 0; i < n; i++)
 		w[i] = y[i] - b * t[i] - (isnan(out->fit.intercept) ? 0 : out->fit.intercept);
 	out->resid_sd = lw_stats_robust_sd(w, n);
-	/* first differences (w[0..n-1)): their median and robust spread */
+	/* first differences (w[0..n-1)) less the trend over their time step
+	 * (the same shift for every difference when snapshots are evenly
+	 * spaced; with uneven spacing, e.g. a thinned history, a wide gap is
+	 * not a jump): their median and robust spread */
+#define LW_DETRENDED_DIFF(i) (y[(i) + 1] - y[(i)] - b * (t[(i) + 1] - t[(i)]))
 	for (size_t i = 0; i + 1 < n; i++)
-		w[i] = y[i + 1] - y[i];
+		w[i] = LW_DETRENDED_DIFF(i);
 	double med_diff = lw_stats_median(w, n - 1);
 	for (size_t i = 0; i + 1 < n; i++)
-		w[i] = y[i + 1] - y[i];
+		w[i] = LW_DETRENDED_DIFF(i);
 	out->diff_sd = lw_stats_robust_sd(w, n - 1);
 	double ymin = y[0], ymax = y[0];
 	for (size_t i = 1; i < n; i++) {
@@ -1072,7 +1076,7 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 		double d = y[i + 1] - y[i];
 		/* a step, not a spike: the level after stays up (medians of
 		 * up to 3 points on each side rise by at least half of d) */
-		if (d > 0 && d > jthr) {
+		if (d > 0 && LW_DETRENDED_DIFF(i) > jthr) {
 			size_t a0 = i >= 2 ? i - 2 : 0, b1 = i + 4 < n ? i + 4 : n;
 			double before = median_of(y, a0, i + 1, w);
 			double after = median_of(y, i + 1, b1, w);
@@ -1083,6 +1087,7 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 			last_jump_t = t[i + 1];
 		}
 	}
+#undef LW_DETRENDED_DIFF
 	out->staircase = out->n_jumps >= 2 && out->rise_level > 0 &&
 			 jump_sum >= 0.5 * out->rise_level &&
 			 (size_t)out->n_jumps * 3 <= n - 1;

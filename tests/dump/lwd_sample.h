@@ -46,6 +46,7 @@ static inline void lws_process(lw_process_info *p, const uint32_t *so)
 	p->peak_rss_bytes = 0x8000000000000001ull;
 	p->heap_committed = 4096;
 	p->heap_peak_committed = 1ull << 40;
+	p->shim_kib = 0xfedcu * 64;   /* stored in 64 KiB units */
 	p->exe_str = so[0];
 	p->cmdline_str = so[1];
 	p->hostname_str = so[2];
@@ -135,6 +136,28 @@ static inline void lws_live(lw_live_info *b, int i)
 	*b = ls[i];
 }
 
+/* The MODULES and SEGMENTS sections of the fixture. */
+static inline void lws_put_module_map(lw_writer *w, const uint32_t *so)
+{
+	lw_writer_section_begin(w, LWD_SEC_MODULES, 0, LWS_N_MODULES);
+	for (int i = 0; i < LWS_N_MODULES; i++) {
+		lw_module_info m;
+
+		lws_module(&m, i, so);
+		lw_writer_put_module(w, &m);
+	}
+	lw_writer_section_end(w);
+
+	lw_writer_section_begin(w, LWD_SEC_SEGMENTS, 0, LWS_N_SEGMENTS);
+	for (int i = 0; i < LWS_N_SEGMENTS; i++) {
+		lw_segment_info s;
+
+		lws_segment(&s, i);
+		lw_writer_put_segment(w, &s);
+	}
+	lw_writer_section_end(w);
+}
+
 /* lw_fill_fn: writes the whole fixture. arg is an lws_opts (may be NULL). */
 static inline int lws_fill(lw_writer *w, void *arg)
 {
@@ -156,23 +179,7 @@ static inline int lws_fill(lw_writer *w, void *arg)
 	lw_writer_put_process(w, &p);
 	lw_writer_section_end(w);
 
-	lw_writer_section_begin(w, LWD_SEC_MODULES, 0, LWS_N_MODULES);
-	for (int i = 0; i < LWS_N_MODULES; i++) {
-		lw_module_info m;
-
-		lws_module(&m, i, o->strings_off);
-		lw_writer_put_module(w, &m);
-	}
-	lw_writer_section_end(w);
-
-	lw_writer_section_begin(w, LWD_SEC_SEGMENTS, 0, LWS_N_SEGMENTS);
-	for (int i = 0; i < LWS_N_SEGMENTS; i++) {
-		lw_segment_info s;
-
-		lws_segment(&s, i);
-		lw_writer_put_segment(w, &s);
-	}
-	lw_writer_section_end(w);
+	lws_put_module_map(w, o->strings_off);
 
 	/* Count set afterwards, as a walker of a hash table would. */
 	lw_writer_section_begin(w, LWD_SEC_STACKS, 0, 0);

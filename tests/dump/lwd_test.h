@@ -70,6 +70,37 @@ static inline uint8_t *lwt_slurp_fd(int fd, size_t *len)
 	return b;
 }
 
+/* Makes "<root>/d<N>" (N from *seq, then incremented), 0700; returns an fd
+ * on it and its path in path. */
+static inline int lwt_new_dir(const char *root, int *seq, char *path, size_t n)
+{
+	int fd;
+
+	snprintf(path, n, "%s/d%d", root, (*seq)++);
+	if (mkdir(path, 0700) < 0)
+		lwt_die("mkdir");
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		lwt_die("open dir");
+	return fd;
+}
+
+/* The whole file dir/name, malloc'd. */
+static inline uint8_t *lwt_slurp_at(const char *dir, const char *name, size_t *len)
+{
+	char p[4096];
+	uint8_t *b;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		lwt_die(p);
+	b = lwt_slurp_fd(fd, len);
+	close(fd);
+	return b;
+}
+
 /* Writes a complete file through io with a staging buffer of `cap` bytes.
  * Returns the writer status; on success *out and *len hold the bytes. */
 static inline int lwt_build_io(const lw_io *io, size_t cap, uint32_t kind,

@@ -144,8 +144,34 @@ static void test_read(void)
 		lw_env_check(LW_ENV_PARENT, bad_parents[i], &okp);
 		CHECK(!okp, "LEAKWATCH_PARENT '%s' accepted", bad_parents[i]);
 	}
+	/* the disk budget */
+	fake_env = none;
+	lw_env_read(&e, fake_get, fake_bad, NULL);
+	CHECK(e.max_disk == 256u << 20 && e.keep_dumps == 3);
+	static const char *const budget[] = { "LEAKWATCH_MAX_DISK=64M", "LEAKWATCH_KEEP_DUMPS=0",
+					      NULL };
+	fake_env = budget;
+	lw_env_read(&e, fake_get, fake_bad, NULL);
+	CHECK(e.max_disk == 64u << 20 && e.keep_dumps == 0);
+	static const char *const unlimited[] = { "LEAKWATCH_MAX_DISK=0", "LEAKWATCH_KEEP_DUMPS=12",
+						 NULL };
+	fake_env = unlimited;
+	lw_env_read(&e, fake_get, fake_bad, NULL);
+	CHECK(e.max_disk == 0 && e.keep_dumps == 12);
+	static const char *const bad_budget[] = { "LEAKWATCH_MAX_DISK=12Q", "LEAKWATCH_KEEP_DUMPS=-1",
+						  NULL };
+	fake_env = bad_budget;
+	rejected[0] = '\0';
+	lw_env_read(&e, fake_get, fake_bad, NULL);
+	CHECK(e.max_disk == LW_ENV_DEFAULT_MAX_DISK && e.keep_dumps == LW_ENV_DEFAULT_KEEP_DUMPS);
+	CHECK(strstr(rejected, "LEAKWATCH_MAX_DISK=12Q (a size in bytes") != NULL &&
+	       strstr(rejected, "; 256M);") != NULL &&
+	       strstr(rejected, "LEAKWATCH_KEEP_DUMPS=-1 (a number of dumps (0 = no limit); 3);") != NULL,
+	       "rejected: %s", rejected);
 
 	int ok = -1;
+	CHECK(lw_env_check(LW_ENV_KEEP_DUMPS, "4294967296", &ok) != NULL && ok == 0);
+	CHECK(lw_env_check(LW_ENV_MAX_DISK, "1GiB", &ok) != NULL && ok == 1);
 	CHECK(lw_env_check(LW_ENV_RATE, "64K", &ok) != NULL && ok == 1);
 	CHECK(lw_env_check(LW_ENV_RATE, "64Q", &ok) != NULL && ok == 0);
 	CHECK(lw_env_check(LW_ENV_SIGNAL, "KILL", &ok) != NULL && ok == 0);

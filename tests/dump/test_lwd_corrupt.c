@@ -121,6 +121,18 @@ static void dup_counter(uint8_t **b, size_t *len)
 	lwt_fix_crc(*b, s);
 }
 
+/* PROCESS bytes 124..127 are shim_kib since format 1.2 and reserved before:
+ * a non-zero value in a 1.1 file is an error. */
+static void process_reserved_v1_1(uint8_t **b, size_t *len)
+{
+	long s = lwt_must_find(*b, *len, LWD_SEC_PROCESS);
+
+	lwt_wr32(*b + s + 24 + 124, 1);
+	lwt_fix_crc(*b, s);
+	lwt_wr16(*b + 10, 1);
+	lwt_fix_header_crc(*b);
+}
+
 #define NAN_BITS 0x7ff8000000000000ull
 #define INF_BITS 0x7ff0000000000000ull
 #define NEG_ONE_BITS 0xbff0000000000000ull
@@ -134,7 +146,8 @@ static const corruption table[] = {
 	{ "major 0", 2, W_HDR, 0, 8, 4, 0, 1, NULL, LWD_EFORMAT, "file version 0.0 does not exist" },
 	{ "header size", 2, W_HDR, 0, 12, 4, 72, 1, NULL, LWD_EFORMAT, "offset 12: header_size 72, expected 64" },
 	{ "header crc", 2, W_HDR, 0, 30, 1, 0x99, 0, NULL, LWD_EFORMAT, "offset 60: header CRC mismatch" },
-	{ "kind 3", 2, W_HDR, 0, 16, 4, 3, 1, NULL, LWD_EFORMAT, "offset 16: unknown file kind 3" },
+	{ "kind 3", 2, W_HDR, 0, 16, 4, 3, 1, NULL, LWD_EFORMAT, "offset 16: this is a stack file (kind 3)" },
+	{ "kind 4", 2, W_HDR, 0, 16, 4, 4, 1, NULL, LWD_EFORMAT, "offset 16: unknown file kind 4" },
 	{ "kind 0", 2, W_HDR, 0, 16, 4, 0, 1, NULL, LWD_EFORMAT, "unknown file kind 0" },
 	{ "header flags", 2, W_HDR, 0, 20, 4, 4, 1, NULL, LWD_EFORMAT, "offset 20: header flags 0x4" },
 	{ "header reserved", 2, W_HDR, 0, 59, 1, 1, 1, NULL, LWD_EFORMAT, "offset 59: reserved header byte" },
@@ -253,6 +266,8 @@ static const corruption table[] = {
 	  LWD_EFORMAT, "PROCESS record 0: exit_status 0x200 is neither" },
 	{ "exit_status outside an exit snapshot", 2, W_PAYLOAD, LWD_SEC_PROCESS, 124, 4, 0x103, 1,
 	  NULL, LWD_EFORMAT, "PROCESS record 0: exit_status 0x103 is neither" },
+	{ "process reserved 1.1", 2, W_HDR, 0, 0, 0, 0, 0, process_reserved_v1_1, LWD_EFORMAT,
+	  "PROCESS record 0: reserved field is not zero" },
 };
 
 static void patch(uint8_t *p, int width, uint64_t v)

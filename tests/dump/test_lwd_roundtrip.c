@@ -76,6 +76,7 @@ static void check_sample(const lw_file *f, uint32_t kind, const lws_opts *o)
 	CHECK(f->process.peak_rss_bytes == p.peak_rss_bytes);
 	CHECK(f->process.heap_committed == p.heap_committed);
 	CHECK(f->process.heap_peak_committed == p.heap_peak_committed);
+	CHECK(f->process.shim_kib == p.shim_kib);
 	CHECK(!strcmp(f->process.exe, lws_strings[0]));
 	CHECK(!strcmp(f->process.cmdline, lws_strings[1]));
 	CHECK(!strcmp(f->process.hostname, lws_strings[2]));
@@ -283,7 +284,6 @@ static void test_minor_version(void)
 
 	b[50] = 0x5a;                                         /* header reserved */
 	lwt_wr32(b + 20, 0x80);                                /* header flags */
-	lwt_wr32(b + pr + 24 + 124, 9);                        /* PROCESS reserved */
 	lwt_wr32(b + pr + 24 + 120, 77);                       /* unknown reason */
 	lwt_wr32(b + pr + 4, LWD_SECF_OPTIONAL | 0x100);       /* section flags */
 	lwt_wr32(b + st + 24 + 4, LWD_STACKF_TRUNCATED | 0x40);/* stack flags */

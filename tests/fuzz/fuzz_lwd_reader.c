@@ -36,7 +36,7 @@ static uint64_t lw_fuzz_walk(const lw_file *f)
 
 	h += p->pid + p->ppid + p->parent_run_id + p->wall_ns + p->mono_ns + p->start_wall_ns +
 	     p->start_mono_ns + p->sample_rate + p->rss_bytes + p->peak_rss_bytes +
-	     p->heap_committed + p->heap_peak_committed + p->alloc_calls + p->free_calls + p->reason;
+	     p->heap_committed + p->heap_peak_committed + p->alloc_calls + p->free_calls + p->reason + p->shim_kib;
 	h += lw_fuzz_str(p->exe) + lw_fuzz_str(p->cmdline) + lw_fuzz_str(p->hostname);
 	if (p->exe_module != LWD_NONE) {
 		if (p->exe_module >= f->n_modules)
@@ -87,7 +87,11 @@ static uint64_t lw_fuzz_walk(const lw_file *f)
 		h += b->addr + b->size + b->tid + b->alloc_mono_ns + (b->weight > 1.0) +
 		     f->stacks[b->stack].depth;
 	}
-	for (uint32_t type = 1; type <= LWD_SEC_ROOTS; type++) {
+	for (size_t i = 0; i < f->n_bases; i++)
+		h += lw_fuzz_str(f->bases[i].name) + f->bases[i].seq + f->bases[i].length;
+	if (f->unresolved && (f->n_stacks || f->n_counters))
+		abort();   /* a file parsed alone shows nothing that needs its bases */
+	for (uint32_t type = 1; type <= LWD_SEC_CCOUNTERS; type++) {
 		const uint8_t *d;
 		uint64_t len;
 		uint32_t count;

@@ -1,13 +1,18 @@
-/* gen_seeds.c — writes the committed seed corpus tests/fuzz/corpus/lwd/.
+/* gen_seeds.c — writes the committed seed corpora tests/fuzz/corpus/lwd/
+ * and tests/fuzz/corpus/lwd_base/.
  *
- * Usage: lwd_gen_seeds DIR           write every seed into DIR
- *        lwd_gen_seeds --check DIR   compare DIR with what would be written
- *                                    (a test: the committed seeds must match
- *                                    the current writer byte for byte)
- * Seeds are built with the public writer API into memory (memfd), with fixed
- * values only, so output is deterministic. "ok-*" seeds are valid files,
- * "bad-*" seeds are valid files with one targeted corruption (fuzz_replay
- * checks both directions). Each stays well under 4 KiB.
+ * Usage: lwd_gen_seeds DIR BASEDIR           write every seed
+ *        lwd_gen_seeds --check DIR BASEDIR   compare with what would be
+ *                                            written (a test: the committed
+ *                                            seeds must match the current
+ *                                            writer byte for byte)
+ * Seeds are built with the public writer API, with fixed values only, so
+ * output is deterministic. "ok-*" seeds are valid files, "bad-*" seeds are
+ * valid files with one targeted corruption (fuzz_replay checks both
+ * directions). Each stays under 4 KiB. DIR also holds "ok-v1.1-*" files
+ * written by the format 1.1 writer, not generated here: old files must keep
+ * loading. BASEDIR gets bundles for fuzz_lwd_base (a snapshot and the base
+ * files it refers to, made by tests/dump/lwd_base_sample.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lwd.h"
+#include "lwd_base_sample.h"
 
 typedef struct seed_opts {
 	uint32_t kind;
@@ -53,6 +58,7 @@ static int fill_seed(lw_writer *w, void *arg)
 	p.peak_rss_bytes = 12u << 20;
 	p.heap_committed = 8u << 20;
 	p.heap_peak_committed = 9u << 20;
+	p.shim_kib = 1536;
 	p.exe_str = s_exe;
 	p.cmdline_str = s_cmd;
 	p.hostname_str = s_host;
@@ -230,24 +236,136 @@ static void emit(const char *dir, const char *name, const uint8_t *b, size_t len
 	}
 }
 
+/* ---- bundles for fuzz_lwd_base ------------------------------------------------ */
+struct part {
+	const char *name;
+	const uint8_t *data;
+	size_t len;
+};
+
+static uint8_t *bundle(const struct part *p, int n, size_t *len)
+{
+	size_t total = 12, pos;
+	uint8_t *b;
+
+	for (int i = 0; i < n; i++)
+		total += 8 + strlen(p[i].name) + p[i].len;
+	b = malloc(total);
+	if (!b)
+		exit(1);
+	memcpy(b, "LWBUNDLE", 8);
+	wr32(b + 8, (uint32_t)n);
+	pos = 12;
+	for (int i = 0; i < n; i++) {
+		size_t nl = strlen(p[i].name);
+
+		wr32(b + pos, (uint32_t)nl);
+		memcpy(b + pos + 4, p[i].name, nl);
+		pos += 4 + nl;
+		wr32(b + pos, (uint32_t)p[i].len);
+		memcpy(b + pos + 4, p[i].data, p[i].len);
+		pos += 4 + p[i].len;
+	}
+	*len = total;
+	return b;
+}
+
+static void emit_bundle(const char *dir, const char *name, const struct part *p, int n)
+{
+	size_t len;
+	uint8_t *b = bundle(p, n, &len);
+
+	emit(dir, name, b, len);
+	free(b);
+}
+
+static void base_seeds(const char *dir, const char *plain_dir)
+{
+	char tmp[] = "/tmp/lwd-seeds-XXXXXX";
+	lwb_run r;
+	size_t ls, lk, ld, hdr;
+	uint8_t *st, *key, *del, *bad;
+	int dfd;
+
+	if (!mkdtemp(tmp) || (dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "lwd_gen_seeds: cannot make a directory\n");
+		exit(1);
+	}
+	lwb_make_run(dfd, &r);
+	st = lwt_slurp_at(tmp, "stacks-000000.lws", &ls);
+	key = lwt_slurp_at(tmp, "snap-000001.lwd", &lk);
+	del = lwt_slurp_at(tmp, "snap-000002.lwd", &ld);
+	struct part p_st = { "stacks-000000.lws", st, ls };
+	struct part p_key = { "snap-000001.lwd", key, lk };
+	struct part p_del = { "snap-000002.lwd", del, ld };
+
+	emit_bundle(dir, "ok-delta.lwb", (struct part[]){ p_del, p_st, p_key }, 3);
+	/* the keyframe refers to a shorter prefix than the stack file now has */
+	emit_bundle(dir, "ok-keyframe.lwb", (struct part[]){ p_key, p_st }, 2);
+	/* for fuzz_lwd_reader: each file alone */
+	emit(plain_dir, "ok-v1.2-delta-alone.lwd", del, ld);
+	emit(plain_dir, "ok-v1.2-keyframe-alone.lwd", key, lk);
+	emit_bundle(dir, "bad-missing-stacks.lwb", (struct part[]){ p_del, p_key }, 2);
+	emit_bundle(dir, "bad-missing-keyframe.lwb", (struct part[]){ p_del, p_st }, 2);
+	struct part short_st = { p_st.name, st, (size_t)r.sf_key.len - 8 };
+	emit_bundle(dir, "bad-stacks-short.lwb", (struct part[]){ p_del, short_st, p_key }, 3);
+	bad = malloc(ls);
+	memcpy(bad, st, ls);
+	bad[LWD_HEADER_SIZE + LWD_SECTION_HEADER_SIZE + 12] ^= 1;   /* a frame of stack 0 */
+	struct part chg_st = { p_st.name, bad, ls };
+	emit_bundle(dir, "bad-stacks-changed.lwb", (struct part[]){ p_del, chg_st, p_key }, 3);
+	free(bad);
+	/* a keyframe whose counters changed (CRCs resealed): not the one referred to */
+	bad = malloc(lk);
+	memcpy(bad, key, lk);
+	size_t pl = payload_of(bad, lk, LWD_SEC_CCOUNTERS, &hdr);
+	bad[pl + 2] ^= 2;
+	reseal(bad, hdr);
+	struct part chg_key = { p_key.name, bad, lk };
+	emit_bundle(dir, "bad-keyframe-changed.lwb", (struct part[]){ p_del, p_st, chg_key }, 3);
+	free(bad);
+	/* the delta's own file is refused before any base is read */
+	bad = malloc(ld);
+	memcpy(bad, del, ld);
+	pl = payload_of(bad, ld, LWD_SEC_CCOUNTERS, &hdr);
+	bad[pl] = 0x7f;   /* a stack beyond the 5 the file uses */
+	reseal(bad, hdr);
+	struct part chg_del = { p_del.name, bad, ld };
+	emit_bundle(dir, "bad-delta-stack.lwb", (struct part[]){ chg_del, p_st, p_key }, 3);
+	free(bad);
+	free(st);
+	free(key);
+	free(del);
+	close(dfd);
+	unlinkat(AT_FDCWD, tmp, 0);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		fprintf(stderr, "lwd_gen_seeds: cannot remove %s\n", tmp);
+}
+
 int main(int argc, char **argv)
 {
-	const char *dir;
+	const char *dir, *base_dir;
 	seed_opts min = { LWD_KIND_SNAPSHOT, 0, 0, 0, 0 };
 	seed_opts snap = { LWD_KIND_SNAPSHOT, 2, 4, 0, 0 };
 	seed_opts dump = { LWD_KIND_DUMP, 2, 4, 3, 1 };
 	uint8_t *b;
 	size_t len, hdr, pl;
 
-	if (argc == 3 && !strcmp(argv[1], "--check")) {
+	if (argc == 4 && !strcmp(argv[1], "--check")) {
 		check_mode = 1;
 		dir = argv[2];
-	} else if (argc == 2) {
+		base_dir = argv[3];
+	} else if (argc == 3) {
 		dir = argv[1];
+		base_dir = argv[2];
 	} else {
-		fprintf(stderr, "usage: lwd_gen_seeds [--check] DIR\n");
+		fprintf(stderr, "usage: lwd_gen_seeds [--check] DIR BASEDIR\n");
 		return 2;
 	}
+	(void)failures;   /* lwd_test.h's counter: setup failures exit instead */
+	base_seeds(base_dir, dir);
 
 	b = build(&min, &len);
 	emit(dir, "ok-snapshot-minimal.lwd", b, len);

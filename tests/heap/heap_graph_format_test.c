@@ -9,7 +9,9 @@
  * invariant is broken in turn (unsorted/overlapping blocks, indices out of
  * range, unknown kinds and flags, a missing section, lengths that do not
  * match counts, a sample outside its block) and the decoder must answer
- * LWD_EFORMAT with a message, never crash. The graph sections must be
+ * LWD_EFORMAT with a message, never crash; a 1.1 dump (kinds 1..3) still
+ * decodes, kinds 4..7 in a 1.1 file are refused, an unknown kind in a file
+ * of a newer minor is LWD_EVERSION. The graph sections must be
  * written without LWD_SECF_OPTIONAL (older readers refuse them).
  */
 #include <errno.h>
@@ -30,18 +32,31 @@ enum breakage {
 	OK = 0, B_UNSORTED, B_OVERLAP, B_ZERO_SIZE, B_EDGE_RANGE, B_EDGE_ORDER, B_ROOT_KIND,
 	B_ROOT_MODULE, B_ROOT_THREAD, B_ROOT_REG, B_ROOT_BLOCK, B_ROOT_FLAGS, B_ROOT_ORDER,
 	B_LIVE_RANGE, B_LIVE_OUTSIDE, B_STACK_MISMATCH, B_NO_EDGES, B_THREAD_FLAGS,
-	B_THREAD_REGS, B_THREAD_RANGE, B_EDGE_COUNT, B_ROOT_TLS_THREAD, N_BREAKAGE
+	B_THREAD_REGS, B_THREAD_RANGE, B_EDGE_COUNT, B_ROOT_TLS_THREAD, B_ROOT_KIND_MINOR,
+	N_BREAKAGE,
+	/* not a breakage: a 1.1 dump (root kinds 1..3 only) that must decode */
+	OK_V1_1 = N_BREAKAGE, N_BUILDS
 };
 static const char *const names[N_BREAKAGE] = {
 	"ok", "unsorted", "overlap", "zero-size", "edge-range", "edge-order", "root-kind",
 	"root-module", "root-thread", "root-reg", "root-block", "root-flags", "root-order",
 	"live-range", "live-outside", "stack-mismatch", "no-edges", "thread-flags",
-	"thread-regs", "thread-range", "edge-count", "root-tls-thread",
+	"thread-regs", "thread-range", "edge-count", "root-tls-thread", "root-kind-minor",
 };
 
 #define NB 6
 static const uint64_t baddr[NB] = { 0x10000, 0x10040, 0x10080, 0x20000, 0x30000, 0x40000 };
 static const uint64_t bsize[NB] = { 64, 64, 64, 4096, 100, 1 << 20 };
+
+/* Rewrites the header's format minor and re-seals the header CRC. */
+static void set_minor(uint8_t *b, uint16_t minor)
+{
+	b[10] = (uint8_t)minor;
+	b[11] = (uint8_t)(minor >> 8);
+	uint32_t crc = lw_crc32(0, b, 60);
+	for (int i = 0; i < 4; i++)
+		b[60 + i] = (uint8_t)(crc >> (8 * i));
+}
 
 static int build(enum breakage br, uint8_t **out, size_t *len)
 {
@@ -123,10 +138,12 @@ static int build(enum breakage br, uint8_t **out, size_t *len)
 	lw_writer_put_root(&w, LWD_ROOT_REGISTER, 0, br == B_ROOT_REG ? 3 : 1, 1, 0); nr++;
 	/* the thread-owned kinds that followed (TLS, setspecific, start
 	 * argument, coroutine stack): owner is a thread index */
-	lw_writer_put_root(&w, LWD_ROOT_TLS, br == B_ROOT_TLS_THREAD ? 2 : 0, 0x7f00, 2, 0); nr++;
-	lw_writer_put_root(&w, LWD_ROOT_SPECIFIC, 0, 0x7f80, 3, LWD_ROOTF_INTERIOR); nr++;
-	lw_writer_put_root(&w, LWD_ROOT_THREAD_ARG, 0, 0x7fc0, 4, 0); nr++;
-	lw_writer_put_root(&w, LWD_ROOT_ALT_STACK, 0, baddr[5] + 64, 0, 0); nr++;
+	if (br != OK_V1_1) {
+		lw_writer_put_root(&w, LWD_ROOT_TLS, br == B_ROOT_TLS_THREAD ? 2 : 0, 0x7f00, 2, 0); nr++;
+		lw_writer_put_root(&w, LWD_ROOT_SPECIFIC, 0, 0x7f80, 3, LWD_ROOTF_INTERIOR); nr++;
+		lw_writer_put_root(&w, LWD_ROOT_THREAD_ARG, 0, 0x7fc0, 4, 0); nr++;
+		lw_writer_put_root(&w, LWD_ROOT_ALT_STACK, 0, baddr[5] + 64, 0, 0); nr++;
+	}
 	lw_writer_section_set_count(&w, nr);
 	lw_writer_section_end(&w);
 
@@ -146,6 +163,9 @@ static int build(enum breakage br, uint8_t **out, size_t *len)
 	*out = malloc(*len);
 	if (pread(fd, *out, *len, 0) != (ssize_t)*len) exit(99);
 	close(fd);
+	/* kinds 4..7 came with format 1.2: a 1.1 file may not hold them */
+	if (br == OK_V1_1 || br == B_ROOT_KIND_MINOR)
+		set_minor(*out, 1);
 	return 0;
 }
 
@@ -218,14 +238,63 @@ static void check_bad(enum breakage br)
 	free(b);
 }
 
+/* A 1.1 dump (kinds 1..3) decodes as before. */
+static void check_v1_1(void)
+{
+	uint8_t *b;
+	size_t len;
+	build(OK_V1_1, &b, &len);
+	lw_file *f;
+	lw_graph *g;
+	char err[256] = "";
+	int rc = lw_file_parse(b, len, &f, err, sizeof err);
+	CHECK(rc == 0, "1.1 parse: %s", err);
+	if (rc == 0) {
+		CHECK(f->version_minor == 1, "minor %u", f->version_minor);
+		rc = lw_graph_decode(f, &g, err, sizeof err);
+		CHECK(rc == 0, "1.1 decode: %s", err);
+		if (rc == 0) {
+			CHECK(g->n_roots == 4 && g->roots[3].kind == LWD_ROOT_REGISTER, "1.1 roots %zu", g->n_roots);
+			lw_graph_free(g);
+		}
+		lw_file_free(f);
+	}
+	free(b);
+}
+
+/* A root kind from a newer format minor is this reader's limit, not a
+ * corrupt file: LWD_EVERSION. */
+static void check_newer_kind(void)
+{
+	uint8_t *b;
+	size_t len;
+	build(B_ROOT_KIND, &b, &len);
+	set_minor(b, LWD_VERSION_MINOR + 1);
+	lw_file *f;
+	lw_graph *g = NULL;
+	char err[256] = "";
+	int rc = lw_file_parse(b, len, &f, err, sizeof err);
+	CHECK(rc == 0, "newer minor parse: %s", err);
+	if (rc == 0) {
+		rc = lw_graph_decode(f, &g, err, sizeof err);
+		CHECK(rc == LWD_EVERSION && g == NULL && strstr(err, "newer reader"),
+		      "newer kind: %d (%s)", rc, err);
+		lw_file_free(f);
+	}
+	free(b);
+}
+
 static int write_seeds(const char *dir)
 {
-	for (int br = 0; br < N_BREAKAGE; br++) {
+	for (int br = 0; br < N_BUILDS; br++) {
 		uint8_t *b;
 		size_t len;
 		build((enum breakage)br, &b, &len);
 		char path[4096];
-		snprintf(path, sizeof path, "%s/%s-graph-%s.lwd", dir, br ? "bad" : "ok", names[br]);
+		if (br == OK_V1_1)
+			snprintf(path, sizeof path, "%s/ok-graph-v1.1.lwd", dir);
+		else
+			snprintf(path, sizeof path, "%s/%s-graph-%s.lwd", dir, br ? "bad" : "ok", names[br]);
 		FILE *fh = fopen(path, "wb");
 		if (!fh || fwrite(b, 1, len, fh) != len || fclose(fh)) { perror(path); return 1; }
 		free(b);
@@ -238,6 +307,8 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--seeds"))
 		return write_seeds(argv[2]);
 	check_ok();
+	check_v1_1();
+	check_newer_kind();
 	for (int br = 1; br < N_BREAKAGE; br++)
 		check_bad((enum breakage)br);
 	if (failures)

@@ -9,11 +9,13 @@ control: the handler sees exactly those).
   reap      20 dumps with leakwatch_dump(): the program must see 3 SIGCHLD,
             reap 3 pids, all its own, and a last waitpid(-1, WNOHANG) must
             report ECHILD; all 20 dumps are complete and have the heap graph.
-  kill      a heap of 3M blocks keeps the dump child busy; when the child's
-            temporary file appears (it is writing), the test kills it with
-            SIGKILL. The parent must remove the temporary, write the same
-            dump without the graph (the fallback), and take the next dump
-            normally (with its graph); the program sees no SIGCHLD at all.
+  kill      a heap of 3M blocks keeps the dump child busy; when the child
+            has its temporary file open (it is writing: an unnamed O_TMPFILE
+            file, or a ".tmp-" name where O_TMPFILE is refused), the test
+            kills it with SIGKILL. No temporary may be left, the parent must
+            write the same dump without the graph (the fallback), and take
+            the next dump normally (with its graph); the program sees no
+            SIGCHLD at all.
 
   orphan    the same busy child; this time the program itself is killed
             with SIGKILL: the child must die with it (PR_SET_PDEATHSIG),
@@ -32,8 +34,9 @@ def fail(msg):
 
 
 def shim_env(out_dir):
+    # no disk budget: the 20 dumps of `reap` all stay (the default keeps 3)
     return dict(os.environ, LD_PRELOAD=os.environ["LEAKWATCH_SHIM"], LEAKWATCH_DIR=out_dir,
-                LEAKWATCH_INTERVAL="0")
+                LEAKWATCH_INTERVAL="0", LEAKWATCH_MAX_DISK="0")
 
 
 def counts(line):
@@ -87,6 +90,27 @@ def children_of(pid):
     return kids
 
 
+def writing_child(pid, out_dir):
+    """The child of pid that has a temporary file of out_dir open: an
+    O_TMPFILE file ("DIR/#INODE (deleted)") or a named ".tmp-dump-*"."""
+    prefix = os.path.realpath(out_dir) + "/"
+    for kid in children_of(pid):
+        try:
+            fds = os.listdir("/proc/%d/fd" % kid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (kid, fd))
+            except OSError:
+                continue
+            name = link[len(prefix):] if link.startswith(prefix) else ""
+            if name.startswith(".tmp-dump-") or (name.startswith("#") and
+                                                 name.endswith(" (deleted)")):
+                return kid
+    return None
+
+
 def wait_for(pred, seconds, step=0.002):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -111,9 +135,8 @@ def busy_dump(label, reaper, out_dir):
         return app, None, None
     pid = int(m.group(1))
     os.kill(pid, signal.SIGUSR2)
-    tmp_name = ".tmp-dump-000000.lwd"
-    if not wait_for(lambda: os.path.exists(os.path.join(out_dir, tmp_name)), 120):
-        fail("%s: the dump child never started writing %s" % (label, tmp_name))
+    if not wait_for(lambda: writing_child(pid, out_dir), 120):
+        fail("%s: the dump child never opened its temporary file in %s" % (label, out_dir))
         return app, pid, None
     kids = children_of(pid)
     if len(kids) != 1:

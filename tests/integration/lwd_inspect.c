@@ -293,12 +293,12 @@ static void print_file(FILE *o, const struct opts *op, const char *path, const l
 			   ", \"start_mono_ns\": %" PRIu64 ", \"sample_rate\": %" PRIu64
 			   ", \"rss_bytes\": %" PRIu64 ", \"peak_rss_bytes\": %" PRIu64
 			   ", \"heap_committed\": %" PRIu64 ", \"heap_peak_committed\": %" PRIu64
-			   ", \"alloc_calls\": %" PRIu64 ", \"free_calls\": %" PRIu64
+			   ", \"shim_kib\": %" PRIu32 ", \"alloc_calls\": %" PRIu64 ", \"free_calls\": %" PRIu64
 			   ", \"reason\": \"%s\", \"exe_module\": %ld, \"exe\": ",
 			p->pid, p->ppid, p->parent_run_id, p->wall_ns, p->mono_ns, p->start_wall_ns,
 			p->start_mono_ns, p->sample_rate, p->rss_bytes, p->peak_rss_bytes,
-			p->heap_committed, p->heap_peak_committed, p->alloc_calls, p->free_calls,
-			reason_name(p->reason), p->exe_module == LWD_NONE ? -1L : (long)p->exe_module);
+			p->heap_committed, p->heap_peak_committed, p->shim_kib, p->alloc_calls,
+			p->free_calls, reason_name(p->reason), p->exe_module == LWD_NONE ? -1L : (long)p->exe_module);
 		json_str(o, p->exe);
 		fputs(", \"cmdline\": ", o);
 		json_str(o, p->cmdline);
