@@ -9,7 +9,7 @@
  *
  * `test_stats --bench SITES SNAPSHOTS` times lw_growth_analyze instead.
  */
-#include "stats.h"
+#include "trend.h"
 
 #include <math.h>
 #include <stdio.h>
