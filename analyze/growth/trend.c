@@ -237,6 +237,9 @@ static double stop_p(const lw_growth_input *in, const lw_growth_result *r)
 	return exp(-2 * d * d / v);
 }
 
+static double detect_slope(const lw_growth_input *in, const lw_growth_params *prm,
+			   const lw_growth_result *r, double inflate);
+
 /* ---- features ----------------------------------------------------------------- */
 
 /* Recent-window statistics: Theil–Sen and Mann–Kendall over the last
@@ -535,6 +538,7 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 				 * have found one (n = 4 cannot go below 1/24) */
 				(out->recent_n >= 5 && !(out->recent_p < prm->alpha_recent)));
 	}
+	out->detectable_slope = detect_slope(in, prm, out, inflate);
 	free(w);
 	return 0;
 }
@@ -551,10 +555,11 @@ enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
 	if (r->sawtooth)
 		return r->trough_p < prm->alpha_weak && r->material ? LW_VERDICT_GROWING
 								     : LW_VERDICT_STABLE;
-	/* a real trend whose size is within noise: growing, if the evidence
-	 * is strong; otherwise nothing to report */
+	/* a trend whose size is within the noise (the series' own, or a few
+	 * samples' worth) is nothing to report: the detection limit says
+	 * what the site could have shown */
 	if (!r->material)
-		return strong ? LW_VERDICT_GROWING : LW_VERDICT_STABLE;
+		return LW_VERDICT_STABLE;
 	if (r->stopped)
 		return LW_VERDICT_PLATEAU;
 	if (strong && r->continuing && r->linear)
@@ -585,8 +590,140 @@ int lw_growth_adjust(lw_growth_result *r, size_t n, const lw_growth_params *prm)
 	return rc;
 }
 
+/* ---- detection limit ----------------------------------------------------- */
+
+/* Smallest rise r that the count test calls growth at level alpha when the
+ * traffic is m (equivalent samples): P(Bin(m, 1/2) >= (m + r)/2) < alpha.
+ * Exact for small m, normal with continuity correction above (z is the
+ * normal quantile 1 - alpha). */
+static double count_threshold(double m, double alpha, double z)
+{
+	if (m <= 40) {
+		long mm = lround(m);
+		/* tail from the top: P(X >= j) for j = mm, mm - 1, ... */
+		double tail = 0, term = pow(0.5, (double)mm);
+		long j = mm;
+		for (; j >= 0; j--) {
+			if (tail + term >= alpha)
+				break;
+			tail += term;
+			/* C(mm, j-1) = C(mm, j) * j / (mm - j + 1) */
+			term = term * (double)j / (double)(mm - j + 1);
+		}
+		/* j + 1 is the smallest count in the rejection region */
+		return 2.0 * (double)(j + 1) - (double)mm;
+	}
+	return z * sqrt(m) + 1;
+}
+
+/* Probability that a steady leak adding Poisson(lam) equivalent samples to
+ * a window passes the count test at level alpha, on top of the site's own
+ * traffic m0 whose net change has variance v0. */
+static double count_power(double lam, double m0, double v0, double alpha, double z)
+{
+	if (!(lam > 0))
+		return 0;
+	if (lam > 60) {
+		double x = count_threshold(m0 + lam, alpha, z);
+		return lw_stats_norm_cdf((lam - x) / sqrt(lam + v0));
+	}
+	double pw = 0, pk = exp(-lam);
+	for (long k = 0; k <= (long)(lam + 10 * sqrt(lam) + 20); k++) {
+		if (k > 0)
+			pk *= lam / (double)k;
+		double x = count_threshold(m0 + (double)k, alpha, z);
+		double pass = v0 > 0 ? lw_stats_norm_cdf(((double)k - x) / sqrt(v0))
+				     : (double)k >= x - 1e-9;
+		pw += pk * pass;
+	}
+	return pw;
+}
+
+/* Smallest Poisson mean lam with count_power >= power (bisection on a
+ * monotone function; lam is capped at 1e9). */
+static double count_needed(double m0, double v0, double alpha, double power)
+{
+	double lo = 0, hi = 16, z = -lw_stats_norm_quantile(alpha);
+	while (count_power(hi, m0, v0, alpha, z) < power) {
+		lo = hi;
+		hi *= 2;
+		if (hi > 1e9)
+			return INFINITY;
+	}
+	for (int i = 0; i < 40 && hi - lo > 1e-3 * hi; i++) {
+		double mid = 0.5 * (lo + hi);
+		if (count_power(mid, m0, v0, alpha, z) >= power)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi;
+}
+
+/* Equivalent samples a steady leak must add over the whole window to pass
+ * the count tests with probability `power`, given the site's own traffic
+ * (m_all over the window, m_cont over the continuation window). */
+static double samples_needed(double m_all, double m_cont, const lw_growth_params *prm)
+{
+	/* both windows must pass; each is asked for the same power, which is
+	 * close to the joint power because the continuation window dominates */
+	double whole = count_needed(m_all, m_all / 2, prm->alpha, prm->power);
+	double cont = count_needed(m_cont, m_cont / 2, prm->alpha_cont, prm->power) /
+		      prm->cont_frac;
+	double need = fmax(whole, cont);
+	/* materiality: a rise of c_sampling sd of its own estimate */
+	return fmax(need, prm->c_sampling * prm->c_sampling);
+}
+
 double lw_growth_min_samples(size_t n, const lw_growth_params *prm)
 {
-	(void)prm;
-	return n < 5 ? INFINITY : 25;
+	/* Mann–Kendall needs 5 points to go below 0.01 at all (1/5! = 0.0083),
+	 * and the recent windows need 3 of their own */
+	if (n < 6)
+		return INFINITY;
+	return samples_needed(0, 0, prm);
+}
+
+/* The detection limit of a series, in series units per second: the
+ * largest of what the sampling noise (count tests), the program noise
+ * (Mann–Kendall power, materiality, linearity) and the number of snapshots
+ * allow. */
+static double detect_slope(const lw_growth_input *in, const lw_growth_params *prm,
+			   const lw_growth_result *r, double inflate)
+{
+	size_t n = in->n;
+	if (n < 6 || !(r->span_s > 0))
+		return INFINITY;
+	double span = r->span_s, lim = 0;
+	double za = -lw_stats_norm_quantile(prm->alpha);
+	double zc = -lw_stats_norm_quantile(prm->alpha_cont);
+	double zp = lw_stats_norm_quantile(prm->power);
+	/* sampling: a leak of small blocks, judged on counts */
+	if (r->unit > 0) {
+		double m_all = 0, m_cont = 0;
+		if (r->persistent) {
+			size_t cs = window_start(in->t, n, prm->cont_frac);
+			const double *a = in->alloc_samples, *d = in->free_samples;
+			m_all = fmin((a[n - 1] - a[0] + d[n - 1] - d[0]) * inflate,
+				     2 * (in->y[0] + in->y[n - 1]) / r->unit);
+			m_cont = fmin((a[n - 1] - a[cs] + d[n - 1] - d[cs]) * inflate,
+				      2 * (in->y[cs] + in->y[n - 1]) / r->unit);
+		}
+		lim = samples_needed(m_all, m_cont, prm) * r->unit / span;
+	}
+	/* program noise: Mann–Kendall's power against a line in noise of sd
+	 * sigma (asymptotic efficiency 0.95 of the slope's t test: the test
+	 * statistic is b * span / (sigma sqrt(12/n))), over the whole window
+	 * and the continuation window; materiality and linearity ask for a
+	 * rise of 2 sd */
+	double sigma = r->noise_sd;
+	if (sigma > 0) {
+		double nc = prm->cont_frac * (double)n;
+		double whole = (za + zp) * sigma * sqrt(12.0 / (double)n) / 0.95 / span;
+		double cont = (zc + zp) * sigma * sqrt(12.0 / nc) / 0.95 /
+			      (prm->cont_frac * span);
+		double mat = fmax(prm->c_noise * sigma, prm->c_resid * r->resid_sd) / span;
+		lim = fmax(lim, fmax(whole, fmax(cont, mat)));
+	}
+	return lim;
 }

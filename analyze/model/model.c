@@ -490,6 +490,7 @@ static void series_free_one(lw_series *s)
 	free(s->snaps);
 	free(s->sites);
 	free(s->values);
+	free(s->samples);
 	arena_free(s->priv_);
 	memset(s, 0, sizeof(*s));
 }
@@ -508,7 +509,8 @@ static int load_series(lw_db *db, int64_t process_id, lw_series *s)
 	sqlite3_stmt *ids = prep(db, "SELECT DISTINCT site_id FROM stacks WHERE process_id = ?1"
 				     " ORDER BY site_id");
 	sqlite3_stmt *cnt = prep(db, "SELECT site_id, alloc_objects, alloc_bytes, free_objects,"
-				     " free_bytes FROM counters WHERE snapshot_id = ?1");
+				     " free_bytes, alloc_samples, alloc_sample_bytes, free_samples,"
+				     " free_sample_bytes FROM counters WHERE snapshot_id = ?1");
 	sqlite3_stmt *frames = prep(db, SITE_FRAMES_SQL);
 	if (!snaps || !ids || !cnt || !frames)
 		goto out;
@@ -546,7 +548,8 @@ static int load_series(lw_db *db, int64_t process_id, lw_series *s)
 	}
 	size_t n_values = n_sites * s->n_snaps;
 	s->values = calloc(n_values ? n_values : 1, sizeof(*s->values));
-	if (!s->sites || !s->values) {
+	s->samples = calloc(n_values ? n_values : 1, sizeof(*s->samples));
+	if (!s->sites || !s->values || !s->samples) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -566,6 +569,12 @@ static int load_series(lw_db *db, int64_t process_id, lw_series *s)
 			set_values(&s->values[si * s->n_snaps + k],
 				   sqlite3_column_double(cnt, 1), sqlite3_column_double(cnt, 2),
 				   sqlite3_column_double(cnt, 3), sqlite3_column_double(cnt, 4));
+			s->samples[si * s->n_snaps + k] = (lw_samples){
+				(uint64_t)sqlite3_column_int64(cnt, 5),
+				(uint64_t)sqlite3_column_int64(cnt, 6),
+				(uint64_t)sqlite3_column_int64(cnt, 7),
+				(uint64_t)sqlite3_column_int64(cnt, 8),
+			};
 		}
 		if (r != SQLITE_DONE)
 			goto out;

@@ -108,6 +108,13 @@ typedef struct lw_profile {
 int lw_model_profile(lw_db *db, int64_t snapshot_id, lw_profile *out);
 void lw_profile_free(lw_profile *p);
 
+/* The sampled blocks behind a site's estimates at one snapshot (COUNTERS,
+ * cumulative since the process started): what the estimates' sampling
+ * noise depends on. In use = alloc - free. */
+typedef struct lw_samples {
+	uint64_t alloc, alloc_bytes, free, free_bytes;
+} lw_samples;
+
 /* Time series of one process: values[s * n_snaps + k] is site s at snapshot k. */
 typedef struct lw_series {
 	int64_t process_id;
@@ -118,6 +125,7 @@ typedef struct lw_series {
 	size_t n_sites;
 	lw_site *sites;
 	lw_values *values;      /* n_sites * n_snaps */
+	lw_samples *samples;    /* n_sites * n_snaps, like values */
 	void *priv_;
 } lw_series;
 

@@ -63,7 +63,10 @@ typedef struct gs_run {
 	gs_proc procs[2];
 } gs_run;
 
-/* Scenario names, in table order; NULL-terminated. */
+/* Scenario names, in table order; NULL-terminated. gs_run_make also knows
+ * "leak_in_pool": a leak of 1 KiB blocks (leak_samples) in a site that also
+ * holds an equilibrium pool of 30,000 blocks turning over every quarter
+ * window (the detection-limit checks use it). */
 extern const char *const gs_scenarios[];
 void gs_params_default(gs_params *p);
 /* Simulates one run. Returns 0, -EINVAL (unknown scenario), -ENOMEM. */
