@@ -42,7 +42,7 @@ void lw_growth_params_default(lw_growth_params *p)
 	p->recent_frac = 1.0 / 3.0;
 	p->cont_frac = 0.6;
 	p->alpha_cont = 0.01;
-	p->alpha_stop = 0.001;
+	p->alpha_stop = 1e-4;
 	p->rho_continue = 0.4;
 	p->rho_flat = 0.25;
 	p->alpha_recent = 0.05;
@@ -336,10 +336,22 @@ static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_d
 	}
 }
 
-/* Drawdowns from the running peak; the troughs between them, and whether
- * the troughs rise (a sawtooth whose floor climbs). */
+/* Lowest point of y[from..to). */
+static size_t lowest(const double *y, size_t from, size_t to)
+{
+	size_t lo = from;
+	for (size_t k = from; k < to; k++)
+		if (y[k] < y[lo])
+			lo = k;
+	return lo;
+}
+
+/* Drawdowns from the running peak; the troughs between them (the lowest
+ * point from one drawdown to the next), and whether the troughs rise: a
+ * sawtooth whose floor climbs. The troughs' rise must hold on ranks and on
+ * the sampled counts, like any growth. */
 static int drawdowns(const lw_growth_input *in, const lw_growth_params *prm,
-		     lw_growth_result *out, double *w, double *wt)
+		     lw_growth_result *out, double inflate, double *w, double *wt)
 {
 	size_t n = in->n;
 	const double *y = in->y;
@@ -350,38 +362,34 @@ static int drawdowns(const lw_growth_input *in, const lw_growth_params *prm,
 	if (!(dthr > 0))
 		return 0;
 	double peak = y[0];
-	size_t n_tr = 0, seg = 0;
+	size_t n_tr = 0, seg = 0, first = 0, last = 0;
 	for (size_t i = 1; i < n; i++) {
 		if (y[i] > peak)
 			peak = y[i];
 		if (peak - y[i] >= dthr) {
 			out->n_drawdowns++;
 			peak = y[i];
-			/* the trough of the previous cycle: the lowest point
-			 * between the last drawdown and this one */
 			if (out->n_drawdowns > 1) {
-				size_t lo = seg;
-				for (size_t k = seg; k < i; k++)
-					if (y[k] < y[lo])
-						lo = k;
-				w[n_tr] = y[lo];
-				wt[n_tr++] = in->t[lo];
+				last = lowest(y, seg, i);
+				first = n_tr ? first : last;
+				w[n_tr] = y[last];
+				wt[n_tr++] = in->t[last];
 			}
 			seg = i;
 		}
 	}
 	if (out->n_drawdowns >= 1 && seg < n) {
-		size_t lo = seg;
-		for (size_t k = seg; k < n; k++)
-			if (y[k] < y[lo])
-				lo = k;
-		w[n_tr] = y[lo];
-		wt[n_tr++] = in->t[lo];
+		last = lowest(y, seg, n);
+		first = n_tr ? first : last;
+		w[n_tr] = y[last];
+		wt[n_tr++] = in->t[last];
 	}
 	out->sawtooth = out->n_drawdowns >= prm->dd_min;
-	if (n_tr >= 3)
-		return mk_p(wt, w, 0, n_tr, &out->trough_p);
-	return 0;
+	if (n_tr < 3)
+		return 0;
+	int rc = mk_p(wt, w, 0, n_tr, &out->trough_p);
+	out->trough_p = fmax(out->trough_p, count_p(in, out, inflate, first, last));
+	return rc;
 }
 
 int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
@@ -476,6 +484,7 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 				free(w);
 				return rc;
 			}
+			out->cont_n = n - cs;
 			out->cont_count_p = out->persistent ? count_p(in, out, inflate, cs, n - 1)
 							    : NAN;
 			out->cont_p = isnan(out->cont_count_p) ? pm : fmax(pm, out->cont_count_p);
@@ -485,7 +494,7 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 		}
 		out->stop_p = stop_p(in, out);
 	}
-	if ((rc = drawdowns(in, prm, out, w, w + n)) < 0) {
+	if ((rc = drawdowns(in, prm, out, inflate, w, w + n)) < 0) {
 		free(w);
 		return rc;
 	}
@@ -535,8 +544,10 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 			       (early || count_flat ||
 				out->recent_slope < prm->rho_flat * out->ref_slope ||
 				/* no recent trend, where Mann–Kendall could
-				 * have found one (n = 4 cannot go below 1/24) */
-				(out->recent_n >= 5 && !(out->recent_p < prm->alpha_recent)));
+				 * have found one (n = 4 cannot go below 1/24),
+				 * or none in the continuation window */
+				(out->recent_n >= 5 && !(out->recent_p < prm->alpha_recent)) ||
+				(out->cont_n >= 5 && !(out->cont_p < prm->alpha_recent)));
 	}
 	out->detectable_slope = detect_slope(in, prm, out, inflate);
 	free(w);
@@ -553,8 +564,8 @@ enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
 	/* a sawtooth is judged by its troughs: a floor that climbs is growth,
 	 * a floor that holds is a buffer that fills and empties */
 	if (r->sawtooth)
-		return r->trough_p < prm->alpha_weak && r->material ? LW_VERDICT_GROWING
-								     : LW_VERDICT_STABLE;
+		return r->trough_p < prm->alpha_weak && r->material && !r->stopped
+			       ? LW_VERDICT_GROWING : LW_VERDICT_STABLE;
 	/* a trend whose size is within the noise (the series' own, or a few
 	 * samples' worth) is nothing to report: the detection limit says
 	 * what the site could have shown */

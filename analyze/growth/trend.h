@@ -99,6 +99,7 @@ typedef struct lw_growth_result {
 	double ref_slope;       /* max of whole-window, pre-recent and first-third slopes */
 	double cont_p;          /* growth in the continuation window (counts and MK) */
 	double cont_count_p;    /* its count test alone (0 for exact series) */
+	size_t cont_n;          /* points in the continuation window */
 	double stop_p;          /* growth as steady as observed is this unlikely */
 	int n_drawdowns;
 	double trough_p;        /* sawtooth: one-sided MK p of the troughs */

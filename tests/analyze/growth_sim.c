@@ -29,7 +29,7 @@ void gs_params_default(gs_params *p)
 	p->window_s = 60;
 	p->interval_s = 0.75;
 	p->leak_samples = 60;
-	p->slow_samples = 30;
+	p->slow_samples = 32;
 }
 
 /* ---- random numbers ------------------------------------------------------- */
