@@ -321,6 +321,11 @@ static void print_json(const lw_growth_report *g, const growth_args *a, FILE *ou
 		json_num_or_null(j, row->detectable_bytes_per_s);
 		lw_json_key(j, "inuse_bytes");
 		lw_json_num(j, row->last_bytes);
+		lw_json_key(j, "inuse_bytes_ci");
+		lw_json_arr_begin(j);
+		lw_json_num(j, row->last_bytes_lo);
+		lw_json_num(j, row->last_bytes_hi);
+		lw_json_arr_end(j);
 		lw_json_key(j, "inuse_objects");
 		lw_json_num(j, row->last_objects);
 		lw_json_key(j, "sample");

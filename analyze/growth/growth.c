@@ -194,6 +194,10 @@ int lw_growth_rank(const lw_series_list *l, const lw_growth_opts *o,
 			row->last_objects = v[n - 1].inuse_objects;
 			if ((rc = lw_growth_analyze(&in, prm, &row->r)) < 0)
 				break;
+			lw_growth_estimate_ci(row->last_bytes, 0, sc.a[A_SAMPLES][n - 1],
+					      sc.a[A_SBYTES][n - 1], sc.a[A_RATE][n - 1],
+					      row->r.sample_size, 0.95, &row->last_bytes_lo,
+					      &row->last_bytes_hi);
 			row->slope_bytes = row->r.fit.slope;
 			row->detectable_bytes_per_s = row->r.detectable_slope;
 			if (o->sample != LW_INUSE_SPACE) {

@@ -53,6 +53,7 @@ typedef struct lw_growth_site {
 	lw_growth_result r;          /* statistics and verdict of the series judged */
 	double slope_bytes;          /* Theil–Sen slope of in-use bytes, B/s */
 	double last_bytes, last_objects;  /* latest snapshot */
+	double last_bytes_lo, last_bytes_hi;  /* its 95% interval (sampling) */
 	/* the smallest steady growth of in-use bytes this site would have
 	 * called `leak` (with probability params.power): B/s; INFINITY when
 	 * the process has too few snapshots */

@@ -946,6 +946,78 @@ double lw_stats_binom_sf(double k, double m, double pr)
 	return lw_stats_beta_inc(k, m - k + 1, pr);
 }
 
+/* Regularized lower incomplete gamma P(a, x): series below a + 1, Lentz's
+ * continued fraction for Q above. */
+static double gamma_p(double a, double x)
+{
+	if (!(x > 0))
+		return 0;
+	double lg = lgamma(a);
+	if (x < a + 1) {
+		double sum = 1 / a, term = sum;
+		for (int n = 1; n < 1000; n++) {
+			term *= x / (a + n);
+			sum += term;
+			if (fabs(term) < fabs(sum) * 1e-15)
+				break;
+		}
+		return sum * exp(-x + a * log(x) - lg);
+	}
+	const double tiny = 1e-300;
+	double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+	for (int i = 1; i < 1000; i++) {
+		double an = -i * (i - a);
+		b += 2;
+		d = an * d + b;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = b + an / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1 / d;
+		double del = d * c;
+		h *= del;
+		if (fabs(del - 1) < 1e-15)
+			break;
+	}
+	return 1 - exp(-x + a * log(x) - lg) * h;
+}
+
+/* x with P(a, x) = q (bisection on the monotone cdf, then to 1e-12). */
+static double gamma_quantile(double a, double q)
+{
+	double lo = 0, hi = a + 10 * sqrt(a) + 10;
+	while (gamma_p(a, hi) < q)
+		hi *= 2;
+	for (int i = 0; i < 200 && hi - lo > 1e-12 * (hi + 1); i++) {
+		double mid = 0.5 * (lo + hi);
+		if (gamma_p(a, mid) < q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return 0.5 * (lo + hi);
+}
+
+double lw_stats_gamma_p(double a, double x)
+{
+	return a > 0 ? gamma_p(a, x) : NAN;
+}
+
+void lw_stats_poisson_ci(double k, double conf, double *lo, double *hi)
+{
+	double a = (1 - conf) / 2;
+	if (!(k >= 0) || !(conf > 0 && conf < 1)) {
+		*lo = *hi = NAN;
+		return;
+	}
+	/* Garwood: the means whose Poisson tails at k reach (1 - conf)/2,
+	 * through P(X >= k | mu) = P(k, mu) and P(X <= k | mu) = 1 -
+	 * P(k + 1, mu), continued to real k */
+	*lo = k > 0 ? gamma_quantile(k, a) : 0;
+	*hi = gamma_quantile(k + 1, 1 - a);
+}
+
 double lw_stats_sampling_var(double bytes, double objects, double rate)
 {
 	if (!(rate > 1) || !(bytes > 0) || !(objects > 0))

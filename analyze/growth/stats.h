@@ -87,6 +87,12 @@ double lw_stats_beta_inc(double a, double b, double x);
  * k > m. */
 double lw_stats_binom_sf(double k, double m, double pr);
 
+/* Regularized lower incomplete gamma function P(a, x), a > 0. */
+double lw_stats_gamma_p(double a, double x);
+/* Exact (Garwood) two-sided interval for a Poisson mean given the count k,
+ * at level conf; k may be real (an equivalent count). lo = 0 for k = 0. */
+void lw_stats_poisson_ci(double k, double conf, double *lo, double *hi);
+
 /* Variance of a Poisson-sampled byte estimate (SPEC: an allocation of size s
  * is sampled with probability 1 - exp(-s/rate) and scaled by 1/p) holding
  * `bytes` in `objects` blocks of equal size: bytes * s * e^(-s/rate) /

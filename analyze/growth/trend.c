@@ -538,8 +538,12 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 				out->flat_s >= prm->recent_frac * out->span_s);
 		out->continuing = !out->stopped && out->n_jumps >= prm->min_steps;
 	} else if (out->ref_slope > 0 && !isnan(out->recent_slope)) {
+		/* still growing: fast enough in the recent window, significantly
+		 * in the continuation window, and in the recent window too where
+		 * it has the points for it */
 		out->continuing = out->recent_slope >= prm->rho_continue * out->ref_slope &&
-				  out->cont_p < prm->alpha_cont;
+				  out->cont_p < prm->alpha_cont &&
+				  (out->recent_n < 5 || out->recent_p < prm->alpha_recent);
 		out->stopped = !out->continuing &&
 			       (early || count_flat ||
 				out->recent_slope < prm->rho_flat * out->ref_slope ||
@@ -599,6 +603,27 @@ int lw_growth_adjust(lw_growth_result *r, size_t n, const lw_growth_params *prm)
 	free(p);
 	free(q);
 	return rc;
+}
+
+/* ---- one estimate's interval ----------------------------------------------- */
+
+void lw_growth_estimate_ci(double y, int y_is_objects, double samples, double sample_bytes,
+			   double rate, double fallback_size, double conf, double *lo,
+			   double *hi)
+{
+	*lo = *hi = y;
+	if (!(rate > 1) || !(y >= 0))
+		return;
+	double s = samples > 0 && sample_bytes > 0 ? sample_bytes / samples
+		 : fallback_size > 0 ? fallback_size : 1;
+	double p = -expm1(-s / rate);
+	if (!(p > 0) || !(1 - p > 1e-12))
+		return;
+	double unit = y_is_objects ? (1 - p) / p : s * (1 - p) / p;
+	double l, h;
+	lw_stats_poisson_ci(y / unit, conf, &l, &h);
+	*lo = l * unit;
+	*hi = h * unit;
 }
 
 /* ---- detection limit ----------------------------------------------------- */

@@ -125,6 +125,17 @@ int lw_growth_adjust(lw_growth_result *r, size_t n, const lw_growth_params *prm)
 enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
 				  const lw_growth_params *prm);
 
+/* Confidence interval (level conf) of one in-use estimate y made of
+ * `samples` sampled blocks of `sample_bytes` requested bytes at `rate`
+ * (y_is_objects: y counts objects, else bytes). The estimate in
+ * equivalent samples is a Poisson count: the interval is Garwood's, scaled
+ * back (docs/GROWTH.md, Accuracy). Exact ([y, y]) at rate 1 or for blocks
+ * always sampled; with no sample, [0, upper] for blocks of fallback_size
+ * bytes (0: small blocks). */
+void lw_growth_estimate_ci(double y, int y_is_objects, double samples, double sample_bytes,
+			   double rate, double fallback_size, double conf, double *lo,
+			   double *hi);
+
 /* Detection limit of a series with no growth of its own: equivalent samples
  * a steady leak must add over a window of n snapshots to read `leak` with
  * probability prm->power (see docs/GROWTH.md, "Detection limit"). Infinity
