@@ -129,9 +129,9 @@ enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
  * `samples` sampled blocks of `sample_bytes` requested bytes at `rate`
  * (y_is_objects: y counts objects, else bytes). The estimate in
  * equivalent samples is a Poisson count: the interval is Garwood's, scaled
- * back (docs/GROWTH.md, Accuracy). Exact ([y, y]) at rate 1 or for blocks
- * always sampled; with no sample, [0, upper] for blocks of fallback_size
- * bytes (0: small blocks). */
+ * back (docs/GROWTH.md, Accuracy). Exact ([y, y]) at rate 1, about as
+ * narrow as 1 - p for blocks sampled with p near 1; with no sample, [0,
+ * upper] for blocks of fallback_size bytes (0: 1-byte blocks). */
 void lw_growth_estimate_ci(double y, int y_is_objects, double samples, double sample_bytes,
 			   double rate, double fallback_size, double conf, double *lo,
 			   double *hi);
