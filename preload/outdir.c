@@ -12,15 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lw_env.h"
 #include "util.h"
 
 static char exe_path[PATH_MAX];
-static const char *exe_base = "unknown";
 static char dir_path[PATH_MAX];
 static int dir_fd = -1;
 static dev_t dir_dev;
@@ -42,57 +41,36 @@ static void set_exe(void)
 		return;
 	}
 	exe_path[n] = '\0';
-	const char *slash = strrchr(exe_path, '/');
-	exe_base = slash ? slash + 1 : exe_path;
-	if (*exe_base == '\0')
-		exe_base = "unknown";
 }
 
-/* "<exe>.<pid>" */
-static void fmt_leaf(char *buf, size_t cap, const char *prefix)
-{
-	size_t pos = 0;
-	buf[0] = '\0';
-	lw_fmt_str(buf, cap, &pos, prefix);
-	lw_fmt_str(buf, cap, &pos, exe_base);
-	lw_fmt_str(buf, cap, &pos, ".");
-	lw_fmt_u64(buf, cap, &pos, (uint64_t)getpid());
-}
-
-void lw_outdir_init(void)
+/* "<dir_path>/<exe>.<pid>" */
+static void append_leaf(void)
 {
 	char leaf[NAME_MAX + 1];
-	size_t pos = 0;
+	size_t pos = strlen(dir_path);
+	if (pos == 0)
+		return;
+	if (lw_env_leaf(leaf, sizeof(leaf), exe_path, (uint64_t)getpid()) < 0)
+		lw_env_leaf(leaf, sizeof(leaf), NULL, (uint64_t)getpid());   /* "unknown.<pid>" */
+	lw_fmt_str(dir_path, sizeof(dir_path), &pos, "/");
+	lw_fmt_str(dir_path, sizeof(dir_path), &pos, leaf);
+}
+
+void lw_outdir_init(const char *env_dir)
+{
+	char cwd[PATH_MAX];
 	set_exe();
 	dir_path[0] = '\0';
-	const char *env = getenv("LEAKWATCH_DIR");
-	char cwd[PATH_MAX];
-	if (env != NULL && *env == '/') {
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, env);
-		return;
-	}
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return;    /* no absolute path: writes fail with one warning */
-	lw_fmt_str(dir_path, sizeof(dir_path), &pos, cwd);
-	if (pos > 1)
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, "/");
-	if (env != NULL && *env != '\0') {
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, env);
-	} else {
-		fmt_leaf(leaf, sizeof(leaf), "leakwatch.");
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, leaf);
-	}
+	const char *cwdp = getcwd(cwd, sizeof(cwd));
+	/* without an absolute path every write fails with one warning */
+	if (lw_env_outdir(dir_path, sizeof(dir_path), cwdp, env_dir, exe_path,
+			  (uint64_t)getpid()) < 0)
+		dir_path[0] = '\0';
 }
 
 void lw_outdir_child(void)
 {
-	char leaf[NAME_MAX + 1];
-	size_t pos = strlen(dir_path);
-	fmt_leaf(leaf, sizeof(leaf), "");
-	if (pos > 0) {
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, "/");
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, leaf);
-	}
+	append_leaf();
 	/* The inherited fd belongs to the parent's directory: close it if it
 	 * is still ours (it may have been closed and reused meanwhile). */
 	struct stat st;
@@ -175,11 +153,7 @@ static int create_and_claim(const char **step)
 	rc = claim(fd);
 	if (rc == 0 && !dir_is_child) {
 		/* claimed by another process: use <dir>/<exe>.<pid>/ */
-		char leaf[NAME_MAX + 1];
-		size_t pos = strlen(dir_path);
-		fmt_leaf(leaf, sizeof(leaf), "");
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, "/");
-		lw_fmt_str(dir_path, sizeof(dir_path), &pos, leaf);
+		append_leaf();
 		close(fd);
 		if (mkdir(dir_path, 0700) != 0 && errno != EEXIST) {
 			*step = "mkdir";

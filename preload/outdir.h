@@ -1,7 +1,8 @@
 /* outdir.h — the output directory of this process and the file sequence.
  *
  * Path (absolute, computed by lw_outdir_init in the constructor, so a later
- * chdir does not matter): LEAKWATCH_DIR, or ./leakwatch.<exe>.<pid>. The
+ * chdir does not matter): LEAKWATCH_DIR, or ./leakwatch.<exe>.<pid>, named
+ * by lw_env_outdir() (dump/lw_env.h, shared with the analyzer). The
  * directory is created (mode 0700, missing parents too) lazily at the first
  * write, then claimed by creating "<dir>/.owner" with O_EXCL; if another
  * process already claimed it, this process uses "<dir>/<exe>.<pid>/" instead.
@@ -20,7 +21,8 @@
 
 #include <stdint.h>
 
-void lw_outdir_init(void);
+/* env_dir: LEAKWATCH_DIR as read by lw_env_read(), or NULL. */
+void lw_outdir_init(const char *env_dir);
 /* Forked child: switch to "<parent dir>/<exe>.<pid>", reset the sequence. */
 void lw_outdir_child(void);
 /* A usable directory fd (created and claimed on first use). 0 or -errno;

@@ -20,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-struct lw_config lw_cfg = { .rate = 524288, .interval_ns = 60ull * 1000000000ull, .signo = 0 };
+#include "lw_env.h"
+
+struct lw_config lw_cfg = { .rate = LW_ENV_DEFAULT_RATE, .interval_ns = LW_ENV_DEFAULT_INTERVAL_NS,
+			    .signo = 0 };
 
 /* ---- diagnostics -------------------------------------------------------- */
 static void write_all(const char *s, size_t n)
@@ -209,49 +212,6 @@ void lw_fmt_u64w(char *buf, size_t cap, size_t *pos, uint64_t v, int width)
 void lw_fmt_u64(char *buf, size_t cap, size_t *pos, uint64_t v)
 {
 	lw_fmt_u64w(buf, cap, pos, v, 1);
-}
-
-int lw_parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (s == NULL || *s == '\0')
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		uint64_t d = (uint64_t)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
-int lw_parse_seconds(const char *s, uint64_t *ns)
-{
-	uint64_t whole = 0, frac = 0, scale = 1000000000ull;
-	int digits = 0;
-	if (s == NULL || *s == '\0')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++, digits++) {
-		whole = whole * 10 + (uint64_t)(*s - '0');
-		if (whole > 100000000ull)   /* > ~3 years: refuse */
-			return -1;
-	}
-	if (*s == '.') {
-		s++;
-		for (; *s >= '0' && *s <= '9'; s++, digits++) {
-			if (scale > 1) {
-				scale /= 10;
-				frac += (uint64_t)(*s - '0') * scale;
-			}
-		}
-	}
-	if (*s != '\0' || digits == 0)
-		return -1;
-	*ns = whole * 1000000000ull + frac;
-	return 0;
 }
 
 const char *lw_strerror(int err, char *buf, size_t cap)

@@ -65,10 +65,6 @@ void lw_fmt_u64(char *buf, size_t cap, size_t *pos, uint64_t v);
 void lw_fmt_str(char *buf, size_t cap, size_t *pos, const char *s);
 /* Zero-padded decimal of exactly `width` digits (more if v needs them). */
 void lw_fmt_u64w(char *buf, size_t cap, size_t *pos, uint64_t v, int width);
-/* Parses an unsigned decimal integer; 0 on success, -1 if not a number. */
-int lw_parse_u64(const char *s, uint64_t *out);
-/* Parses non-negative decimal seconds "12", "0.25", ".5" into ns; 0 or -1. */
-int lw_parse_seconds(const char *s, uint64_t *ns);
 /* strerror without locale or allocation ("error 123" when unknown). */
 const char *lw_strerror(int err, char *buf, size_t cap);
 

@@ -23,6 +23,7 @@
 #include "core.h"
 #include "dump.h"
 #include "fork.h"
+#include "lw_env.h"
 #include "lwd_format.h"
 #include "outdir.h"
 #include "snapshot.h"
@@ -44,63 +45,26 @@ void lw_writer_state_lock(void) { pthread_mutex_lock(&state_lock); }
 void lw_writer_state_unlock(void) { pthread_mutex_unlock(&state_lock); }
 
 /* ---- environment --------------------------------------------------------- */
-static const struct { const char *name; int signo; } sig_names[] = {
-	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "USR1", SIGUSR1 },
-	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
-	{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
-	{ "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-	{ "PWR", SIGPWR }, { "SYS", SIGSYS },
-};
-
-/* Returns the signal number, 0 for "none", -1 if invalid. */
-static int parse_signal(const char *s)
+static const char *env_get(const char *name, void *arg)
 {
-	uint64_t v;
-	if (strcmp(s, "none") == 0 || strcmp(s, "NONE") == 0 || strcmp(s, "0") == 0)
-		return 0;
-	if (lw_parse_u64(s, &v) == 0)
-		return (v >= 1 && v < (uint64_t)NSIG && v != SIGKILL && v != SIGSTOP) ? (int)v : -1;
-	if (strncmp(s, "SIG", 3) == 0)
-		s += 3;
-	if (strncmp(s, "RTMIN+", 6) == 0 && lw_parse_u64(s + 6, &v) == 0 &&
-	    v <= (uint64_t)(SIGRTMAX - SIGRTMIN))
-		return SIGRTMIN + (int)v;
-	if (strcmp(s, "RTMIN") == 0)
-		return SIGRTMIN;
-	for (size_t i = 0; i < sizeof(sig_names) / sizeof(sig_names[0]); i++)
-		if (strcmp(s, sig_names[i].name) == 0)
-			return sig_names[i].signo;
-	return -1;
+	(void)arg;
+	return getenv(name);
 }
 
-static void parse_env(void)
+static void env_bad(const struct lw_env_var *var, const char *value, void *arg)
 {
-	const char *s;
-	uint64_t v;
-	if ((s = getenv("LEAKWATCH_RATE")) != NULL && *s) {
-		if (lw_parse_u64(s, &v) == 0)
-			lw_cfg.rate = v <= 1 ? 1 : v;
-		else
-			lw_warn("LEAKWATCH_RATE '", s, "' is not a number of bytes; using 524288",
-				(const char *)NULL);
-	}
-	if ((s = getenv("LEAKWATCH_INTERVAL")) != NULL && *s) {
-		if (lw_parse_seconds(s, &v) == 0)
-			lw_cfg.interval_ns = v;
-		else
-			lw_warn("LEAKWATCH_INTERVAL '", s, "' is not a number of seconds; using 60",
-				(const char *)NULL);
-	}
-	lw_cfg.signo = SIGUSR2;
-	if ((s = getenv("LEAKWATCH_SIGNAL")) != NULL && *s) {
-		int sig = parse_signal(s);
-		if (sig >= 0)
-			lw_cfg.signo = sig;
-		else
-			lw_warn("LEAKWATCH_SIGNAL '", s, "' is not a signal; using USR2",
-				(const char *)NULL);
-	}
+	(void)arg;
+	lw_warn(var->name, " '", value, "' is not ", var->expect, "; using ", var->fallback,
+		(const char *)NULL);
+}
+
+/* Every LEAKWATCH_* variable, through the one parser each has (lw_env.h). */
+static void parse_env(struct lw_env *env)
+{
+	lw_env_read(env, env_get, env_bad, NULL);
+	lw_cfg.rate = env->rate;
+	lw_cfg.interval_ns = env->interval_ns;
+	lw_cfg.signo = env->signo;
 }
 
 /* ---- signal ------------------------------------------------------------------- */
@@ -280,13 +244,14 @@ int leakwatch_snapshot(void)
 __attribute__((constructor)) static void lw_init(void)
 {
 	int e = errno;
+	struct lw_env env;
 	lw_guard_enter();
-	parse_env();
+	parse_env(&env);
 	lw_run.run_id = lw_random64();
 	lw_run.start_wall_ns = lw_now_wall();
 	lw_run.start_mono_ns = lw_now_mono();
 	lw_unwind_init();
-	lw_outdir_init();
+	lw_outdir_init(env.dir);
 	sem_init(&wake, 0, 0);
 	lw_fork_install();
 	install_signal();

@@ -1,8 +1,9 @@
 /* writer.h — the writer thread, the dump signal, the public API and the
  * process lifecycle (constructor, exit snapshot).
  *
- * Constructor (writer.c): parses LEAKWATCH_RATE / _INTERVAL / _SIGNAL /
- * _DIR (getenv, own parsers: no stdio, no locale), sets the run identity,
+ * Constructor (writer.c): reads LEAKWATCH_RATE / _INTERVAL / _SIGNAL / _DIR
+ * through lw_env_read() (dump/lw_env.h: the one parser of each variable,
+ * shared with the analyzer; no stdio, no locale), sets the run identity,
  * installs the atfork handlers and the signal handler, starts the writer
  * thread, then enables sampling.
  *

@@ -2,7 +2,8 @@
 # Installs dependencies, builds leakwatch twice and runs the whole test suite:
 #   build/      gcc, debugoptimized: every suite
 #   build-san/  clang with ASan+UBSan on the analyzer and the reader library,
-#               plus libFuzzer targets run for a bounded time
+#               the expensive assert tier (invariant walkers) on, plus
+#               libFuzzer targets run for a bounded time
 # Prints one closing line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,11 @@ run_suite() { # dir, label, meson test args...
 }
 build() { # dir, meson setup args...
   local dir=$1; shift
-  if [ ! -d "$dir" ]; then meson setup "$dir" "$@" >/dev/null || return 1; fi
+  if [ ! -d "$dir" ]; then
+    meson setup "$dir" "$@" >/dev/null || return 1
+  else
+    meson configure "$dir" "$@" >/dev/null || return 1
+  fi
   ninja -C "$dir" >"$dir.build.log" 2>&1 || { cat "$dir.build.log"; return 1; }
 }
 
@@ -34,7 +39,7 @@ if build build; then
 else
   echo "build with gcc failed"; failed=$((failed + 1))
 fi
-if CC=clang CXX=clang++ build build-san -Dsanitize=true -Dfuzz=true; then
+if CC=clang CXX=clang++ build build-san -Dsanitize=true -Dfuzz=true -Dassert_level=2; then
   run_suite build-san sanitizers --no-suite integration --no-suite bench
 else
   echo "build with clang+sanitizers failed"; failed=$((failed + 1))

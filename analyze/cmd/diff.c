@@ -12,9 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
+#include "errors.h"
 #include "report.h"
-#include "util.h"
+#include "table.h"
+#include "units.h"
 
 static void usage(FILE *out)
 {

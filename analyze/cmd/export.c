@@ -2,28 +2,26 @@
  * -o FILE [--snapshot SEQ] [--sample TYPE]`.
  *
  * Role: picks one snapshot (default: the first process's latest), encodes it
- * with pprof.c and publishes FILE atomically: a temporary file next to it
- * created O_CREAT|O_EXCL|O_NOFOLLOW mode 0600, written, fsync'd, renamed
- * over FILE; on any failure the temporary is removed and FILE is untouched.
- * An existing device or FIFO (/dev/null, /dev/stdout) is written in place,
- * never renamed over; a symbolic link to a regular file is refused.
+ * with pprof.c and publishes FILE with lw_out_publish (lib/outfile.h:
+ * atomic replacement, devices and FIFOs written in place, links refused).
  * "-o -" writes to standard output. --sample picks the value of the
  * collapsed format (default inuse_space); pprof carries all four types and
  * text carries inuse and alloc.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
+#include "errors.h"
+#include "outfile.h"
 #include "pprof.h"
 #include "report.h"
-#include "util.h"
+#include "units.h"
 
 enum export_format { FMT_PPROF, FMT_COLLAPSED, FMT_TEXT };
 
@@ -48,120 +46,17 @@ static int write_format(const lw_profile *p, enum export_format f, enum lw_sampl
 	return -EINVAL;
 }
 
-/* Writes straight into an existing character device or FIFO (/dev/null,
- * /dev/stdout, a named pipe): renaming over those would replace the device
- * node itself. No O_CREAT, so nothing new can be created this way. */
-static int write_special(const char *path, const lw_profile *p, enum export_format f,
-			 enum lw_sample_type t, const char **step)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		*step = "open";
-		return -errno;
-	}
-	struct stat st;
-	if (fstat(fd, &st) || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
-		close(fd);
-		*step = "open";
-		return -EINVAL;
-	}
-	FILE *out = fdopen(fd, "wb");
-	if (!out) {
-		int e = -errno;
-		close(fd);
-		*step = "open";
-		return e;
-	}
-	int rc = write_format(p, f, t, out);
-	if (fflush(out) && !rc)
-		rc = -EIO;
-	if (rc)
-		*step = "write";
-	if (fclose(out) && !rc) {
-		rc = -EIO;
-		*step = "close";
-	}
-	return rc;
-}
+/* Arguments of write_format for lw_out_publish. */
+typedef struct export_job {
+	const lw_profile *p;
+	enum export_format f;
+	enum lw_sample_type t;
+} export_job;
 
-/* Writes to `path`: a new or regular file is replaced atomically (temporary
- * file, fsync, rename); an existing device or FIFO, also behind a symbolic
- * link (/dev/stdout), is written in place; a symbolic link to anything else,
- * a directory or another kind of file is refused (-ELOOP / -EISDIR /
- * -EEXIST), so nothing is ever replaced through a link.
- * Returns 0 or -errno; *step names what failed. */
-static int publish(const char *path, const lw_profile *p, enum export_format f,
-		   enum lw_sample_type t, const char **step)
+static int write_job(FILE *out, void *arg)
 {
-	struct stat lst, st;
-	if (lstat(path, &lst) == 0) {
-		int special = S_ISCHR(lst.st_mode) || S_ISFIFO(lst.st_mode);
-		if (S_ISLNK(lst.st_mode) && stat(path, &st) == 0)
-			special = S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode);
-		if (special)
-			return write_special(path, p, f, t, step);
-		if (S_ISLNK(lst.st_mode)) {
-			*step = "replace";
-			return -ELOOP;
-		}
-		if (S_ISDIR(lst.st_mode)) {
-			*step = "create";
-			return -EISDIR;
-		}
-		if (!S_ISREG(lst.st_mode)) {
-			*step = "replace (not a regular file)";
-			return -EEXIST;
-		}
-	}
-
-	size_t len = strlen(path);
-	char *tmp = malloc(len + 64);
-	if (!tmp) {
-		*step = "allocate";
-		return -ENOMEM;
-	}
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-	snprintf(tmp, len + 64, "%.*s.%s.tmp-%ld", (int)dirlen, path, path + dirlen,
-		 (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = -errno;
-		*step = "create";
-		free(tmp);
-		return e;
-	}
-	FILE *out = fdopen(fd, "wb");
-	if (!out) {
-		int e = -errno;
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		*step = "create";
-		return e;
-	}
-	int rc = write_format(p, f, t, out);
-	if (rc) {
-		*step = "write";
-	} else if (fflush(out) || ferror(out)) {
-		rc = -EIO;
-		*step = "write";
-	} else if (fsync(fileno(out))) {
-		rc = -errno;
-		*step = "fsync";
-	}
-	if (fclose(out) && !rc) {
-		rc = -EIO;
-		*step = "close";
-	}
-	if (!rc && rename(tmp, path)) {
-		rc = -errno;
-		*step = "rename";
-	}
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	const export_job *j = arg;
+	return write_format(j->p, j->f, j->t, out);
 }
 
 int lw_cmd_export(int argc, char **argv)
@@ -266,7 +161,8 @@ int lw_cmd_export(int argc, char **argv)
 		}
 	} else {
 		const char *step = "";
-		int rc = publish(output, &prof, fmt, sample, &step);
+		export_job job = { &prof, fmt, sample };
+		int rc = lw_out_publish(output, write_job, &job, &step);
 		if (rc == -ELOOP && !strcmp(step, "replace")) {
 			lw_error("'%s': is a symbolic link to a file; not replacing it", output);
 			status = 1;

@@ -22,10 +22,15 @@
 
 #include "commands.h"
 #include "db.h"
+#include "errors.h"
+#include "frame.h"
 #include "growth.h"
+#include "json.h"
 #include "model.h"
-#include "report.h"
-#include "util.h"
+#include "progress.h"
+#include "table.h"
+#include "text.h"
+#include "units.h"
 
 #define GROWTH_CALLERS 2          /* caller frames shown under each site */
 
@@ -169,10 +174,9 @@ static void print_process(const lw_growth_report *g, const lw_growth_process *p,
 {
 	const lw_series *s = p->ser;
 	const char *exe = s->exe && *s->exe ? s->exe : "?";
-	const char *slash = strrchr(exe, '/');
 	char d[32], r[32], w[32], lim[48];
 	fprintf(out, "process %" PRIu32 " (%s): %zu snapshot%s over %s", s->pid,
-		slash ? slash + 1 : exe, p->n_snaps, p->n_snaps == 1 ? "" : "s",
+		lw_base_name(exe), p->n_snaps, p->n_snaps == 1 ? "" : "s",
 		lw_fmt_duration(p->span_s, d, sizeof(d)));
 	if (p->skipped) {
 		fputs(" (too few, skipped)\n", out);
@@ -248,11 +252,10 @@ static void print_rows(const lw_growth_report *g, const growth_args *a, int widt
 			fprintf(out, "      (no frames)\n");
 			continue;
 		}
-		fprintf(out, "      %s\n", lw_report_label(&site->frames[0], label_max, lab,
-							    sizeof(lab)));
+		fprintf(out, "      %s\n", lw_frame_label(&site->frames[0], label_max, lab, sizeof(lab)));
 		for (size_t f = 1; f < site->n_frames && f <= GROWTH_CALLERS; f++)
 			fprintf(out, "        <- %s\n",
-				lw_report_label(&site->frames[f], label_max - 4, lab, sizeof(lab)));
+				lw_frame_label(&site->frames[f], label_max - 4, lab, sizeof(lab)));
 	}
 	if (shown < g->n_sites)
 		fprintf(out, "(%zu more sites; -n to show more)\n", g->n_sites - shown);
@@ -390,25 +393,7 @@ static void print_json(const lw_growth_report *g, const growth_args *a, FILE *ou
 		lw_json_key(j, "site_id");
 		lw_json_int(j, site->id);
 		lw_json_key(j, "frames");
-		lw_json_arr_begin(j);
-		for (size_t f = 0; f < site->n_frames; f++) {
-			const lw_sym_frame *fr = &site->frames[f];
-			lw_json_obj_begin(j);
-			lw_json_key(j, "function");
-			lw_json_str(j, fr->function);
-			lw_json_key(j, "file");
-			lw_json_str(j, fr->file);
-			lw_json_key(j, "line");
-			lw_json_int(j, fr->line);
-			lw_json_key(j, "module");
-			lw_json_str(j, fr->module);
-			if (fr->inlined) {
-				lw_json_key(j, "inlined");
-				lw_json_bool(j, 1);
-			}
-			lw_json_obj_end(j);
-		}
-		lw_json_arr_end(j);
+		lw_json_frames(j, site->frames, site->n_frames);
 		lw_json_obj_end(j);
 	}
 	lw_json_arr_end(j);

@@ -12,7 +12,8 @@
 
 #include "commands.h"
 #include "db.h"
-#include "util.h"
+#include "errors.h"
+#include "progress.h"
 
 static void load_usage(FILE *out)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "util.h"
+#include "errors.h"
 
 #ifndef LW_VERSION
 #define LW_VERSION "unknown"

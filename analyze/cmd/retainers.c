@@ -1,20 +1,19 @@
 /* cmd/retainers.c — `leakwatch retainers DUMP [--site PATTERN] [-n N]
  * [-o FILE.dot|FILE.svg] [--json]`: what keeps a site's memory alive.
  *
- * Role: argument parsing, selection and output. The analysis lives in
- * retain.c (dump loading, symbolization, aggregation) and graph.c
- * (BFS, dominators, lost blocks); the method and the output contracts are in
- * docs/RETAINERS.md. Graphviz output is built with libcgraph and written with
- * agwrite (.dot) or laid out with libgvc's "dot" engine and rendered as SVG;
- * either way the file is written to a 0600 temporary in the target
- * directory (O_CREAT|O_EXCL|O_NOFOLLOW), fsynced and renamed into place.
+ * Role: argument parsing, selection and the text output. The analysis lives
+ * in retain.c (dump loading, symbolization, aggregation) and graph.c (BFS,
+ * dominators, lost blocks); the JSON document and the Graphviz graph in
+ * retain_out.c (shared with `leakwatch report`); the method and the output
+ * contracts are in docs/RETAINERS.md. The graph is written with agwrite
+ * (.dot) or laid out with libgvc's "dot" engine and rendered as SVG, and
+ * published with lw_out_publish (lib/outfile.h: 0600 temporary, fsync,
+ * rename; never through a symbolic link).
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +23,19 @@
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 
+#include "args.h"
 #include "commands.h"
+#include "errors.h"
+#include "frame.h"
+#include "outfile.h"
+#include "pattern.h"
+#include "progress.h"
 #include "report.h"
 #include "retain.h"
-#include "util.h"
+#include "retain_out.h"
+#include "table.h"
+#include "text.h"
+#include "units.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -60,28 +68,13 @@ static const char *hb(double v, char *buf, size_t len)
 	return lw_fmt_bytes(v, buf, len);
 }
 
-static const char *root_kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case LWD_ROOT_GLOBAL: return "global";
-	case LWD_ROOT_STACK: return "stack";
-	case LWD_ROOT_REGISTER: return "register";
-	default: return "root";
-	}
-}
-
-static int is_root_id(const lw_heap *h, uint32_t id)
-{
-	return id >= h->n_groups;
-}
-
 /* Short per-node description: "global, retains 1.2 KiB". */
 static void node_info(const lw_heap *h, const lw_retainers *r, uint32_t id, char *buf, size_t len)
 {
 	char b1[32], b2[32];
-	if (is_root_id(h, id)) {
+	if (lw_heap_is_root(h, id)) {
 		const lw_heap_root *rt = &h->roots[id - h->n_groups];
-		snprintf(buf, len, "%s root, retains %s", root_kind_name(rt->kind),
+		snprintf(buf, len, "%s root, retains %s", lw_heap_root_kind_name(rt->kind),
 			 hb((double)rt->retained, b1, sizeof b1));
 		return;
 	}
@@ -113,12 +106,12 @@ static const char *fit(const char *s, size_t max, char *buf, size_t len)
 }
 
 /* Label of a path step within max characters: sites through
- * lw_report_label (C++ argument lists and templates shortened first). */
+ * lw_frame_label (C++ argument lists and templates shortened first). */
 static const char *step_label(const lw_heap *h, uint32_t id, size_t max, char *buf, size_t len)
 {
-	if (!is_root_id(h, id) && h->groups[id].kind == LW_HEAP_SITE &&
+	if (!lw_heap_is_root(h, id) && h->groups[id].kind == LW_HEAP_SITE &&
 	    h->groups[id].site.n_frames)
-		return lw_report_label(&h->groups[id].site.frames[0], max, buf, len);
+		return lw_frame_label(&h->groups[id].site.frames[0], max, buf, len);
 	return fit(lw_heap_node_label(h, id), max, buf, len);
 }
 
@@ -133,12 +126,9 @@ static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE 
 	else
 		fprintf(out, "site: %s\n", gr->label);
 	for (size_t i = 1; i < gr->site.n_frames && i < 4; i++) {
-		const lw_sym_frame *f = &gr->site.frames[i];
-		if (f->file[0])
-			fprintf(out, "      called from %s (%s:%d)\n", f->function,
-				strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
-		else
-			fprintf(out, "      called from %s (%s)\n", f->function, f->module);
+		char lab[512];
+		fprintf(out, "      called from %s\n",
+			lw_frame_label(&gr->site.frames[i], 0, lab, sizeof lab));
 	}
 	fprintf(out, "  in the dump: %u block%s, %s", gr->n_blocks, gr->n_blocks == 1 ? "" : "s",
 		hb((double)gr->bytes, b1, sizeof b1));
@@ -154,55 +144,6 @@ static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE 
 	(void)h;
 }
 
-static int cmp_lost(const void *a, const void *b, void *arg)
-{
-	const lw_heap *h = arg;
-	const lw_heap_group *x = &h->groups[*(const uint32_t *)a];
-	const lw_heap_group *y = &h->groups[*(const uint32_t *)b];
-	uint64_t lx = x->def_lost_bytes + x->ind_lost_bytes;
-	uint64_t ly = y->def_lost_bytes + y->ind_lost_bytes;
-	if (lx != ly)
-		return lx > ly ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
-
-static int cmp_root_retained(const void *a, const void *b, void *arg)
-{
-	const lw_heap *h = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	if (h->roots[x].retained != h->roots[y].retained)
-		return h->roots[x].retained > h->roots[y].retained ? -1 : 1;
-	return x < y ? -1 : 1;
-}
-
-/* Root nodes that retain something, most retained bytes first. */
-static size_t top_roots(const lw_heap *h, uint32_t **idx)
-{
-	*idx = malloc((h->n_roots ? h->n_roots : 1) * sizeof **idx);
-	if (!*idx)
-		return 0;
-	size_t n = 0;
-	for (size_t r = 0; r < h->n_roots; r++)
-		if (h->roots[r].retained)
-			(*idx)[n++] = (uint32_t)r;
-	qsort_r(*idx, n, sizeof **idx, cmp_root_retained, (void *)h);
-	return n;
-}
-
-/* Groups with lost blocks, most lost bytes first. Returns count; *idx malloc'd. */
-static size_t lost_groups(const lw_heap *h, uint32_t **idx)
-{
-	*idx = malloc((h->n_groups ? h->n_groups : 1) * sizeof **idx);
-	if (!*idx)
-		return 0;
-	size_t n = 0;
-	for (size_t g = 0; g < h->n_groups; g++)
-		if (h->groups[g].n_def_lost + h->groups[g].n_ind_lost)
-			(*idx)[n++] = (uint32_t)g;
-	qsort_r(*idx, n, sizeof **idx, cmp_lost, (void *)h);
-	return n;
-}
-
 static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers *r,
 		       size_t max, FILE *out)
 {
@@ -212,7 +153,7 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		width = 60;
 	const lw_file *f = h->file;
 	fprintf(out, "dump %s: pid %u (%s)\n", h->path, f->process.pid,
-		strrchr(f->process.exe, '/') ? strrchr(f->process.exe, '/') + 1 : f->process.exe);
+		lw_base_name(f->process.exe));
 	fprintf(out, "heap: %zu blocks, %s; reachable %u blocks, %s\n", h->dg->n_blocks,
 		hb((double)h->total_bytes, b1, sizeof b1), h->an.n_reachable,
 		hb((double)h->reachable_bytes, b2, sizeof b2));
@@ -282,7 +223,7 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	}
 
 	uint32_t *idx;
-	size_t nr = top_roots(h, &idx);
+	size_t nr = lw_heap_top_roots(h, &idx);
 	fprintf(out, "\nroots by retained size (whole heap): %zu of %zu retain memory\n",
 		nr, h->n_roots);
 	if (nr) {
@@ -293,7 +234,7 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		for (size_t i = 0; i < nr && i < max; i++) {
 			const lw_heap_root *rt = &h->roots[idx[i]];
 			lw_table_cell(t, hb((double)rt->retained, b1, sizeof b1));
-			lw_table_cell(t, root_kind_name(rt->kind));
+			lw_table_cell(t, lw_heap_root_kind_name(rt->kind));
 			lw_table_cell(t, rt->label);
 		}
 		lw_table_print(t, out, width);
@@ -301,7 +242,7 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	}
 	free(idx);
 
-	size_t nl = lost_groups(h, &idx);
+	size_t nl = lw_heap_lost_groups(h, &idx);
 	fprintf(out, "\nunreachable blocks by site: %zu site%s\n", nl, nl == 1 ? "" : "s");
 	if (nl) {
 		lw_table *t = lw_table_new();
@@ -334,408 +275,16 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	free(idx);
 }
 
-/* ---- JSON ----------------------------------------------------------------------- */
+/* Arguments of lw_retainers_render for lw_out_publish. */
+typedef struct graph_job {
+	Agraph_t *g;
+	const char *format;
+} graph_job;
 
-static void json_frames(lw_json *j, const lw_heap_group *gr)
+static int write_graph(FILE *out, void *arg)
 {
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < gr->site.n_frames; i++) {
-		const lw_sym_frame *f = &gr->site.frames[i];
-		lw_json_obj_begin(j);
-		lw_json_key(j, "function"); lw_json_str(j, f->function);
-		lw_json_key(j, "file"); lw_json_str(j, f->file);
-		lw_json_key(j, "line"); lw_json_int(j, f->line);
-		lw_json_key(j, "module"); lw_json_str(j, f->module);
-		lw_json_key(j, "inlined"); lw_json_bool(j, f->inlined);
-		lw_json_obj_end(j);
-	}
-	lw_json_arr_end(j);
-}
-
-/* JSON "kind" of a group: "site", "unsampled" (size class) or "class". */
-static const char *group_kind_name(const lw_heap_group *gr)
-{
-	switch (gr->kind) {
-	case LW_HEAP_SITE: return "site";
-	case LW_HEAP_CLASS: return "class";
-	default: return "unsampled";
-	}
-}
-
-static void json_group(lw_json *j, const lw_heap *h, uint32_t g)
-{
-	const lw_heap_group *gr = &h->groups[g];
-	lw_json_obj_begin(j);
-	lw_json_key(j, "kind"); lw_json_str(j, group_kind_name(gr));
-	lw_json_key(j, "label"); lw_json_str(j, gr->label);
-	if (gr->kind == LW_HEAP_CLASS) {
-		lw_json_key(j, "class"); lw_json_str(j, gr->cls);
-	}
-	if (gr->kind == LW_HEAP_SITE) {
-		lw_json_key(j, "frames"); json_frames(j, gr);
-		lw_json_key(j, "inuse_bytes_est"); lw_json_num(j, gr->inuse_bytes);
-		lw_json_key(j, "inuse_objects_est"); lw_json_num(j, gr->inuse_objects);
-	} else {
-		lw_json_key(j, "size_min"); lw_json_int(j, (int64_t)gr->size_lo);
-		lw_json_key(j, "size_max"); lw_json_int(j, (int64_t)gr->size_hi);
-	}
-	lw_json_key(j, "blocks"); lw_json_int(j, gr->n_blocks);
-	lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)gr->bytes);
-	lw_json_key(j, "reachable_blocks"); lw_json_int(j, gr->n_reachable);
-	lw_json_key(j, "reachable_bytes"); lw_json_int(j, (int64_t)gr->reachable_bytes);
-	lw_json_key(j, "retained_bytes"); lw_json_int(j, (int64_t)gr->retained);
-	lw_json_key(j, "definitely_lost_blocks"); lw_json_int(j, gr->n_def_lost);
-	lw_json_key(j, "definitely_lost_bytes"); lw_json_int(j, (int64_t)gr->def_lost_bytes);
-	lw_json_key(j, "indirectly_lost_blocks"); lw_json_int(j, gr->n_ind_lost);
-	lw_json_key(j, "indirectly_lost_bytes"); lw_json_int(j, (int64_t)gr->ind_lost_bytes);
-	lw_json_obj_end(j);
-}
-
-static void json_node_ref(lw_json *j, const lw_heap *h, const lw_retainers *r, uint32_t id)
-{
-	lw_json_obj_begin(j);
-	lw_json_key(j, "id"); lw_json_int(j, id);
-	if (is_root_id(h, id)) {
-		const lw_heap_root *rt = &h->roots[id - h->n_groups];
-		lw_json_key(j, "kind"); lw_json_str(j, "root");
-		lw_json_key(j, "root_kind"); lw_json_str(j, root_kind_name(rt->kind));
-		lw_json_key(j, "label"); lw_json_str(j, rt->label);
-		if (rt->kind == LWD_ROOT_GLOBAL) {
-			lw_json_key(j, "symbol"); lw_json_str(j, rt->symbol);
-			lw_json_key(j, "module"); lw_json_str(j, rt->module);
-		} else {
-			lw_json_key(j, "tid"); lw_json_int(j, rt->tid);
-		}
-		lw_json_key(j, "root_words"); lw_json_int(j, rt->n_refs);
-		lw_json_key(j, "retained_bytes"); lw_json_int(j, (int64_t)rt->retained);
-	} else {
-		const lw_heap_group *gr = &h->groups[id];
-		lw_json_key(j, "kind"); lw_json_str(j, group_kind_name(gr));
-		lw_json_key(j, "label"); lw_json_str(j, gr->label);
-		if (gr->kind == LW_HEAP_CLASS) {
-			lw_json_key(j, "class"); lw_json_str(j, gr->cls);
-		}
-		for (size_t i = 0; i < r->n_nodes; i++)
-			if (r->nodes[i].id == id) {
-				lw_json_key(j, "path_blocks"); lw_json_int(j, r->nodes[i].n_blocks);
-				lw_json_key(j, "path_bytes"); lw_json_int(j, (int64_t)r->nodes[i].bytes);
-				lw_json_key(j, "target"); lw_json_bool(j, r->nodes[i].target);
-			}
-		lw_json_key(j, "retained_bytes"); lw_json_int(j, (int64_t)gr->retained);
-	}
-	lw_json_obj_end(j);
-}
-
-static void print_json(const lw_heap *h, const uint8_t *sel, const lw_retainers *r,
-		       size_t max, FILE *out)
-{
-	lw_json *j = lw_json_new(out);
-	const lw_file *f = h->file;
-	lw_json_obj_begin(j);
-	lw_json_key(j, "dump"); lw_json_str(j, h->path);
-	lw_json_key(j, "pid"); lw_json_int(j, f->process.pid);
-	lw_json_key(j, "exe"); lw_json_str(j, f->process.exe);
-	lw_json_key(j, "blocks"); lw_json_int(j, (int64_t)h->dg->n_blocks);
-	lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)h->total_bytes);
-	lw_json_key(j, "heap_edges"); lw_json_int(j, (int64_t)h->dg->n_edges);
-	lw_json_key(j, "reachable_blocks"); lw_json_int(j, h->an.n_reachable);
-	lw_json_key(j, "reachable_bytes"); lw_json_int(j, (int64_t)h->reachable_bytes);
-	lw_json_key(j, "definitely_lost_blocks"); lw_json_int(j, h->n_def_lost);
-	lw_json_key(j, "definitely_lost_bytes"); lw_json_int(j, (int64_t)h->def_lost_bytes);
-	lw_json_key(j, "indirectly_lost_blocks"); lw_json_int(j, h->n_ind_lost);
-	lw_json_key(j, "indirectly_lost_bytes"); lw_json_int(j, (int64_t)h->ind_lost_bytes);
-	lw_json_key(j, "selected");
-	lw_json_arr_begin(j);
-	for (size_t g = 0; g < h->n_groups; g++)
-		if (sel[g])
-			json_group(j, h, (uint32_t)g);
-	lw_json_arr_end(j);
-	lw_json_key(j, "target_blocks"); lw_json_int(j, r->n_targets);
-	lw_json_key(j, "target_bytes"); lw_json_int(j, (int64_t)r->target_bytes);
-	lw_json_key(j, "reaching_roots");
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < r->n_reach; i++) {
-		const lw_root_reach *rr = &r->reach[i];
-		lw_json_obj_begin(j);
-		lw_json_key(j, "root"); lw_json_str(j, h->roots[rr->root].label);
-		lw_json_key(j, "blocks"); lw_json_int(j, rr->blocks);
-		lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)rr->bytes);
-		lw_json_obj_end(j);
-	}
-	lw_json_arr_end(j);
-	lw_json_key(j, "reach_complete"); lw_json_bool(j, r->reach_complete);
-	lw_json_key(j, "n_paths"); lw_json_int(j, (int64_t)r->n_paths);
-	lw_json_key(j, "paths");
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < r->n_paths && i < max; i++) {
-		const lw_ret_path *p = &r->paths[i];
-		lw_json_obj_begin(j);
-		lw_json_key(j, "rank"); lw_json_int(j, (int64_t)i + 1);
-		lw_json_key(j, "blocks"); lw_json_int(j, p->n_blocks);
-		lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)p->bytes);
-		lw_json_key(j, "steps");
-		lw_json_arr_begin(j);
-		for (uint32_t k = 0; k < p->n_steps; k++)
-			json_node_ref(j, h, r, p->steps[k]);
-		lw_json_arr_end(j);
-		lw_json_obj_end(j);
-	}
-	lw_json_arr_end(j);
-	lw_json_key(j, "nodes");
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < r->n_nodes; i++)
-		json_node_ref(j, h, r, r->nodes[i].id);
-	lw_json_arr_end(j);
-	lw_json_key(j, "edges");
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < r->n_edges; i++) {
-		lw_json_obj_begin(j);
-		lw_json_key(j, "from"); lw_json_int(j, r->edges[i].from);
-		lw_json_key(j, "to"); lw_json_int(j, r->edges[i].to);
-		lw_json_key(j, "pointers"); lw_json_int(j, r->edges[i].pointers);
-		lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)r->edges[i].bytes);
-		lw_json_obj_end(j);
-	}
-	lw_json_arr_end(j);
-	uint32_t *idx;
-	size_t nr = top_roots(h, &idx);
-	lw_json_key(j, "roots");
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < nr && i < max; i++)
-		json_node_ref(j, h, r, (uint32_t)h->n_groups + idx[i]);
-	lw_json_arr_end(j);
-	free(idx);
-	size_t nl = lost_groups(h, &idx);
-	lw_json_key(j, "lost");
-	lw_json_arr_begin(j);
-	for (size_t i = 0; i < nl && i < max; i++)
-		json_group(j, h, idx[i]);
-	lw_json_arr_end(j);
-	free(idx);
-	lw_json_obj_end(j);
-	lw_json_finish(j);
-}
-
-/* ---- Graphviz ------------------------------------------------------------------- */
-
-/* Appends s to buf with backslashes doubled (dot label escapes). */
-static void esc_cat(char *buf, size_t len, const char *s)
-{
-	size_t n = strlen(buf);
-	for (; *s && n + 2 < len; s++) {
-		if (*s == '\\')
-			buf[n++] = '\\';
-		buf[n++] = *s;
-	}
-	buf[n] = 0;
-}
-
-static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, char *buf, size_t len)
-{
-	char b1[32], b2[32], line[160];
-	buf[0] = 0;
-	if (is_root_id(h, id)) {
-		const lw_heap_root *rt = &h->roots[id - h->n_groups];
-		esc_cat(buf, len, rt->label);
-		snprintf(line, sizeof line, "\\n%s root, %u word%s\\nretains %s",
-			 root_kind_name(rt->kind), rt->n_refs, rt->n_refs == 1 ? "" : "s",
-			 hb((double)rt->retained, b1, sizeof b1));
-		strncat(buf, line, len - strlen(buf) - 1);
-		for (size_t i = 0; i < r->n_reach; i++)
-			if (r->reach[i].root == id - h->n_groups) {
-				snprintf(line, sizeof line, "\\nreaches %u of %u site blocks",
-					 r->reach[i].blocks, r->n_targets);
-				strncat(buf, line, len - strlen(buf) - 1);
-			}
-		return;
-	}
-	const lw_heap_group *gr = &h->groups[id];
-	if (gr->kind == LW_HEAP_SITE && gr->site.n_frames) {
-		/* "function (file.c:12)", C++ templates and arguments shortened */
-		char fl[160];
-		esc_cat(buf, len, lw_report_label(&gr->site.frames[0], 72, fl, sizeof fl));
-	} else {
-		esc_cat(buf, len, gr->label);
-	}
-	uint32_t nb = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < r->n_nodes; i++)
-		if (r->nodes[i].id == id) {
-			nb = r->nodes[i].n_blocks;
-			bytes = r->nodes[i].bytes;
-		}
-	snprintf(line, sizeof line, "\\n%u block%s, %s on paths\\nretains %s", nb,
-		 nb == 1 ? "" : "s", hb((double)bytes, b1, sizeof b1),
-		 hb((double)gr->retained, b2, sizeof b2));
-	strncat(buf, line, len - strlen(buf) - 1);
-}
-
-/* Builds the cgraph graph. Returns NULL on failure. */
-static Agraph_t *build_graph(const lw_heap *h, const uint8_t *sel, const lw_retainers *r)
-{
-	char title[600], b1[32];
-	Agraph_t *g = agopen("retainers", Agdirected, NULL);
-	if (!g)
-		return NULL;
-	agattr(g, AGRAPH, "rankdir", "TB");
-	agattr(g, AGRAPH, "labelloc", "t");
-	agattr(g, AGRAPH, "fontname", "Helvetica");
-	agattr(g, AGNODE, "shape", "box");
-	agattr(g, AGNODE, "style", "rounded,filled");
-	agattr(g, AGNODE, "fillcolor", "white");
-	agattr(g, AGNODE, "fontname", "Helvetica");
-	agattr(g, AGEDGE, "fontname", "Helvetica");
-	agattr(g, AGEDGE, "fontsize", "10");
-	agattr(g, AGEDGE, "penwidth", "1");
-	agattr(g, AGEDGE, "label", "");
-	title[0] = 0;
-	esc_cat(title, sizeof title, "retainers of ");
-	size_t nsel = 0;
-	for (size_t k = 0; k < h->n_groups; k++)
-		if (sel[k] && nsel++ == 0)
-			esc_cat(title, sizeof title, h->groups[k].label);
-	if (nsel > 1) {
-		char more[48];
-		snprintf(more, sizeof more, " and %zu more", nsel - 1);
-		esc_cat(title, sizeof title, more);
-	}
-	char tl[128];
-	snprintf(tl, sizeof tl, "\\n%u reachable blocks, %s", r->n_targets,
-		 hb((double)r->target_bytes, b1, sizeof b1));
-	strncat(title, tl, sizeof title - strlen(title) - 1);
-	agsafeset(g, "label", title, "");
-
-	size_t n_agg = h->n_groups + h->n_roots;
-	Agnode_t **nodes = calloc(n_agg ? n_agg : 1, sizeof *nodes);
-	if (!nodes) {
-		agclose(g);
-		return NULL;
-	}
-	char name[32], label[2048];
-	for (size_t i = 0; i < r->n_nodes; i++) {
-		uint32_t id = r->nodes[i].id;
-		snprintf(name, sizeof name, "%s%u", is_root_id(h, id) ? "r" : "s",
-			 is_root_id(h, id) ? id - (uint32_t)h->n_groups : id);
-		Agnode_t *n = agnode(g, name, 1);
-		nodes[id] = n;
-		node_label(h, r, id, label, sizeof label);
-		agsafeset(n, "label", label, "");
-		if (is_root_id(h, id)) {
-			agsafeset(n, "fillcolor", "#cfe2f3", "white");
-			agsafeset(n, "style", "filled", "rounded,filled");
-		} else if (r->nodes[i].target) {
-			agsafeset(n, "fillcolor", "#f4cccc", "white");
-		}
-	}
-	/* selected groups with no reachable block still appear, as lost */
-	for (size_t k = 0; k < h->n_groups; k++) {
-		if (!sel[k] || nodes[k])
-			continue;
-		const lw_heap_group *gr = &h->groups[k];
-		char b2[32];
-		snprintf(name, sizeof name, "s%zu", k);
-		Agnode_t *n = agnode(g, name, 1);
-		nodes[k] = n;
-		label[0] = 0;
-		esc_cat(label, sizeof label, gr->label);
-		snprintf(title, sizeof title, "\\nunreachable: %u definitely lost (%s),\\n"
-			 "%u indirectly lost (%s)", gr->n_def_lost,
-			 hb((double)gr->def_lost_bytes, b1, sizeof b1), gr->n_ind_lost,
-			 hb((double)gr->ind_lost_bytes, b2, sizeof b2));
-		strncat(label, title, sizeof label - strlen(label) - 1);
-		agsafeset(n, "label", label, "");
-		agsafeset(n, "fillcolor", "#f4cccc", "white");
-	}
-	uint64_t maxb = 1;
-	for (size_t e = 0; e < r->n_edges; e++)
-		if (r->edges[e].bytes > maxb)
-			maxb = r->edges[e].bytes;
-	for (size_t e = 0; e < r->n_edges; e++) {
-		const lw_ret_edge *ed = &r->edges[e];
-		Agedge_t *a = agedge(g, nodes[ed->from], nodes[ed->to], NULL, 1);
-		if (!a)
-			continue;
-		char el[96], pw[16];
-		snprintf(el, sizeof el, "%u ptr%s\\n%s", ed->pointers, ed->pointers == 1 ? "" : "s",
-			 hb((double)ed->bytes, b1, sizeof b1));
-		agsafeset(a, "label", el, "");
-		snprintf(pw, sizeof pw, "%.2f", 1.0 + 5.0 * (double)ed->bytes / (double)maxb);
-		agsafeset(a, "penwidth", pw, "1");
-	}
-	free(nodes);
-	return g;
-}
-
-/* Writes the graph to path (.dot or .svg) through a 0600 temporary + rename.
- * Returns 0, or -1 with a reason in err. */
-static int write_graph(Agraph_t *g, const char *path, int svg, char *err, size_t errlen)
-{
-	char *d1 = strdup(path), *d2 = strdup(path);
-	char tmp[4096];
-	int rc = -1, fd = -1;
-	FILE *fp = NULL;
-	GVC_t *gvc = NULL;
-	if (!d1 || !d2) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	snprintf(tmp, sizeof tmp, "%s/.tmp-%s.%ld", dirname(d1), basename(d2), (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create a file next to it: %s", strerror(errno));
-		goto out;
-	}
-	fp = fdopen(fd, "w");
-	if (!fp) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (svg) {
-		gvc = gvContext();
-		if (!gvc || gvLayout(gvc, g, "dot") != 0) {
-			snprintf(err, errlen, "graphviz layout failed");
-			goto fail;
-		}
-		int r2 = gvRender(gvc, g, "svg", fp);
-		gvFreeLayout(gvc, g);
-		if (r2 != 0) {
-			snprintf(err, errlen, "graphviz cannot render svg (plugin missing?)");
-			goto fail;
-		}
-	} else if (agwrite(g, fp) != 0) {
-		snprintf(err, errlen, "cannot write the graph: %s", strerror(errno));
-		goto fail;
-	}
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		snprintf(err, errlen, "write failed: %s", strerror(errno));
-		goto fail;
-	}
-	if (fclose(fp) != 0) {
-		fp = NULL;
-		snprintf(err, errlen, "write failed: %s", strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	fp = NULL;
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot rename into place: %s", strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-	goto out;
-fail:
-	fclose(fp);
-	fp = NULL;
-	unlink(tmp);
-out:
-	if (gvc)
-		gvFreeContext(gvc);
-	free(d1);
-	free(d2);
-	return rc;
+	const graph_job *job = arg;
+	return lw_retainers_render(job->g, job->format, out);
 }
 
 /* DUMP may be a directory of a run: its newest dump-*.lwd (by name, which
@@ -892,15 +441,26 @@ int lw_cmd_retainers(int argc, char **argv)
 		goto out;
 	}
 	if (output) {
-		Agraph_t *g = build_graph(h, sel, &r);
+		Agraph_t *g = lw_retainers_agraph(h, sel, &r);
 		if (!g) {
 			lw_error("out of memory building the graph");
 			goto out;
 		}
-		int wr = write_graph(g, output, svg, err, sizeof err);
+		graph_job job = { g, svg ? "svg" : "dot" };
+		const char *step = "";
+		int wr = lw_out_publish(output, write_graph, &job, &step);
 		agclose(g);
+		if (wr == -ENOTSUP || wr == -EINVAL) {
+			lw_error("'%s': graphviz %s", output, wr == -EINVAL ? "layout failed" :
+				 "cannot render svg (plugin missing?)");
+			goto out;
+		}
+		if (wr == -ELOOP && !strcmp(step, "replace")) {
+			lw_error("'%s': is a symbolic link to a file; not replacing it", output);
+			goto out;
+		}
 		if (wr < 0) {
-			lw_error("'%s': %s", output, err);
+			lw_error("'%s': %s failed: %s", output, step, strerror(-wr));
 			goto out;
 		}
 		if (!json)
@@ -908,7 +468,7 @@ int lw_cmd_retainers(int argc, char **argv)
 			       r.n_nodes, r.n_edges, r.n_kept_paths, r.n_paths);
 	}
 	if (json)
-		print_json(h, sel, &r, (size_t)n, stdout);
+		lw_retainers_json(h, sel, &r, (size_t)n, stdout);
 	else if (!output)
 		print_text(h, sel, &r, (size_t)n, stdout);
 	status = fflush(stdout) ? 1 : 0;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lw_env.h"
 #include "util.h"
 
 #ifndef LW_LIBDIR
@@ -53,7 +54,7 @@ static int is_file(const char *p)
 /* Fills out with the shim's path; returns 0 or -1. */
 static int find_shim(char *out, size_t len)
 {
-	const char *env = getenv("LEAKWATCH_SHIM");
+	const char *env = getenv(LW_ENV_SHIM);
 	if (env && *env) {
 		if (!is_file(env))
 			return -1;
@@ -97,10 +98,16 @@ static void forward_signal(int sig)
 	errno = e;
 }
 
-static const char *base_name(const char *p)
+/* Checks an option's value with the shim's own parser of the variable it
+ * sets; prints the error and returns 2 (usage) when the shim would refuse it. */
+static int check_env_option(const char *opt, const char *var, const char *value)
 {
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
+	int ok;
+	const struct lw_env_var *v = lw_env_check(var, value, &ok);
+	if (value == NULL || ok)
+		return 0;
+	lw_error("'%s %s': need %s", opt, value, v ? v->expect : "a valid value");
+	return 2;
 }
 
 int lw_cmd_run(int argc, char **argv)
@@ -137,23 +144,17 @@ int lw_cmd_run(int argc, char **argv)
 		lw_error("no command given (leakwatch run [options] -- CMD ARGS...)");
 		return 2;
 	}
-	uint64_t u;
-	double d;
-	if (rate && (lw_parse_u64(rate, &u) < 0 || u == 0)) {
-		lw_error("'--rate %s': need a positive number of bytes", rate);
+	if (check_env_option("--rate", LW_ENV_RATE, rate) ||
+	    check_env_option("--interval", LW_ENV_INTERVAL, interval) ||
+	    check_env_option("--signal", LW_ENV_SIGNAL, sig))
 		return 2;
-	}
-	if (interval && (lw_parse_double(interval, &d) < 0 || d < 0)) {
-		lw_error("'--interval %s': need a number of seconds >= 0", interval);
-		return 2;
-	}
 	if (dir && !*dir) {
 		lw_error("'-o': empty directory name");
 		return 2;
 	}
 	char shim[PATH_MAX];
 	if (find_shim(shim, sizeof(shim)) < 0) {
-		const char *env = getenv("LEAKWATCH_SHIM");
+		const char *env = getenv(LW_ENV_SHIM);
 		if (env && *env)
 			lw_error("'%s': LEAKWATCH_SHIM names no file", env);
 		else
@@ -189,24 +190,21 @@ int lw_cmd_run(int argc, char **argv)
 	char outdir[PATH_MAX * 2];
 	if (pid == 0) {
 		close(pfd[0]);
-		if (dir && dir[0] == '/')
-			snprintf(outdir, sizeof(outdir), "%s", dir);
-		else if (dir)
-			snprintf(outdir, sizeof(outdir), "%s/%s", cwd, dir);
-		else
-			snprintf(outdir, sizeof(outdir), "%s/leakwatch.%s.%d", cwd,
-				 base_name(cmd[0]), (int)getpid());
+		int bad = lw_env_outdir(outdir, sizeof(outdir), cwd, dir, cmd[0],
+					(uint64_t)getpid()) < 0;
+		if (bad)
+			errno = ENAMETOOLONG;
 		const char *old = getenv("LD_PRELOAD");
 		char preload[PATH_MAX * 4];
 		if (old && *old)
 			snprintf(preload, sizeof(preload), "%s:%s", shim, old);
 		else
 			snprintf(preload, sizeof(preload), "%s", shim);
-		int bad = setenv("LD_PRELOAD", preload, 1) ||
-			  setenv("LEAKWATCH_DIR", outdir, 1) ||
-			  (rate && setenv("LEAKWATCH_RATE", rate, 1)) ||
-			  (interval && setenv("LEAKWATCH_INTERVAL", interval, 1)) ||
-			  (sig && setenv("LEAKWATCH_SIGNAL", sig, 1));
+		bad = bad || setenv("LD_PRELOAD", preload, 1) ||
+		      setenv(LW_ENV_DIR, outdir, 1) ||
+		      (rate && setenv(LW_ENV_RATE, rate, 1)) ||
+		      (interval && setenv(LW_ENV_INTERVAL, interval, 1)) ||
+		      (sig && setenv(LW_ENV_SIGNAL, sig, 1));
 		if (!bad)
 			execvp(cmd[0], cmd);
 		int e = errno;
@@ -238,13 +236,7 @@ int lw_cmd_run(int argc, char **argv)
 		lw_error("'%s': %s", cmd[0], strerror(child_errno));
 		return 127;
 	}
-	if (dir && dir[0] == '/')
-		snprintf(outdir, sizeof(outdir), "%s", dir);
-	else if (dir)
-		snprintf(outdir, sizeof(outdir), "%s/%s", cwd, dir);
-	else
-		snprintf(outdir, sizeof(outdir), "%s/leakwatch.%s.%d", cwd, base_name(cmd[0]),
-			 (int)pid);
+	lw_env_outdir(outdir, sizeof(outdir), cwd, dir, cmd[0], (uint64_t)pid);
 	fprintf(stderr, "leakwatch: writing to %s\n", outdir);
 	int status;
 	pid_t w;

@@ -8,6 +8,7 @@
  * else LEAKWATCH_DIR from /proc/PID/environ (relative to /proc/PID/cwd);
  * else the shim's default leakwatch.<exe>.<pid> in its cwd. The signal is
  * LEAKWATCH_SIGNAL from its environment (default USR2; "none" is an error).
+ * Both are read with the shim's own parsers and naming (lw_env.h).
  * We note the highest dump number present, send the signal, and poll every
  * 50 ms until a higher-numbered dump appears (the shim renames complete
  * files into place, so a visible name is a whole file), the process exits,
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "lw_env.h"
 #include "util.h"
 
 static void snapshot_usage(FILE *out)
@@ -86,24 +88,15 @@ static const char *env_lookup(const char *env, size_t len, const char *name)
 	return NULL;
 }
 
-static int parse_signal(const char *s)
+struct environ_block {
+	const char *env;
+	size_t len;
+};
+
+static const char *environ_get(const char *name, void *arg)
 {
-	uint64_t v;
-	if (lw_parse_u64(s, &v) == 0)
-		return v >= 1 && v < (uint64_t)NSIG ? (int)v : -1;
-	if (strncmp(s, "SIG", 3) == 0)
-		s += 3;
-	if (strncmp(s, "RTMIN+", 6) == 0 && lw_parse_u64(s + 6, &v) == 0 &&
-	    v <= (uint64_t)(SIGRTMAX - SIGRTMIN))
-		return SIGRTMIN + (int)v;
-	if (strcmp(s, "RTMIN") == 0)
-		return SIGRTMIN;
-	for (int i = 1; i < SIGRTMIN; i++) {
-		const char *abbrev = sigabbrev_np(i);
-		if (abbrev && strcmp(abbrev, s) == 0)
-			return i;
-	}
-	return -1;
+	const struct environ_block *b = arg;
+	return env_lookup(b->env, b->len, name);
 }
 
 /* dump-NNNNNN.lwd → NNNNNN, else -1 */
@@ -256,19 +249,18 @@ int lw_cmd_snapshot(int argc, char **argv)
 		lw_error("'%d': cannot read %s: %s", pid, path, strerror(errno));
 		return 1;
 	}
-	int signo = SIGUSR2;
-	const char *sigs = env_lookup(env, len, "LEAKWATCH_SIGNAL");
-	if (sigs && *sigs) {
-		if (!strcmp(sigs, "none") || !strcmp(sigs, "NONE") || !strcmp(sigs, "0")) {
-			lw_error("'%d': dumps on signal are disabled in it (LEAKWATCH_SIGNAL=%s)",
-				 pid, sigs);
-			free(env);
-			return 1;
-		}
-		signo = parse_signal(sigs);
-		if (signo < 0)
-			signo = SIGUSR2;   /* the shim falls back the same way */
+	/* What the shim in that process made of its environment: the same
+	 * parsers, so an invalid value falls back exactly as the shim did. */
+	struct environ_block block = { env, len };
+	struct lw_env cfg;
+	lw_env_read(&cfg, environ_get, NULL, &block);
+	if (cfg.signo == 0) {
+		lw_error("'%d': dumps on signal are disabled in it (%s=%s)", pid, LW_ENV_SIGNAL,
+			 env_lookup(env, len, LW_ENV_SIGNAL));
+		free(env);
+		return 1;
 	}
+	int signo = cfg.signo;
 	char cwd[PATH_MAX], exe[PATH_MAX], want[PATH_MAX * 3];
 	snprintf(path, sizeof(path), "/proc/%d/cwd", pid);
 	ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
@@ -276,19 +268,11 @@ int lw_cmd_snapshot(int argc, char **argv)
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	const char *dirv = env_lookup(env, len, "LEAKWATCH_DIR");
-	if (dirv && dirv[0] == '/') {
-		snprintf(want, sizeof(want), "%s", dirv);
-	} else if (dirv && *dirv) {
-		snprintf(want, sizeof(want), "%s/%s", cwd, dirv);
-	} else {
-		const char *slash = strrchr(exe, '/');
-		snprintf(want, sizeof(want), "%s/leakwatch.%s.%d", cwd,
-			 slash ? slash + 1 : (exe[0] ? exe : "unknown"), pid);
-	}
+	if (lw_env_outdir(want, sizeof(want), cwd, cfg.dir, exe, (uint64_t)pid) < 0)
+		want[0] = '\0';
 	free(env);
 	char dir[PATH_MAX * 3];
-	if (open_dir_of(pid, want, dir, sizeof(dir)) < 0)
+	if (open_dir_of(pid, want[0] ? want : NULL, dir, sizeof(dir)) < 0)
 		snprintf(dir, sizeof(dir), "%s", want);
 
 	int has_lwd;

@@ -14,7 +14,10 @@
 
 #include "commands.h"
 #include "db.h"
-#include "util.h"
+#include "errors.h"
+#include "json.h"
+#include "table.h"
+#include "text.h"
 
 static void sql_usage(FILE *out)
 {
@@ -25,15 +28,9 @@ static void sql_usage(FILE *out)
 
 static char *blob_hex(const unsigned char *b, int n)
 {
-	static const char d[] = "0123456789abcdef";
 	char *s = malloc((size_t)n * 2 + 1);
-	if (!s)
-		return NULL;
-	for (int i = 0; i < n; i++) {
-		s[2 * i] = d[b[i] >> 4];
-		s[2 * i + 1] = d[b[i] & 15];
-	}
-	s[2 * n] = '\0';
+	if (s)
+		lw_hex(b, (size_t)n, s);
 	return s;
 }
 

@@ -16,10 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
+#include "errors.h"
+#include "pattern.h"
 #include "report.h"
 #include "retain.h"   /* --retained (retainers engineer) */
-#include "util.h"
+#include "table.h"
+#include "units.h"
 
 typedef struct top_args {
 	char **paths;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lw_assert.h"
+
 /* Successors of a unified node u: either the roots (super-root: v = 1 + i)
  * or a slice of one of the CSR target arrays, shifted into node space. */
 typedef struct succ_range {
@@ -527,7 +529,8 @@ void lw_graph_analysis_free(lw_graph_analysis *a)
 	memset(a, 0, sizeof *a);
 }
 
-int lw_graph_analyze(const lw_graph_csr *g, lw_graph_analysis *out)
+int lw_graph_analyze_steps(const lw_graph_csr *g, lw_graph_analysis *out,
+			   void (*step)(void *arg), void *arg)
 {
 	memset(out, 0, sizeof *out);
 	int rc = lw_graph_validate(g);
@@ -544,13 +547,161 @@ int lw_graph_analyze(const lw_graph_csr *g, lw_graph_analysis *out)
 		return -ENOMEM;
 	}
 	rc = lw_graph_bfs(g, out->bfs_parent, &out->n_reachable);
+	if (rc == 0 && step)
+		step(arg);
 	if (rc == 0)
 		rc = lw_graph_dominators(g, out->idom);
+	if (rc == 0 && step)
+		step(arg);
 	if (rc == 0)
 		rc = lw_graph_retained(g, out->idom, out->retained);
+	if (rc == 0 && step)
+		step(arg);
 	if (rc == 0)
 		rc = lw_graph_lost(g, out->bfs_parent, out->lost);
-	if (rc < 0)
+	if (rc == 0 && step)
+		step(arg);
+	if (rc < 0) {
 		lw_graph_analysis_free(out);
+		return rc;
+	}
+	LW_ASSERT_EXPENSIVE(lw_graph_check(g, out) == 0);
+	return 0;
+}
+
+int lw_graph_analyze(const lw_graph_csr *g, lw_graph_analysis *out)
+{
+	return lw_graph_analyze_steps(g, out, NULL, NULL);
+}
+
+/* ---- Invariant walker ------------------------------------------------------- */
+
+/* Pre/post order numbers of the dominator tree (children lists in CSR form,
+ * explicit stack). pre[v] = post[v] = LW_GRAPH_NONE for unreachable nodes. */
+static int dom_tree_order(uint32_t n, const uint32_t *idom, uint32_t *pre, uint32_t *post)
+{
+	uint32_t *off = calloc((size_t)n + 1, sizeof *off);
+	uint32_t *kid = malloc((size_t)n * sizeof *kid);
+	uint32_t *stk = malloc((size_t)n * sizeof *stk);
+	uint32_t *pos = malloc((size_t)n * sizeof *pos);
+	int rc = -ENOMEM;
+	if (!off || !kid || !stk || !pos)
+		goto out;
+	for (uint32_t v = 1; v < n; v++)
+		if (idom[v] != LW_GRAPH_NONE)
+			off[idom[v] + 1]++;
+	for (uint32_t v = 0; v < n; v++)
+		off[v + 1] += off[v];
+	memcpy(pos, off, (size_t)n * sizeof *pos);
+	for (uint32_t v = 1; v < n; v++)
+		if (idom[v] != LW_GRAPH_NONE)
+			kid[pos[idom[v]]++] = v;
+	for (uint32_t v = 0; v < n; v++)
+		pre[v] = post[v] = LW_GRAPH_NONE;
+	uint32_t sp = 0, t_pre = 0, t_post = 0;
+	memcpy(pos, off, (size_t)n * sizeof *pos);
+	stk[sp++] = 0;
+	pre[0] = t_pre++;
+	while (sp) {
+		uint32_t v = stk[sp - 1];
+		if (pos[v] < off[v + 1]) {
+			uint32_t c = kid[pos[v]++];
+			if (pre[c] != LW_GRAPH_NONE || sp >= n) {   /* a cycle: not a tree */
+				rc = -EINVAL;
+				goto out;
+			}
+			pre[c] = t_pre++;
+			stk[sp++] = c;
+		} else {
+			post[v] = t_post++;
+			sp--;
+		}
+	}
+	rc = 0;
+out:
+	free(off);
+	free(kid);
+	free(stk);
+	free(pos);
+	return rc;
+}
+
+/* d dominates v (or is v) in the tree numbered by dom_tree_order. */
+static int dominates(const uint32_t *pre, const uint32_t *post, uint32_t d, uint32_t v)
+{
+	return pre[d] <= pre[v] && post[v] <= post[d];
+}
+
+int lw_graph_check(const lw_graph_csr *g, const lw_graph_analysis *a)
+{
+	int rc = lw_graph_validate(g);
+	uint32_t n = lw_graph_n_nodes(g), base = 1u + g->n_roots;
+	if (rc < 0)
+		return rc;
+	if (a->n_nodes != n || a->bfs_parent[0] != 0 || a->idom[0] != 0)
+		return -EINVAL;
+	uint32_t *pre = malloc((size_t)n * sizeof *pre);
+	uint32_t *post = malloc((size_t)n * sizeof *post);
+	uint64_t *sum = calloc(n, sizeof *sum);
+	uint8_t *has_lost_in = g->n_blocks ? calloc(g->n_blocks, 1) : NULL;
+	rc = -ENOMEM;
+	if (!pre || !post || !sum || (g->n_blocks && !has_lost_in))
+		goto out;
+	if ((rc = dom_tree_order(n, a->idom, pre, post)) < 0)
+		goto out;
+	rc = -EINVAL;
+	uint32_t n_reach = 0;
+	for (uint32_t v = 1; v < n; v++) {
+		int reach = a->bfs_parent[v] != LW_GRAPH_NONE;
+		/* BFS tree, dominator tree and the lost states agree on who is
+		 * reachable; every reachable node hangs in the dominator tree. */
+		if (reach != (a->idom[v] != LW_GRAPH_NONE) || reach != (pre[v] != LW_GRAPH_NONE))
+			goto out;
+		if (v >= base && reach != (a->lost[v - base] == LW_GRAPH_REACHABLE))
+			goto out;
+		if (v < base && (!reach || a->bfs_parent[v] != 0 || a->idom[v] != 0))
+			goto out;   /* roots hang off the super-root */
+		if (!reach)
+			continue;
+		n_reach += v >= base;
+		if (a->bfs_parent[a->bfs_parent[v]] == LW_GRAPH_NONE || a->bfs_parent[v] == v)
+			goto out;
+		sum[a->idom[v]] += a->retained[v];
+	}
+	if (n_reach != a->n_reachable)
+		goto out;
+	/* retained = own size + the retained sizes of the dominator children */
+	for (uint32_t v = 0; v < n; v++)
+		if (pre[v] != LW_GRAPH_NONE && a->retained[v] != node_size(g, v) + sum[v])
+			goto out;
+	/* every edge from a reachable node: its target is reachable, and the
+	 * target's immediate dominator dominates the source; an indirectly lost
+	 * block has an in-edge from another lost block */
+	for (uint32_t u = 1; u < n; u++) {
+		succ_range r = succ_of(g, u);
+		for (uint64_t i = r.begin; i < r.end; i++) {
+			uint32_t v = succ_at(&r, i);
+			if (a->bfs_parent[u] != LW_GRAPH_NONE) {
+				if (a->bfs_parent[v] == LW_GRAPH_NONE ||
+				    !dominates(pre, post, a->idom[v], u))
+					goto out;
+			} else if (u != v) {
+				has_lost_in[v - base] = 1;
+			}
+		}
+	}
+	for (uint32_t b = 0; b < g->n_blocks; b++) {
+		uint8_t st = a->lost[b];
+		if (st > LW_GRAPH_INDIRECTLY_LOST)
+			goto out;
+		if (st == LW_GRAPH_INDIRECTLY_LOST && !has_lost_in[b])
+			goto out;
+	}
+	rc = 0;
+out:
+	free(pre);
+	free(post);
+	free(sum);
+	free(has_lost_in);
 	return rc;
 }

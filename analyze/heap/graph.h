@@ -103,6 +103,20 @@ typedef struct lw_graph_analysis {
 } lw_graph_analysis;
 
 int lw_graph_analyze(const lw_graph_csr *g, lw_graph_analysis *out);
+/* The same, calling step(arg) after each of the four stages (BFS,
+ * dominators, retained sizes, lost blocks), for a progress bar. */
+int lw_graph_analyze_steps(const lw_graph_csr *g, lw_graph_analysis *out,
+			   void (*step)(void *arg), void *arg);
 void lw_graph_analysis_free(lw_graph_analysis *a);
+
+/* Invariant walker (the expensive assert tier runs it after every analysis):
+ * the CSR is valid; the BFS tree, the dominator tree and the lost states
+ * agree on which nodes are reachable; the dominator tree is a tree rooted
+ * at the super-root; every edge from a reachable node leads to a reachable
+ * node whose immediate dominator dominates the edge's source; retained[v]
+ * is v's size plus its dominator children's retained sizes; an indirectly
+ * lost block has an in-edge from another unreachable block. O(nodes +
+ * edges) time and four words of memory per node. 0 or -EINVAL / -ENOMEM. */
+int lw_graph_check(const lw_graph_csr *g, const lw_graph_analysis *a);
 
 #endif

@@ -18,16 +18,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
+#include "hashmap.h"
+#include "strbuf.h"
+#include "text.h"
+
 /* ---- small helpers ---------------------------------------------------------- */
 
-typedef struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, cap;
-	char data[];
-} arena_chunk;
-
 typedef struct heap_priv {
-	arena_chunk *arena;
+	lw_arena arena;          /* labels */
 	lw_sym_frame *frames;    /* all groups' frames */
 	uint64_t *sizes;         /* csr.size */
 	uint64_t *root_off;
@@ -37,72 +36,11 @@ typedef struct heap_priv {
 	size_t n_key_order;
 } heap_priv;
 
-static char *arena_strdup(heap_priv *p, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	arena_chunk *c = p->arena;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > 65536 ? n : 65536;
-		c = malloc(sizeof *c + cap);
-		if (!c)
-			return NULL;
-		c->next = p->arena;
-		c->used = 0;
-		c->cap = cap;
-		p->arena = c;
-	}
-	char *d = c->data + c->used;
-	memcpy(d, s, n);
-	c->used += n;
-	return d;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
-/* "function (file.c:12)" or "function (module)". */
-static void frame_label(const lw_sym_frame *f, char *buf, size_t len)
-{
-	if (f->file[0] && f->line > 0)
-		snprintf(buf, len, "%s (%s:%d)", f->function, base_name(f->file), f->line);
-	else if (f->file[0])
-		snprintf(buf, len, "%s (%s)", f->function, base_name(f->file));
-	else
-		snprintf(buf, len, "%s (%s)", f->function, f->module);
-}
-
-/* Growable byte buffer for site keys. */
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-} sbuf;
-
-static int sbuf_add(sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (!q)
-			return -ENOMEM;
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-	return 0;
 }
 
 /* Site identity key, the same as report.c's lw_report_site_key: frames
@@ -111,96 +49,24 @@ static int sbuf_add(sbuf *b, const char *s, size_t n)
  * so two different unsymbolized stacks stay two sites. */
 static char *site_key(const lw_sym_frame *fr, size_t n, const uint64_t *offs)
 {
-	sbuf b = {0};
-	char num[24], unk[40];
-	if (sbuf_add(&b, "", 0) < 0)
-		return NULL;
+	lw_strbuf b = {0};
+	lw_strbuf_str(&b, "");
 	for (size_t i = 0; i < n; i++) {
-		const char *fn = fr[i].function;
-		if (offs && strcmp(fn, "??") == 0) {
-			snprintf(unk, sizeof unk, "??+0x%llx", (unsigned long long)offs[i]);
-			fn = unk;
-		}
-		snprintf(num, sizeof num, "\x1f%d\x1f", fr[i].line);
-		if (sbuf_add(&b, fn, strlen(fn)) < 0 ||
-		    sbuf_add(&b, "\x1f", 1) < 0 ||
-		    sbuf_add(&b, fr[i].file, strlen(fr[i].file)) < 0 ||
-		    sbuf_add(&b, num, strlen(num)) < 0 ||
-		    sbuf_add(&b, fr[i].module, strlen(fr[i].module)) < 0 ||
-		    sbuf_add(&b, "\x1e", 1) < 0) {
-			free(b.p);
-			return NULL;
-		}
+		if (offs && strcmp(fr[i].function, "??") == 0)
+			lw_strbuf_fmt(&b, "??+0x%llx", (unsigned long long)offs[i]);
+		else
+			lw_strbuf_str(&b, fr[i].function);
+		lw_strbuf_char(&b, '\x1f');
+		lw_strbuf_str(&b, fr[i].file);
+		lw_strbuf_fmt(&b, "\x1f%d\x1f", fr[i].line);
+		lw_strbuf_str(&b, fr[i].module);
+		lw_strbuf_char(&b, '\x1e');
 	}
-	return b.p;
-}
-
-/* u64 -> u32 open-addressing map (keys never equal UINT64_MAX). */
-typedef struct u64map {
-	uint64_t *keys;
-	uint32_t *vals;
-	size_t cap, n;
-} u64map;
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-static int u64map_grow(u64map *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 1024;
-	uint64_t *k = malloc(cap * sizeof *k);
-	uint32_t *v = malloc(cap * sizeof *v);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -ENOMEM;
+	if (b.err) {
+		lw_strbuf_free(&b);
+		return NULL;
 	}
-	memset(k, 0xff, cap * sizeof *k);
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->keys[i] == UINT64_MAX)
-			continue;
-		size_t j = mix64(m->keys[i]) & (cap - 1);
-		while (k[j] != UINT64_MAX)
-			j = (j + 1) & (cap - 1);
-		k[j] = m->keys[i];
-		v[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = k;
-	m->vals = v;
-	m->cap = cap;
-	return 0;
-}
-
-/* Returns the slot for key; *found tells whether it was present. -1 on ENOMEM. */
-static long u64map_slot(u64map *m, uint64_t key, int *found)
-{
-	if ((m->n + 1) * 2 > m->cap && u64map_grow(m) < 0)
-		return -1;
-	size_t j = mix64(key) & (m->cap - 1);
-	while (m->keys[j] != UINT64_MAX && m->keys[j] != key)
-		j = (j + 1) & (m->cap - 1);
-	*found = m->keys[j] == key;
-	if (!*found) {
-		m->keys[j] = key;
-		m->n++;
-	}
-	return (long)j;
-}
-
-static void u64map_free(u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof *m);
+	return b.s;
 }
 
 /* ---- loading ------------------------------------------------------------------ */
@@ -218,19 +84,6 @@ static int cmp_stack_key(const void *a, const void *b)
 	if (c)
 		return c;
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
-static void *xgrow(void *p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return p;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(p, c * elem);
-	if (q)
-		*cap = c;
-	return q;
 }
 
 /* Symbolizes every stack and assigns SITE groups. stack_group[n_stacks]. */
@@ -252,14 +105,9 @@ static int build_sites(lw_heap *h, uint32_t *stack_group, char *err, size_t errl
 		for (uint32_t d = 0; d < st->depth; d++) {
 			lw_sym_result res[16];
 			size_t k = lw_sym_resolve(h->sym, st->pcs[d], 1, res, 16);
-			lw_sym_frame *t2 = xgrow(tmp, &cap_tmp, n_tmp + k, sizeof *tmp);
-			if (!t2)
+			if (lw_grow(&tmp, &cap_tmp, n_tmp + k, sizeof *tmp) < 0 ||
+			    lw_grow(&offs, &cap_offs, n_tmp + k, sizeof *offs) < 0)
 				goto out;
-			tmp = t2;
-			uint64_t *o2 = xgrow(offs, &cap_offs, n_tmp + k, sizeof *offs);
-			if (!o2)
-				goto out;
-			offs = o2;
 			uint64_t off = st->pcs[d];
 			int unknown = 0;
 			for (size_t i = 0; i < k; i++)
@@ -273,10 +121,11 @@ static int build_sites(lw_heap *h, uint32_t *stack_group, char *err, size_t errl
 			for (size_t i = 0; i < k; i++) {
 				offs[n_tmp] = off;
 				lw_sym_frame *fr = &tmp[n_tmp++];
+				memset(fr, 0, sizeof *fr);
 				fr->function = res[i].function;
 				fr->file = res[i].file;
 				fr->line = res[i].line;
-				fr->module = base_name(res[i].module);
+				fr->module = lw_base_name(res[i].module);
 				fr->pc = st->pcs[d];
 				fr->inlined = res[i].inlined;
 			}
@@ -320,10 +169,10 @@ static int build_sites(lw_heap *h, uint32_t *stack_group, char *err, size_t errl
 			fo += sk[s].n_frames;
 			char lab[512];
 			if (gr->site.n_frames)
-				frame_label(&gr->site.frames[0], lab, sizeof lab);
+				lw_frame_label(&gr->site.frames[0], 0, lab, sizeof lab);
 			else
 				snprintf(lab, sizeof lab, "(allocator frames only)");
-			gr->label = arena_strdup(p, lab);
+			gr->label = lw_arena_strdup(&p->arena, lab);
 			p->keys[g] = sk[s].key;
 			sk[s].key = NULL;
 			p->key_order[g] = (uint32_t)g;   /* sorted by key already */
@@ -443,8 +292,8 @@ static int build_class_groups(lw_heap *h, char *err, size_t errlen)
 					snprintf(lab, sizeof lab, "%s (unsampled, class from vtable)", cls);
 					gr->kind = LW_HEAP_CLASS;
 					gr->site.id = (int64_t)h->n_groups;
-					gr->label = arena_strdup(p, lab);
-					gr->cls = arena_strdup(p, cls);
+					gr->label = lw_arena_strdup(&p->arena, lab);
+					gr->cls = lw_arena_strdup(&p->arena, cls);
 					if (!gr->label || !gr->cls)
 						goto oom_free;
 					gr->size_lo = UINT64_MAX;
@@ -543,7 +392,7 @@ static int build_roots(lw_heap *h, char *err, size_t errlen)
 		hr->kind = rk[i].kind;
 		if (rk[i].kind == LWD_ROOT_GLOBAL) {
 			const char *mod = rk[i].owner < h->file->n_modules
-				? base_name(h->file->modules[rk[i].owner].path) : "??";
+				? lw_base_name(h->file->modules[rk[i].owner].path) : "??";
 			hr->module = mod;
 			hr->symbol = rk[i].symbol;
 			if (rk[i].symbol)
@@ -556,7 +405,7 @@ static int build_roots(lw_heap *h, char *err, size_t errlen)
 			snprintf(lab, sizeof lab, "thread %u %s", tid,
 				 rk[i].kind == LWD_ROOT_STACK ? "stack" : "registers");
 		}
-		hr->label = arena_strdup(p, lab);
+		hr->label = lw_arena_strdup(&p->arena, lab);
 		if (!hr->label)
 			goto out;
 	}
@@ -583,38 +432,9 @@ static void step(progress *pg)
 		pg->fn(pg->done, LW_HEAP_STEPS, pg->arg);
 }
 
-/* lw_graph_analyze, stage by stage for the progress callback. */
-static int run_graph(const lw_graph_csr *g, lw_graph_analysis *a, progress *pg)
+static void step_cb(void *arg)
 {
-	memset(a, 0, sizeof *a);
-	int rc = lw_graph_validate(g);
-	if (rc < 0)
-		return rc;
-	uint32_t n = lw_graph_n_nodes(g);
-	a->n_nodes = n;
-	a->bfs_parent = malloc((size_t)n * sizeof *a->bfs_parent);
-	a->idom = malloc((size_t)n * sizeof *a->idom);
-	a->retained = malloc((size_t)n * sizeof *a->retained);
-	a->lost = malloc(g->n_blocks ? g->n_blocks : 1);
-	rc = -ENOMEM;
-	if (!a->bfs_parent || !a->idom || !a->retained || !a->lost)
-		goto fail;
-	if ((rc = lw_graph_bfs(g, a->bfs_parent, &a->n_reachable)) < 0)
-		goto fail;
-	step(pg);
-	if ((rc = lw_graph_dominators(g, a->idom)) < 0)
-		goto fail;
-	step(pg);
-	if ((rc = lw_graph_retained(g, a->idom, a->retained)) < 0)
-		goto fail;
-	step(pg);
-	if ((rc = lw_graph_lost(g, a->bfs_parent, a->lost)) < 0)
-		goto fail;
-	step(pg);
-	return 0;
-fail:
-	lw_graph_analysis_free(a);
-	return rc;
+	step(arg);
 }
 
 static int analyze(lw_heap *h, progress *pg, char *err, size_t errlen)
@@ -634,7 +454,7 @@ static int analyze(lw_heap *h, progress *pg, char *err, size_t errlen)
 	h->csr.blk_dst = dg->out_to;
 	h->csr.root_off = p->root_off;
 	h->csr.root_dst = p->root_dst;
-	int rc = run_graph(&h->csr, &h->an, pg);
+	int rc = lw_graph_analyze_steps(&h->csr, &h->an, step_cb, pg);
 	if (rc == -ENOMEM)
 		goto nomem;
 	if (rc < 0) {
@@ -782,7 +602,7 @@ int lw_heap_open_progress(const char *path, lw_heap_progress_fn progress_fn, voi
 			gr->size_hi = 16ull << c;
 			snprintf(lab, sizeof lab, "unsampled %llu..%llu B",
 				 (unsigned long long)gr->size_lo, (unsigned long long)gr->size_hi);
-			gr->label = arena_strdup(p, lab);
+			gr->label = lw_arena_strdup(&p->arena, lab);
 			if (!gr->label) {
 				rc = -ENOMEM;
 				snprintf(err, errlen, "out of memory");
@@ -818,11 +638,7 @@ void lw_heap_free(lw_heap *h)
 		return;
 	heap_priv *p = h->priv_;
 	if (p) {
-		while (p->arena) {
-			arena_chunk *n = p->arena->next;
-			free(p->arena);
-			p->arena = n;
-		}
+		lw_arena_free(&p->arena);
 		if (p->keys)
 			for (size_t g = 0; g < h->n_groups; g++)
 				free(p->keys[g]);
@@ -857,7 +673,7 @@ size_t lw_heap_select(const lw_heap *h, const lw_regex *re, uint8_t *sel)
 		int m = lw_regex_match(re, gr->label);
 		char lab[512];
 		for (size_t i = 0; !m && i < gr->site.n_frames; i++) {
-			frame_label(&gr->site.frames[i], lab, sizeof lab);
+			lw_frame_label(&gr->site.frames[i], 0, lab, sizeof lab);
 			m = lw_regex_match(re, lab);
 		}
 		sel[g] = (uint8_t)(m != 0);
@@ -885,22 +701,19 @@ long lw_heap_default_site(const lw_heap *h)
 	return best;
 }
 
-double lw_heap_site_retained(const lw_site *site, void *arg)
+long lw_heap_find_site(const lw_heap *h, const lw_site *site)
 {
-	const lw_heap *h = arg;
 	const heap_priv *p = h->priv_;
 	char *key = site_key(site->frames, site->n_frames, NULL);
 	if (!key)
 		return -1;
 	size_t lo = 0, hi = p->n_key_order;
-	double res = -1;
+	long res = -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(p->keys[p->key_order[mid]], key);
 		if (c == 0) {
-			const lw_heap_group *gr = &h->groups[p->key_order[mid]];
-			if (gr->n_blocks)
-				res = (double)gr->retained;
+			res = (long)p->key_order[mid];
 			break;
 		}
 		if (c < 0)
@@ -910,6 +723,15 @@ double lw_heap_site_retained(const lw_site *site, void *arg)
 	}
 	free(key);
 	return res;
+}
+
+double lw_heap_site_retained(const lw_site *site, void *arg)
+{
+	const lw_heap *h = arg;
+	long g = lw_heap_find_site(h, site);
+	if (g < 0 || !h->groups[g].n_blocks)
+		return -1;
+	return (double)h->groups[g].retained;
 }
 
 /* ---- retainer graph --------------------------------------------------------------- */
@@ -976,17 +798,17 @@ typedef struct trie {
 	uint32_t *count;
 	uint64_t *bytes;
 	size_t n, cap;
-	u64map map;
+	lw_map map;              /* parent << 32 | agg -> child */
 } trie;
 
 static long trie_child(trie *t, uint32_t parent, uint32_t agg)
 {
-	int found;
-	long slot = u64map_slot(&t->map, ((uint64_t)parent << 32) | agg, &found);
-	if (slot < 0)
+	int added;
+	uint64_t *slot = lw_map_put_u64(&t->map, ((uint64_t)parent << 32) | agg, &added);
+	if (!slot)
 		return -1;
-	if (found)
-		return t->map.vals[slot];
+	if (!added)
+		return (long)*slot;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		uint32_t *p = realloc(t->parent, cap * sizeof *p);
@@ -1006,7 +828,7 @@ static long trie_child(trie *t, uint32_t parent, uint32_t agg)
 	t->agg[id] = agg;
 	t->count[id] = 0;
 	t->bytes[id] = 0;
-	t->map.vals[slot] = id;
+	*slot = id;
 	return id;
 }
 
@@ -1016,7 +838,7 @@ static void trie_free(trie *t)
 	free(t->agg);
 	free(t->count);
 	free(t->bytes);
-	u64map_free(&t->map);
+	lw_map_free(&t->map);
 }
 
 int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
@@ -1028,7 +850,7 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 	size_t n_agg = h->n_groups + h->n_roots;
 	int rc = -ENOMEM;
 	trie t = {0};
-	u64map emap = {0};
+	lw_map emap = {0};        /* from << 32 | to -> edge index */
 	lw_ret_edge *edges = NULL;
 	size_t n_edges = 0, cap_edges = 0;
 	uint32_t *npath = malloc((size_t)n * sizeof *npath);
@@ -1114,20 +936,18 @@ int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 			if (px != 0) {
 				uint32_t pa = px >= base ? disp[px - base]
 							 : (uint32_t)h->n_groups + (px - 1);
-				int found;
-				long slot = u64map_slot(&emap, ((uint64_t)pa << 32) | a, &found);
-				if (slot < 0)
+				int added;
+				uint64_t *slot = lw_map_put_u64(&emap, ((uint64_t)pa << 32) | a, &added);
+				if (!slot)
 					goto out;
-				if (!found) {
-					lw_ret_edge *e2 = xgrow(edges, &cap_edges, n_edges + 1, sizeof *edges);
-					if (!e2)
+				if (added) {
+					if (lw_grow(&edges, &cap_edges, n_edges + 1, sizeof *edges) < 0)
 						goto out;
-					edges = e2;
 					edges[n_edges] = (lw_ret_edge){ pa, a, 0, 0 };
-					emap.vals[slot] = (uint32_t)n_edges++;
+					*slot = n_edges++;
 				}
-				edges[emap.vals[slot]].pointers++;
-				edges[emap.vals[slot]].bytes += sz;
+				edges[*slot].pointers++;
+				edges[*slot].bytes += sz;
 			}
 		}
 		t.count[npath[v]]++;
@@ -1204,6 +1024,6 @@ out:
 	free(disp);
 	free(ordered);
 	trie_free(&t);
-	u64map_free(&emap);
+	lw_map_free(&emap);
 	return rc;
 }

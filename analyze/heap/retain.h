@@ -31,8 +31,8 @@
 #include "lwd.h"
 #include "lwd_graph.h"
 #include "model.h"
+#include "pattern.h"
 #include "symbols.h"
-#include "util.h"
 
 enum lw_heap_group_kind {
 	LW_HEAP_SITE = 0,        /* sampled blocks of one allocation site */
@@ -109,6 +109,9 @@ size_t lw_heap_select(const lw_heap *h, const lw_regex *re, uint8_t *sel);
  * blocks in the graph (ties: most bytes in the graph), or -1 if none. */
 long lw_heap_default_site(const lw_heap *h);
 
+/* The SITE group whose frames (function, file, line, module) equal the
+ * site's, or -1: how a store site (model.h) is found in the dump. */
+long lw_heap_find_site(const lw_heap *h, const lw_site *site);
 /* `leakwatch top --retained`: the retained bytes of the site (matched by
  * frames: function, file, line, module), or -1 when the dump has no blocks
  * of that site. Matches lw_top_retained_fn (report.h); arg is the lw_heap. */

@@ -22,60 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- arena --------------------------------------------------------------- */
+#include "arena.h"
 
-typedef struct chunk {
-	struct chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-} chunk;
+/* ---- helpers ------------------------------------------------------------- */
 
-typedef struct arena {
-	chunk *head;
-} arena;
-
-static void *arena_alloc(arena *a, size_t n)
-{
-	n = (n + 15) & ~(size_t)15;
-	if (!a->head || a->head->cap - a->head->used < n) {
-		size_t cap = n > 65536 ? n : 65536;
-		chunk *c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->next = a->head;
-		c->used = 0;
-		c->cap = cap;
-		a->head = c;
-	}
-	void *p = (char *)a->head->data + a->head->used;
-	a->head->used += n;
-	return p;
-}
-
-static const char *arena_str(arena *a, const unsigned char *s)
-{
-	const char *src = s ? (const char *)s : "";
-	size_t n = strlen(src) + 1;
-	char *d = arena_alloc(a, n);
-	if (d)
-		memcpy(d, src, n);
-	return d;
-}
-
-static void arena_free(arena *a)
+/* Frees a heap-allocated arena and everything in it. */
+static void arena_drop(lw_arena *a)
 {
 	if (!a)
 		return;
-	chunk *c = a->head;
-	while (c) {
-		chunk *next = c->next;
-		free(c);
-		c = next;
-	}
+	lw_arena_free(a);
 	free(a);
 }
-
-/* ---- helpers ------------------------------------------------------------- */
 
 static sqlite3_stmt *prep(lw_db *db, const char *sql)
 {
@@ -97,7 +55,7 @@ static uint64_t i2u(int64_t v)
 	" s.t_s, s.sample_rate, s.rss_bytes, s.heap_committed, s.path" \
 	" FROM snapshots s JOIN processes p ON p.id = s.process_id"
 
-static int fill_snapshot(sqlite3_stmt *st, arena *a, lw_snapshot *s)
+static int fill_snapshot(sqlite3_stmt *st, lw_arena *a, lw_snapshot *s)
 {
 	s->id = sqlite3_column_int64(st, 0);
 	s->process_id = sqlite3_column_int64(st, 1);
@@ -105,18 +63,18 @@ static int fill_snapshot(sqlite3_stmt *st, arena *a, lw_snapshot *s)
 	s->seq = i2u(sqlite3_column_int64(st, 3));
 	s->kind = (uint32_t)sqlite3_column_int64(st, 4);
 	s->pid = (uint32_t)sqlite3_column_int64(st, 5);
-	s->exe = arena_str(a, sqlite3_column_text(st, 6));
+	s->exe = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 6));
 	s->wall_ns = i2u(sqlite3_column_int64(st, 7));
 	s->t_s = sqlite3_column_double(st, 8);
 	s->sample_rate = i2u(sqlite3_column_int64(st, 9));
 	s->rss_bytes = i2u(sqlite3_column_int64(st, 10));
 	s->heap_committed = i2u(sqlite3_column_int64(st, 11));
-	s->path = arena_str(a, sqlite3_column_text(st, 12));
+	s->path = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 12));
 	return s->exe && s->path ? 0 : -ENOMEM;
 }
 
 /* Reads rows of SNAP_COLUMNS into a growing array. */
-static int read_snapshots(sqlite3_stmt *st, arena *a, lw_snapshot **out, size_t *n_out)
+static int read_snapshots(sqlite3_stmt *st, lw_arena *a, lw_snapshot **out, size_t *n_out)
 {
 	size_t n = 0, cap = 0;
 	lw_snapshot *v = NULL;
@@ -156,7 +114,7 @@ static void set_values(lw_values *v, double ao, double ab, double fo, double fb)
 }
 
 /* Loads the frames of one site into the arena. */
-static int load_site(sqlite3_stmt *st, arena *a, int64_t site_id, lw_site *out)
+static int load_site(sqlite3_stmt *st, lw_arena *a, int64_t site_id, lw_site *out)
 {
 	size_t n = 0, cap = 8;
 	lw_sym_frame *fr = malloc(cap * sizeof(*fr));
@@ -176,10 +134,11 @@ static int load_site(sqlite3_stmt *st, arena *a, int64_t site_id, lw_site *out)
 			fr = nf;
 		}
 		lw_sym_frame *f = &fr[n++];
-		f->function = arena_str(a, sqlite3_column_text(st, 0));
-		f->file = arena_str(a, sqlite3_column_text(st, 1));
+		memset(f, 0, sizeof(*f));
+		f->function = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
+		f->file = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
 		f->line = sqlite3_column_int(st, 2);
-		f->module = arena_str(a, sqlite3_column_text(st, 3));
+		f->module = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 3));
 		f->pc = i2u(sqlite3_column_int64(st, 4));
 		f->inlined = sqlite3_column_int(st, 5);
 		if (!f->function || !f->file || !f->module) {
@@ -194,7 +153,7 @@ static int load_site(sqlite3_stmt *st, arena *a, int64_t site_id, lw_site *out)
 	}
 	out->id = site_id;
 	out->n_frames = n;
-	out->frames = arena_alloc(a, (n ? n : 1) * sizeof(*fr));
+	out->frames = lw_arena_alloc(a, (n ? n : 1) * sizeof(*fr));
 	if (!out->frames) {
 		free(fr);
 		return -ENOMEM;
@@ -247,18 +206,18 @@ const char *lw_sample_type_name(enum lw_sample_type t)
 int lw_model_snapshots(lw_db *db, lw_snapshot_list *out)
 {
 	memset(out, 0, sizeof(*out));
-	arena *a = calloc(1, sizeof(*a));
+	lw_arena *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	sqlite3_stmt *st = prep(db, SNAP_COLUMNS " ORDER BY s.process_id, s.seq");
 	if (!st) {
-		arena_free(a);
+		arena_drop(a);
 		return -EIO;
 	}
 	int rc = read_snapshots(st, a, &out->v, &out->n);
 	sqlite3_finalize(st);
 	if (rc < 0) {
-		arena_free(a);
+		arena_drop(a);
 		memset(out, 0, sizeof(*out));
 		return rc;
 	}
@@ -271,13 +230,13 @@ void lw_snapshot_list_free(lw_snapshot_list *l)
 	if (!l)
 		return;
 	free(l->v);
-	arena_free(l->priv_);
+	arena_drop(l->priv_);
 	memset(l, 0, sizeof(*l));
 }
 
 /* ---- profile ------------------------------------------------------------------ */
 
-static int load_mappings(lw_db *db, arena *a, const lw_snapshot *snap, lw_profile *p)
+static int load_mappings(lw_db *db, lw_arena *a, const lw_snapshot *snap, lw_profile *p)
 {
 	/* Executable segments; a module without recorded segments maps whole. */
 	static const char sql[] =
@@ -309,8 +268,8 @@ static int load_mappings(lw_db *db, arena *a, const lw_snapshot *snap, lw_profil
 			cap = ncap;
 		}
 		lw_mapping *m = &v[n++];
-		m->path = arena_str(a, sqlite3_column_text(st, 0));
-		m->build_id_hex = arena_str(a, sqlite3_column_text(st, 1));
+		m->path = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
+		m->build_id_hex = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
 		m->start = i2u(sqlite3_column_int64(st, 2));
 		m->end = i2u(sqlite3_column_int64(st, 3));
 		m->file_offset = i2u(sqlite3_column_int64(st, 4));
@@ -324,7 +283,7 @@ static int load_mappings(lw_db *db, arena *a, const lw_snapshot *snap, lw_profil
 		free(v);
 		return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
 	}
-	lw_mapping *dst = arena_alloc(a, (n ? n : 1) * sizeof(*dst));
+	lw_mapping *dst = lw_arena_alloc(a, (n ? n : 1) * sizeof(*dst));
 	if (!dst) {
 		free(v);
 		return -ENOMEM;
@@ -340,7 +299,7 @@ static int load_mappings(lw_db *db, arena *a, const lw_snapshot *snap, lw_profil
 int lw_model_profile(lw_db *db, int64_t snapshot_id, lw_profile *out)
 {
 	memset(out, 0, sizeof(*out));
-	arena *a = calloc(1, sizeof(*a));
+	lw_arena *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	int rc = -EIO;
@@ -425,7 +384,7 @@ int lw_model_profile(lw_db *db, int64_t snapshot_id, lw_profile *out)
 			if (skip < 0 || (size_t)skip > depth)
 				skip = 0;
 			size_t keep = depth - (size_t)skip;
-			uint64_t *pcs = arena_alloc(a, (keep ? keep : 1) * sizeof(uint64_t));
+			uint64_t *pcs = lw_arena_alloc(a, (keep ? keep : 1) * sizeof(uint64_t));
 			if (!pcs) {
 				rc = -ENOMEM;
 				goto fail;
@@ -460,7 +419,7 @@ fail:
 	free(values);
 	free(out->raw_depth);
 	free(out->raw_pcs);
-	arena_free(a);
+	arena_drop(a);
 	memset(out, 0, sizeof(*out));
 	return rc;
 }
@@ -473,7 +432,7 @@ void lw_profile_free(lw_profile *p)
 	free(p->values);
 	free(p->raw_depth);
 	free(p->raw_pcs);
-	arena_free(p->priv_);
+	arena_drop(p->priv_);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -491,13 +450,13 @@ static void series_free_one(lw_series *s)
 	free(s->sites);
 	free(s->values);
 	free(s->samples);
-	arena_free(s->priv_);
+	arena_drop(s->priv_);
 	memset(s, 0, sizeof(*s));
 }
 
 static int load_series(lw_db *db, int64_t process_id, lw_series *s)
 {
-	arena *a = calloc(1, sizeof(*a));
+	lw_arena *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	s->priv_ = a;
@@ -632,22 +591,4 @@ void lw_series_list_free(lw_series_list *l)
 		series_free_one(&l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
-}
-
-/* ---- labels ---------------------------------------------------------------------- */
-
-const char *lw_frame_label(const lw_sym_frame *f, char *buf, size_t len)
-{
-	const char *fn = f->function && *f->function ? f->function : "??";
-	if (f->file && *f->file) {
-		const char *slash = strrchr(f->file, '/');
-		const char *base = slash ? slash + 1 : f->file;
-		if (f->line > 0)
-			snprintf(buf, len, "%s (%s:%d)", fn, base, f->line);
-		else
-			snprintf(buf, len, "%s (%s)", fn, base);
-	} else {
-		snprintf(buf, len, "%s (%s)", fn, f->module && *f->module ? f->module : "??");
-	}
-	return buf;
 }

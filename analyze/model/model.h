@@ -25,15 +25,7 @@
 #include <stdint.h>
 
 #include "db.h"
-
-typedef struct lw_sym_frame {
-	const char *function;   /* demangled; "??" when unknown, never NULL */
-	const char *file;       /* source file, "" when unknown */
-	int line;               /* 0 when unknown */
-	const char *module;     /* basename of the ELF object, never NULL */
-	uint64_t pc;            /* one raw pc of one process, for reference */
-	int inlined;            /* 1 if this frame was inlined into the next one */
-} lw_sym_frame;
+#include "frame.h"
 
 typedef struct lw_site {
 	int64_t id;             /* sites.id in the store */
@@ -137,8 +129,5 @@ typedef struct lw_series_list {
 
 int lw_model_series(lw_db *db, lw_series_list *out);
 void lw_series_list_free(lw_series_list *l);
-
-/* Formats "function (file:line)" or "function (module)" into buf. */
-const char *lw_frame_label(const lw_sym_frame *f, char *buf, size_t len);
 
 #endif

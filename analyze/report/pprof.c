@@ -27,6 +27,9 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "hashmap.h"
+#include "strbuf.h"
+
 /* ---- protobuf encoder --------------------------------------------------- */
 
 void lw_pb_init(lw_pb *pb)
@@ -184,130 +187,20 @@ void lw_pb_msg_end(lw_pb *pb, size_t mark)
 	varint_put(pb->buf + mark - 1, body);
 }
 
-/* ---- string-keyed hash map (interning) ---------------------------------- */
-
-typedef struct smap {
-	char **keys;            /* owned copies, NULL = empty slot */
-	uint64_t *vals;
-	size_t cap, n;
-} smap;
-
-static uint64_t hash_bytes(const char *s, size_t len)
+/* The value of key in m, set to val_if_new when the key is new (*added). */
+static int map_get_or_add(lw_map *m, const char *key, uint64_t val_if_new, uint64_t *val,
+			  int *added, const char **stored)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static void smap_free(smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
-static int smap_grow(smap *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 1024;
-	char **keys = calloc(cap, sizeof(*keys));
-	uint64_t *vals = calloc(cap, sizeof(*vals));
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
+	int is_new;
+	uint64_t *v = lw_map_put_str(m, key, &is_new, stored);
+	if (!v)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->keys[i])
-			continue;
-		size_t j = hash_bytes(m->keys[i], strlen(m->keys[i])) & (cap - 1);
-		while (keys[j])
-			j = (j + 1) & (cap - 1);
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->cap = cap;
-	return 0;
-}
-
-/* Finds key; if absent inserts it with value `val_if_new` and sets *added.
- * Returns 0 and the value in *val, or -ENOMEM. */
-static int smap_get_or_add(smap *m, const char *key, uint64_t val_if_new,
-			   uint64_t *val, int *added, const char **stored)
-{
-	if ((m->n + 1) * 2 > m->cap && smap_grow(m))
-		return -ENOMEM;
-	size_t j = hash_bytes(key, strlen(key)) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (!strcmp(m->keys[j], key)) {
-			*val = m->vals[j];
-			if (added)
-				*added = 0;
-			if (stored)
-				*stored = m->keys[j];
-			return 0;
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	m->keys[j] = strdup(key);
-	if (!m->keys[j])
-		return -ENOMEM;
-	m->vals[j] = val_if_new;
-	m->n++;
-	*val = val_if_new;
+	if (is_new)
+		*v = val_if_new;
+	*val = *v;
 	if (added)
-		*added = 1;
-	if (stored)
-		*stored = m->keys[j];
+		*added = is_new;
 	return 0;
-}
-
-/* A growable text buffer for composing keys. */
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	int err;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *ns = realloc(b->s, cap);
-		if (!ns) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static void sb_fmt_u64(sbuf *b, uint64_t v, int hex)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), hex ? "%" PRIx64 : "%" PRIu64, v);
-	sb_add(b, tmp, (size_t)n);
 }
 
 /* ---- helpers over sites -------------------------------------------------- */
@@ -357,12 +250,12 @@ static int64_t round_value(double v)
 
 typedef struct pp_state {
 	lw_pb *pb;
-	smap strings;           /* string -> index */
+	lw_map strings;         /* string -> index */
 	size_t n_strings;
 	const char **strv;      /* index -> string (points into smap keys) */
 	size_t strv_cap;
-	smap functions;         /* "name\x1ffile" -> id */
-	smap locations;         /* key -> id */
+	lw_map functions;       /* "name\x1ffile\x1fmodule" -> id */
+	lw_map locations;       /* key -> id */
 	size_t *map_order;      /* mapping indices sorted by start */
 	lw_pb locs, funcs;      /* encoded Location / Function messages */
 } pp_state;
@@ -374,7 +267,7 @@ static int pp_str(pp_state *st, const char *s, int64_t *idx)
 	if (!s)
 		s = "";
 	const char *stored;
-	int rc = smap_get_or_add(&st->strings, s, st->n_strings, &v, &added, &stored);
+	int rc = map_get_or_add(&st->strings, s, st->n_strings, &v, &added, &stored);
 	if (rc)
 		return rc;
 	if (added) {
@@ -418,17 +311,17 @@ static uint64_t mapping_of(const pp_state *st, const lw_profile *p, uint64_t pc)
 
 static int pp_function(pp_state *st, const lw_sym_frame *f, uint64_t *id)
 {
-	sbuf k = {0};               /* "??" of different modules stay apart */
-	sb_str(&k, f->function);
-	sb_add(&k, "\x1f", 1);
-	sb_str(&k, f->file);
-	sb_add(&k, "\x1f", 1);
-	sb_str(&k, f->module);
+	lw_strbuf k = {0};               /* "??" of different modules stay apart */
+	lw_strbuf_str(&k, f->function);
+	lw_strbuf_char(&k, '\x1f');
+	lw_strbuf_str(&k, f->file);
+	lw_strbuf_char(&k, '\x1f');
+	lw_strbuf_str(&k, f->module);
 	if (k.err)
 		return k.err;
 	int added;
-	int rc = smap_get_or_add(&st->functions, k.s, st->functions.n + 1, id, &added, NULL);
-	free(k.s);
+	int rc = map_get_or_add(&st->functions, lw_strbuf_cstr(&k), st->functions.n + 1, id, &added, NULL);
+	lw_strbuf_free(&k);
 	if (rc || !added)
 		return rc;
 	int64_t name, file;
@@ -446,28 +339,28 @@ static int pp_function(pp_state *st, const lw_sym_frame *f, uint64_t *id)
 static int pp_location(pp_state *st, const lw_profile *p, const lw_site *s,
 		       size_t first, size_t end, uint64_t pc, uint64_t *id)
 {
-	sbuf k = {0};
+	lw_strbuf k = {0};
 	if (pc) {
-		sb_add(&k, "@", 1);
-		sb_fmt_u64(&k, pc, 1);
+		lw_strbuf_char(&k, '@');
+		lw_strbuf_fmt(&k, "%" PRIx64, pc);
 	} else {
 		for (size_t f = first; f < end; f++) {
 			const lw_sym_frame *fr = &s->frames[f];
-			sb_str(&k, fr->function);
-			sb_add(&k, "\x1f", 1);
-			sb_str(&k, fr->file);
-			sb_add(&k, "\x1f", 1);
-			sb_fmt_u64(&k, (uint64_t)(fr->line > 0 ? fr->line : 0), 0);
-			sb_add(&k, "\x1f", 1);
-			sb_str(&k, fr->module);
-			sb_add(&k, "\x1e", 1);
+			lw_strbuf_str(&k, fr->function);
+			lw_strbuf_char(&k, '\x1f');
+			lw_strbuf_str(&k, fr->file);
+			lw_strbuf_char(&k, '\x1f');
+			lw_strbuf_fmt(&k, "%d", fr->line > 0 ? fr->line : 0);
+			lw_strbuf_char(&k, '\x1f');
+			lw_strbuf_str(&k, fr->module);
+			lw_strbuf_char(&k, '\x1e');
 		}
 	}
 	if (k.err)
 		return k.err;
 	int added;
-	int rc = smap_get_or_add(&st->locations, k.s, st->locations.n + 1, id, &added, NULL);
-	free(k.s);
+	int rc = map_get_or_add(&st->locations, lw_strbuf_cstr(&k), st->locations.n + 1, id, &added, NULL);
+	lw_strbuf_free(&k);
 	if (rc || !added)
 		return rc;
 	uint64_t fids[512];                 /* frames of one inline chain */
@@ -503,6 +396,9 @@ int lw_pprof_encode(const lw_profile *p, lw_pb *pb)
 {
 	pp_state st;
 	memset(&st, 0, sizeof(st));
+	lw_map_init(&st.strings, 1);
+	lw_map_init(&st.functions, 1);
+	lw_map_init(&st.locations, 1);
 	st.pb = pb;
 	lw_pb_init(&st.locs);
 	lw_pb_init(&st.funcs);
@@ -644,9 +540,9 @@ out:
 	free(loc_ids);
 	free(st.map_order);
 	free(st.strv);
-	smap_free(&st.strings);
-	smap_free(&st.functions);
-	smap_free(&st.locations);
+	lw_map_free(&st.strings);
+	lw_map_free(&st.functions);
+	lw_map_free(&st.locations);
 	lw_pb_free(&st.locs);
 	lw_pb_free(&st.funcs);
 	lw_pb_free(&samples);

@@ -18,96 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashmap.h"
 #include "lwd_format.h"
-
-/* ---- string-keyed map to indices ---------------------------------------- */
-
-typedef struct kmap {
-	char **keys;
-	size_t *vals;
-	uint64_t *hashes;       /* of keys[i], compared before the strings */
-	size_t cap, n;
-} kmap;
-
-static uint64_t khash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static void kmap_free(kmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-	free(m->hashes);
-	memset(m, 0, sizeof(*m));
-}
-
-static int kmap_grow(kmap *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 256;
-	char **keys = calloc(cap, sizeof(*keys));
-	size_t *vals = calloc(cap, sizeof(*vals));
-	uint64_t *hashes = calloc(cap, sizeof(*hashes));
-	if (!keys || !vals || !hashes) {
-		free(keys);
-		free(vals);
-		free(hashes);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->keys[i])
-			continue;
-		size_t j = m->hashes[i] & (cap - 1);
-		while (keys[j])
-			j = (j + 1) & (cap - 1);
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
-		hashes[j] = m->hashes[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	free(m->hashes);
-	m->keys = keys;
-	m->vals = vals;
-	m->hashes = hashes;
-	m->cap = cap;
-	return 0;
-}
-
-/* Looks key up; when absent and `add`, takes ownership of key (malloc'd)
- * and stores `val` (*out is then not set). Returns 1 found (*out = value),
- * 0 added or absent, -ENOMEM. When found, absent without `add` or on
- * error, the caller still owns key. */
-static int kmap_lookup(kmap *m, char *key, int add, size_t val, size_t *out)
-{
-	if (add && (m->n + 1) * 2 > m->cap && kmap_grow(m))
-		return -ENOMEM;
-	if (!m->cap)
-		return 0;
-	uint64_t h = khash(key);
-	size_t j = h & (m->cap - 1);
-	while (m->keys[j]) {
-		if (m->hashes[j] == h && !strcmp(m->keys[j], key)) {
-			*out = m->vals[j];
-			return 1;
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	if (!add)
-		return 0;
-	m->keys[j] = key;
-	m->vals[j] = val;
-	m->hashes[j] = h;
-	m->n++;
-	return 0;
-}
+#include "units.h"
 
 /* ---- keys and labels ---------------------------------------------------- */
 
@@ -166,158 +79,6 @@ static char *function_key(const lw_sym_frame *f)
 	return k;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
-/* Removes the outermost "(...)" argument list and collapses "<...>"
- * template arguments to "<>" (both at nesting level 0 of the other). */
-static void strip_cxx(const char *in, char *out, size_t len, int templates)
-{
-	size_t o = 0;
-	int angle = 0, paren = 0;
-	for (const char *s = in; *s && o + 1 < len; s++) {
-		char c = *s;
-		if (templates && c == '<' && !paren && strncmp(s, "<<", 2) && s != in) {
-			if (angle++ == 0)
-				out[o++] = '<';
-			continue;
-		}
-		if (templates && c == '>' && angle && !paren) {
-			if (--angle == 0 && o + 1 < len)
-				out[o++] = '>';
-			continue;
-		}
-		if (angle)
-			continue;
-		if (c == '(' && s != in && !templates) {
-			/* "(anonymous namespace)" is part of the name, not arguments */
-			if (!strncmp(s, "(anonymous namespace)", 21)) {
-				size_t n = 21 < len - 1 - o ? 21 : len - 1 - o;
-				memcpy(out + o, s, n);
-				o += n;
-				s += 20;
-				continue;
-			}
-			paren++;
-			continue;
-		}
-		if (c == ')' && paren) {
-			paren--;
-			continue;
-		}
-		if (paren)
-			continue;
-		out[o++] = c;
-	}
-	out[o] = 0;
-}
-
-/* Fits `name` into max chars: argument lists, then templates, then the
- * middle ("abc...xyz"). */
-static void fit_name(const char *name, size_t max, char *out, size_t len)
-{
-	char a[1024], b[1024];
-	snprintf(out, len, "%s", name);
-	if (strlen(out) <= max)
-		return;
-	strip_cxx(name, a, sizeof(a), 0);
-	snprintf(out, len, "%s", a);
-	if (strlen(out) <= max)
-		return;
-	strip_cxx(a, b, sizeof(b), 1);
-	snprintf(out, len, "%s", b);
-	size_t n = strlen(b);
-	if (n <= max)
-		return;
-	if (max < 5) {
-		snprintf(out, len, "%.*s", (int)max, b);
-		return;
-	}
-	size_t head = (max - 3) / 3, tail = max - 3 - head;
-	snprintf(out, len, "%.*s...%s", (int)head, b, b + n - tail);
-}
-
-/* "function (file.c:12)", "function (file.c)" (with_line 0) or
- * "function (module)"; when that does not fit: "function:12", then the
- * function name shortened. */
-static const char *frame_label(const lw_sym_frame *f, int with_line, size_t max, char *buf,
-			       size_t len)
-{
-	char suffix[300], compact[32] = "";
-	if (f->file[0] && f->line > 0 && with_line) {
-		snprintf(suffix, sizeof(suffix), " (%s:%d)", base_name(f->file), f->line);
-		snprintf(compact, sizeof(compact), ":%d", f->line);
-	} else if (f->file[0]) {
-		snprintf(suffix, sizeof(suffix), " (%s)", base_name(f->file));
-	} else {
-		snprintf(suffix, sizeof(suffix), " (%s)", base_name(f->module));
-	}
-	char name[1024];
-	if (max == 0)
-		max = SIZE_MAX / 2;
-	if (strlen(f->function) + strlen(suffix) <= max) {
-		snprintf(buf, len, "%s%s", f->function, suffix);
-		return buf;
-	}
-	char a[1024], b[1024];
-	strip_cxx(f->function, a, sizeof(a), 0);
-	strip_cxx(a, b, sizeof(b), 1);
-	if (strlen(b) + strlen(suffix) <= max) {
-		snprintf(buf, len, "%s%s", strlen(a) + strlen(suffix) <= max ? a : b, suffix);
-		return buf;
-	}
-	size_t sl = strlen(compact);
-	if (sl + 8 > max)
-		sl = 0, compact[0] = 0;
-	fit_name(f->function, max - sl, name, sizeof(name));
-	snprintf(buf, len, "%s%s", name, compact);
-	return buf;
-}
-
-const char *lw_report_label(const lw_sym_frame *f, size_t max, char *buf, size_t len)
-{
-	return frame_label(f, 1, max, buf, len);
-}
-
-/* The callers of a site: "< caller:line < caller:line ...", within max
- * chars ("< ..." marks the cut). Empty when the site has one frame. */
-static const char *callers_label(const lw_site *s, size_t max, char *buf, size_t len)
-{
-	size_t o = 0;
-	buf[0] = 0;
-	for (size_t f = 1; f < s->n_frames; f++) {
-		const lw_sym_frame *fr = &s->frames[f];
-		char name[128], item[192];
-		fit_name(fr->function, 48, name, sizeof(name));
-		if (fr->line > 0)
-			snprintf(item, sizeof(item), "%s< %s:%d", o ? " " : "", name, fr->line);
-		else
-			snprintf(item, sizeof(item), "%s< %s", o ? " " : "", name);
-		size_t need = strlen(item);
-		int last = f + 1 == s->n_frames;
-		if (o + need + (last ? 0 : 6) > max || o + need + 1 > len) {
-			if (o + 6 <= max && o + 7 <= len)
-				snprintf(buf + o, len - o, "%s< ...", o ? " " : "");
-			break;
-		}
-		memcpy(buf + o, item, need + 1);
-		o += need;
-	}
-	return buf;
-}
-
-const char *lw_report_clock(double seconds, char *buf, size_t len)
-{
-	if (!isfinite(seconds) || seconds < 0)
-		seconds = 0;
-	uint64_t s = (uint64_t)(seconds + 0.5);
-	snprintf(buf, len, "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600, s / 60 % 60, s % 60);
-	return buf;
-}
-
 static int is_space_type(enum lw_sample_type t)
 {
 	return t == LW_INUSE_SPACE || t == LW_ALLOC_SPACE;
@@ -351,28 +112,7 @@ static void snap_desc(const lw_snapshot *s, char *buf, size_t len)
 	char clk[32];
 	snprintf(buf, len, "%s %" PRIu64 " of pid %u at %s",
 		 s->kind == LWD_KIND_DUMP ? "dump" : "snapshot", s->seq, s->pid,
-		 lw_report_clock(s->t_s, clk, sizeof(clk)));
-}
-
-static void json_frames(lw_json *j, const lw_site *s)
-{
-	lw_json_arr_begin(j);
-	for (size_t f = 0; f < s->n_frames; f++) {
-		const lw_sym_frame *fr = &s->frames[f];
-		lw_json_obj_begin(j);
-		lw_json_key(j, "function");
-		lw_json_str(j, fr->function);
-		lw_json_key(j, "file");
-		lw_json_str(j, fr->file);
-		lw_json_key(j, "line");
-		lw_json_int(j, fr->line);
-		lw_json_key(j, "module");
-		lw_json_str(j, fr->module);
-		lw_json_key(j, "inlined");
-		lw_json_bool(j, fr->inlined);
-		lw_json_obj_end(j);
-	}
-	lw_json_arr_end(j);
+		 lw_fmt_clock(s->t_s, clk, sizeof(clk)));
 }
 
 static void json_snapshot(lw_json *j, const lw_snapshot *s)
@@ -488,7 +228,8 @@ int lw_top_compute(const lw_profile *p, const lw_top_opts *o, lw_top_result *out
 	lw_top_row *rows = NULL;
 	size_t n_rows = 0, cap = 0;
 	size_t *last_site = NULL;   /* per row: last site counted in cum (+1) */
-	kmap map = {0};
+	lw_map map;
+	lw_map_init(&map, 1);
 	int rc = 0;
 
 	for (size_t i = 0; i < p->n; i++)
@@ -528,15 +269,13 @@ int lw_top_compute(const lw_profile *p, const lw_top_opts *o, lw_top_result *out
 			char *key = function_key(&s->frames[f]);
 			if (!key)
 				goto nomem;
-			size_t idx;
-			int found = kmap_lookup(&map, key, 1, n_rows, &idx);
-			if (found < 0) {
-				free(key);
+			int added;
+			uint64_t *slot = lw_map_put_str(&map, key, &added, NULL);
+			free(key);   /* the map keeps its own copy */
+			if (!slot)
 				goto nomem;
-			}
-			if (found) {
-				free(key);   /* the map kept its own copy */
-			} else {
+			size_t idx = (size_t)*slot;
+			if (added) {
 				if (n_rows == cap) {
 					cap = cap ? cap * 2 : 64;
 					lw_top_row *nr = realloc(rows, cap * sizeof(*rows));
@@ -546,9 +285,10 @@ int lw_top_compute(const lw_profile *p, const lw_top_opts *o, lw_top_result *out
 					if (nr)
 						rows = nr;
 					if (!nr || !nl)
-						goto nomem;   /* key belongs to the map */
+						goto nomem;
 				}
 				idx = n_rows++;
+				*slot = idx;
 				memset(&rows[idx], 0, sizeof(rows[idx]));
 				rows[idx].frame = &s->frames[f];
 				rows[idx].retained = -1;
@@ -586,7 +326,7 @@ nomem:
 	rc = -ENOMEM;
 done:
 	free(last_site);
-	kmap_free(&map);
+	lw_map_free(&map);
 	return rc;
 }
 
@@ -606,8 +346,9 @@ static void print_callers(const lw_site *s, int width, FILE *out)
 {
 	char callers[1024];
 	const size_t indent = 8;
-	callers_label(s, (size_t)width > indent + 10 ? (size_t)width - indent : 10, callers,
-		      sizeof(callers));
+	lw_frame_callers(s->frames, s->n_frames,
+			 (size_t)width > indent + 10 ? (size_t)width - indent : 10, callers,
+			 sizeof(callers));
 	if (callers[0])
 		fprintf(out, "%*s%s\n", (int)indent, "", callers);
 }
@@ -666,7 +407,7 @@ void lw_top_print(const lw_profile *p, const lw_top_opts *o, const lw_top_result
 				snprintf(ret, sizeof(ret), " %10s",
 					 row->retained >= 0 ? lw_fmt_bytes(row->retained, e, sizeof(e)) : "-");
 			if (row->site->n_frames)
-				frame_label(&row->site->frames[0], 1, label_max, label, sizeof(label));
+				lw_frame_label(&row->site->frames[0], label_max, label, sizeof(label));
 			else
 				snprintf(label, sizeof(label), "(no frames)");
 			fprintf(out, "%10s %6s %6s %10s%s  %s\n",
@@ -692,7 +433,9 @@ void lw_top_print(const lw_profile *p, const lw_top_opts *o, const lw_top_result
 		if (ret_col)
 			snprintf(ret, sizeof(ret), " %10s",
 				 row->retained >= 0 ? lw_fmt_bytes(row->retained, e, sizeof(e)) : "-");
-		frame_label(row->frame, 0, label_max, label, sizeof(label));
+		lw_sym_frame fn = *row->frame;   /* a function row: no line */
+		fn.line = 0;
+		lw_frame_label(&fn, label_max, label, sizeof(label));
 		fprintf(out, "%10s %6s %6s %10s %6s%s  %s\n",
 			fmt_value(o->sample, row->flat, a, sizeof(a)),
 			fmt_pct(row->flat, r->total, b, sizeof(b)), fmt_pct(sum, r->total, c, sizeof(c)),
@@ -770,7 +513,7 @@ void lw_top_json(const lw_profile *p, const lw_top_opts *o, const lw_top_result 
 			lw_json_key(j, "values");
 			json_values(j, &row->values);
 			lw_json_key(j, "frames");
-			json_frames(j, row->site);
+			lw_json_frames(j, row->site->frames, row->site->n_frames);
 		}
 		lw_json_obj_end(j);
 	}
@@ -815,7 +558,8 @@ int lw_diff_compute(const lw_profile *before, const lw_profile *after,
 	lw_diff_row *rows = calloc(cap ? cap : 1, sizeof(*rows));
 	unsigned char *in_before = calloc(cap ? cap : 1, 1);
 	unsigned char *in_after = calloc(cap ? cap : 1, 1);
-	kmap map = {0};
+	lw_map map;
+	lw_map_init(&map, 1);
 	size_t n = 0;
 	int rc = 0;
 	if (!rows || !in_before || !in_after)
@@ -828,16 +572,15 @@ int lw_diff_compute(const lw_profile *before, const lw_profile *after,
 			char *key = lw_report_site_key(&p->sites[i]);
 			if (!key)
 				goto nomem;
-			size_t idx;
-			int found = kmap_lookup(&map, key, 1, n, &idx);
-			if (found < 0) {
-				free(key);
+			int added;
+			uint64_t *slot = lw_map_put_str(&map, key, &added, NULL);
+			free(key);   /* the map keeps its own copy */
+			if (!slot)
 				goto nomem;
-			}
-			if (found) {
-				free(key);   /* the map kept its own copy */
-			} else {
+			size_t idx = (size_t)*slot;
+			if (added) {
 				idx = n++;
+				*slot = idx;
 				rows[idx].site = &p->sites[i];
 			}
 			if (side == 0) {
@@ -889,7 +632,7 @@ done:
 	free(rows);
 	free(in_before);
 	free(in_after);
-	kmap_free(&map);
+	lw_map_free(&map);
 	return rc;
 }
 
@@ -948,7 +691,7 @@ void lw_diff_print(const lw_profile *before, const lw_profile *after,
 		const lw_diff_row *row = &r->rows[i];
 		char label[1024], objs[64];
 		if (row->site->n_frames)
-			frame_label(&row->site->frames[0], 1, label_max, label, sizeof(label));
+			lw_frame_label(&row->site->frames[0], label_max, label, sizeof(label));
 		else
 			snprintf(label, sizeof(label), "(no frames)");
 		fmt_svalue(LW_INUSE_OBJECTS, row->delta_objects, objs, sizeof(objs));
@@ -1024,7 +767,7 @@ void lw_diff_json(const lw_profile *before, const lw_profile *after,
 		lw_json_key(j, "after");
 		json_values(j, &row->after);
 		lw_json_key(j, "frames");
-		json_frames(j, row->site);
+		lw_json_frames(j, row->site->frames, row->site->n_frames);
 		lw_json_obj_end(j);
 	}
 	lw_json_arr_end(j);

@@ -15,8 +15,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json.h"
 #include "model.h"
-#include "util.h"
+#include "pattern.h"
 
 /* ---- top ---------------------------------------------------------------- */
 enum lw_top_by { LW_TOP_BY_FUNCTION = 0, LW_TOP_BY_SITE };
@@ -109,12 +110,6 @@ int64_t lw_report_pick_snapshot(lw_db *db, int64_t seq, char *err, size_t errlen
 int lw_report_open_profile(char *const *paths, size_t n_paths, int64_t seq,
 			   lw_db **db, lw_profile *out, char *err, size_t errlen);
 
-/* "function (file.c:12)" with the file's basename, or "function (module)"
- * when the file is unknown, shortened to at most `max` characters (C++
- * argument lists and template arguments go first, then the middle). */
-const char *lw_report_label(const lw_sym_frame *f, size_t max, char *buf, size_t len);
-/* "HH:MM:SS" since the process started. */
-const char *lw_report_clock(double seconds, char *buf, size_t len);
 /* Canonical identity of a site (frames joined with separators); malloc'd. */
 char *lw_report_site_key(const lw_site *s);
 

@@ -35,9 +35,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
+#include "hashmap.h"
+#include "lw_assert.h"
 #include "lwd.h"
+#include "progress.h"
 #include "symbols.h"
-#include "util.h"
+#include "text.h"
 
 #define LW_DB_SCHEMA_VERSION 1
 #define LW_DB_APP_ID 0x4c574442   /* "LWDB" in PRAGMA application_id */
@@ -201,7 +205,6 @@ typedef struct mframe {
 } mframe;
 
 typedef struct chain_ent {
-	char *key;               /* "object\toffset" */
 	size_t first, n;         /* slice of priv->chain_frames */
 } chain_ent;
 
@@ -216,19 +219,12 @@ typedef struct run_cache {
 	size_t n;
 } run_cache;
 
-/* String → int64 map with owned keys (open addressing). */
-typedef struct strmap {
-	char **keys;
-	int64_t *vals;
-	size_t cap, n;
-} strmap;
-
 typedef struct db_priv {
 	sqlite3_stmt *st[ST_COUNT];
-	strmap sites;            /* key → site id */
-	strmap frames;           /* function\tfile\tline\tmodule → frame id */
-	strmap strings;          /* interned strings (value unused) */
-	strmap chains;           /* "object\toffset" → index into chain_ents */
+	lw_map sites;            /* key → site id */
+	lw_map frames;           /* function\tfile\tline\tmodule → frame id */
+	lw_map strings;          /* interned strings */
+	lw_map chains;           /* "object\toffset" → index into chain_ents */
 	chain_ent *chain_ents;
 	size_t n_chain_ents, cap_chain_ents;
 	mframe *chain_frames;
@@ -241,105 +237,18 @@ typedef struct db_priv {
 	uint64_t sym_sig;
 } db_priv;
 
-static uint64_t fnv1a(const void *data, size_t len, uint64_t h)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
-
-#define LW_FNV_INIT 1469598103934665603ULL
-
-static uint64_t hash_str(const char *s)
-{
-	return fnv1a(s, strlen(s), LW_FNV_INIT);
-}
-
-static void strmap_free(strmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
-/* Returns the slot of key, or of the empty slot where it would go. */
-static size_t strmap_slot(const strmap *m, const char *key)
-{
-	size_t j = hash_str(key) & (m->cap - 1);
-	while (m->keys[j] && strcmp(m->keys[j], key) != 0)
-		j = (j + 1) & (m->cap - 1);
-	return j;
-}
-
-static int strmap_get(const strmap *m, const char *key, int64_t *val)
-{
-	if (!m->cap)
-		return 0;
-	size_t j = strmap_slot(m, key);
-	if (!m->keys[j])
-		return 0;
-	*val = m->vals[j];
-	return 1;
-}
-
-/* Inserts (or overwrites); returns the stored key or NULL on ENOMEM. */
-static const char *strmap_put(strmap *m, const char *key, int64_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 1024;
-		char **nk = calloc(ncap, sizeof(*nk));
-		int64_t *nv = calloc(ncap, sizeof(*nv));
-		if (!nk || !nv) {
-			free(nk);
-			free(nv);
-			return NULL;
-		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
-				continue;
-			size_t j = hash_str(m->keys[i]) & (ncap - 1);
-			while (nk[j])
-				j = (j + 1) & (ncap - 1);
-			nk[j] = m->keys[i];
-			nv[j] = m->vals[i];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = nk;
-		m->vals = nv;
-		m->cap = ncap;
-	}
-	size_t j = strmap_slot(m, key);
-	if (!m->keys[j]) {
-		m->keys[j] = strdup(key);
-		if (!m->keys[j])
-			return NULL;
-		m->n++;
-	}
-	m->vals[j] = val;
-	return m->keys[j];
-}
-
 static const char *intern(db_priv *p, const char *s)
 {
-	int64_t unused;
-	if (strmap_get(&p->strings, s, &unused))
-		return p->strings.keys[strmap_slot(&p->strings, s)];
-	return strmap_put(&p->strings, s, 0);
+	return lw_map_intern(&p->strings, s);
 }
 
 /* Drops every in-memory cache: after a rollback they may name rows that
  * no longer exist. */
 static void drop_caches(db_priv *p)
 {
-	strmap_free(&p->sites);
-	strmap_free(&p->frames);
-	strmap_free(&p->chains);
-	for (size_t i = 0; i < p->n_chain_ents; i++)
-		free(p->chain_ents[i].key);
+	lw_map_free(&p->sites);
+	lw_map_free(&p->frames);
+	lw_map_free(&p->chains);
 	free(p->chain_ents);
 	p->chain_ents = NULL;
 	p->n_chain_ents = p->cap_chain_ents = 0;
@@ -402,6 +311,10 @@ static int open_flags(const char *path, int flags, lw_db **out, char *err, size_
 		free(p);
 		return set_err(err, errlen, "out of memory");
 	}
+	lw_map_init(&p->sites, 1);
+	lw_map_init(&p->frames, 1);
+	lw_map_init(&p->strings, 1);
+	lw_map_init(&p->chains, 1);
 	db->priv_ = p;
 	db->path = strdup(path);
 	if (!db->path) {
@@ -499,7 +412,7 @@ void lw_db_close(lw_db *db)
 		for (int i = 0; i < ST_COUNT; i++)
 			sqlite3_finalize(p->st[i]);
 		drop_caches(p);
-		strmap_free(&p->strings);
+		lw_map_free(&p->strings);
 		lw_sym_session_free(p->sym);
 		free(p);
 	}
@@ -522,6 +435,50 @@ int lw_db_is_database(const char *path)
 		  memcmp(buf, magic, sizeof(buf)) == 0;
 	close(fd);
 	return yes;
+}
+
+/* ---- invariant walker ---------------------------------------------------------- */
+
+/* Each query counts the rows that break one invariant of the schema
+ * (docs/SCHEMA.md); all must count 0. */
+static const struct {
+	const char *what, *sql;
+} db_invariants[] = {
+	{ "snapshots of unknown processes",
+	  "SELECT count(*) FROM snapshots WHERE process_id NOT IN (SELECT id FROM processes)" },
+	{ "files naming unknown snapshots",
+	  "SELECT count(*) FROM files WHERE snapshot_id NOT IN (SELECT id FROM snapshots)" },
+	{ "stacks of unknown sites",
+	  "SELECT count(*) FROM stacks WHERE site_id NOT IN (SELECT id FROM sites)" },
+	{ "counters of unknown sites or snapshots",
+	  "SELECT count(*) FROM counters WHERE site_id NOT IN (SELECT id FROM sites)"
+	  " OR snapshot_id NOT IN (SELECT id FROM snapshots)" },
+	{ "sites whose frame count differs from their frames",
+	  "SELECT count(*) FROM sites s WHERE n_frames !="
+	  " (SELECT count(*) FROM site_frames f WHERE f.site_id = s.id)" },
+	{ "pcs whose frame count differs from their frames",
+	  "SELECT count(*) FROM pcs p WHERE n_frames !="
+	  " (SELECT count(*) FROM pc_frames f WHERE f.pc_id = p.id)" },
+	{ "snapshots with more counter stacks than stacks",
+	  "SELECT count(*) FROM snapshots s WHERE n_stacks <"
+	  " (SELECT coalesce(sum(c.n_stacks), 0) FROM counters c WHERE c.snapshot_id = s.id)" },
+	{ "snapshots whose live blocks differ from their count",
+	  "SELECT count(*) FROM snapshots s WHERE n_live !="
+	  " (SELECT count(*) FROM live_blocks b WHERE b.snapshot_id = s.id)" },
+};
+
+int lw_db_check(lw_db *db, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(db_invariants) / sizeof(db_invariants[0]); i++) {
+		int bad = 0;
+		if (pragma_int(db->h, db_invariants[i].sql, &bad) < 0)
+			return lw_fail(err, errlen, -EIO, "checking the store: %s",
+				       sqlite3_errmsg(db->h));
+		if (bad)
+			return lw_fail(err, errlen, -EINVAL, "inconsistent store: %d %s", bad,
+				       db_invariants[i].what);
+	}
+	return 0;
 }
 
 /* ---- loading ------------------------------------------------------------------ */
@@ -574,22 +531,6 @@ static int cmp_mod_ptr(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int find_mod(const loader *L, uint64_t addr)
 {
 	size_t lo = 0, hi = L->n_mods;
@@ -607,14 +548,14 @@ static int find_mod(const loader *L, uint64_t addr)
 
 static uint64_t modmap_signature(const lw_file *f)
 {
-	uint64_t h = LW_FNV_INIT;
+	uint64_t h = 0;
 	for (size_t i = 0; i < f->n_modules; i++) {
 		const lw_module *m = &f->modules[i];
-		h = fnv1a(&m->start, sizeof(m->start), h);
-		h = fnv1a(&m->end, sizeof(m->end), h);
-		h = fnv1a(&m->load_bias, sizeof(m->load_bias), h);
-		h = fnv1a(m->path, strlen(m->path) + 1, h);
-		h = fnv1a(m->build_id, m->build_id_len, h);
+		h = lw_hash_more(h, &m->start, sizeof(m->start));
+		h = lw_hash_more(h, &m->end, sizeof(m->end));
+		h = lw_hash_more(h, &m->load_bias, sizeof(m->load_bias));
+		h = lw_hash_more(h, m->path, strlen(m->path) + 1);
+		h = lw_hash_more(h, m->build_id, m->build_id_len);
 	}
 	return h;
 }
@@ -647,8 +588,9 @@ static int64_t frame_id(loader *L, const char *function, const char *file, int l
 	char key[4096];
 	snprintf(key, sizeof(key), "%s\t%s\t%d\t%s", function, file, line, module);
 	int64_t id;
-	if (strmap_get(&L->p->frames, key, &id))
-		return id;
+	const uint64_t *hit = lw_map_find_str(&L->p->frames, key);
+	if (hit)
+		return (int64_t)*hit;
 	sqlite3_stmt *st = stmt(L, ST_FIND_FRAME);
 	sqlite3_bind_text(st, 1, function, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
@@ -669,7 +611,10 @@ static int64_t frame_id(loader *L, const char *function, const char *file, int l
 	} else {
 		return db_fail(L, "looking up a frame");
 	}
-	if (!strmap_put(&L->p->frames, key, id)) {
+	uint64_t *slot = lw_map_put_str(&L->p->frames, key, NULL, NULL);
+	if (slot)
+		*slot = (uint64_t)id;
+	if (!slot) {
 		snprintf(L->err, sizeof(L->err), "out of memory");
 		return -1;
 	}
@@ -701,15 +646,12 @@ static int add_chain(db_priv *p, const char *key, size_t first, size_t n, size_t
 		p->cap_chain_ents = ncap;
 	}
 	chain_ent *e = &p->chain_ents[p->n_chain_ents];
-	e->key = strdup(key);
-	if (!e->key)
-		return -1;
 	e->first = first;
 	e->n = n;
-	if (!strmap_put(&p->chains, key, (int64_t)p->n_chain_ents)) {
-		free(e->key);
+	uint64_t *slot = lw_map_put_str(&p->chains, key, NULL, NULL);
+	if (!slot)
 		return -1;
-	}
+	*slot = p->n_chain_ents;
 	*index = p->n_chain_ents++;
 	return 0;
 }
@@ -729,10 +671,10 @@ static int pc_chain(loader *L, uint64_t pc, size_t *first, size_t *n)
 		object = L->mod_hex[mi][0] ? L->mod_hex[mi] : m->path;
 		offset = pc - m->load_bias;
 		snprintf(key, sizeof(key), "%s\t%llx", object, (unsigned long long)offset);
-		int64_t ix;
-		if (strmap_get(&p->chains, key, &ix)) {
-			*first = p->chain_ents[ix].first;
-			*n = p->chain_ents[ix].n;
+		const uint64_t *ix = lw_map_find_str(&p->chains, key);
+		if (ix) {
+			*first = p->chain_ents[*ix].first;
+			*n = p->chain_ents[*ix].n;
 			return 0;
 		}
 		/* the persistent cache */
@@ -776,10 +718,10 @@ static int pc_chain(loader *L, uint64_t pc, size_t *first, size_t *n)
 		}
 	} else {
 		snprintf(key, sizeof(key), "\t%llx", (unsigned long long)pc);
-		int64_t ix;
-		if (strmap_get(&p->chains, key, &ix)) {
-			*first = p->chain_ents[ix].first;
-			*n = p->chain_ents[ix].n;
+		const uint64_t *ix = lw_map_find_str(&p->chains, key);
+		if (ix) {
+			*first = p->chain_ents[*ix].first;
+			*n = p->chain_ents[*ix].n;
 			return 0;
 		}
 	}
@@ -799,7 +741,7 @@ static int pc_chain(loader *L, uint64_t pc, size_t *first, size_t *n)
 	size_t start = p->n_chain_frames;
 	int resolved = 0;
 	for (size_t i = 0; i < k; i++) {
-		const char *module = base_name(r[i].module);
+		const char *module = lw_base_name(r[i].module);
 		int64_t fid = frame_id(L, r[i].function, r[i].file, r[i].line, module);
 		if (fid < 0)
 			return -1;
@@ -930,8 +872,9 @@ static int64_t stack_site(loader *L, const lw_stack *stk, uint32_t *skip)
 			goto oom;
 	}
 	int64_t id;
-	if (strmap_get(&p->sites, L->key, &id))
-		return id;
+	const uint64_t *hit = lw_map_find_str(&p->sites, L->key);
+	if (hit)
+		return (int64_t)*hit;
 	sqlite3_stmt *st = stmt(L, ST_FIND_SITE);
 	sqlite3_bind_text(st, 1, L->key, (int)L->key_len, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
@@ -957,8 +900,10 @@ static int64_t stack_site(loader *L, const lw_stack *stk, uint32_t *skip)
 	} else {
 		return db_fail(L, "looking up a site");
 	}
-	if (!strmap_put(&p->sites, L->key, id))
+	uint64_t *slot = lw_map_put_str(&p->sites, L->key, NULL, NULL);
+	if (!slot)
 		goto oom;
+	*slot = (uint64_t)id;
 	return id;
 oom:
 	snprintf(L->err, sizeof(L->err), "out of memory");
@@ -1004,7 +949,7 @@ static run_cache *get_run(loader *L)
 /* Word-wise hash of a stack (runs for every stack of every file). */
 static uint64_t stack_hash(const lw_stack *s)
 {
-	uint64_t h = LW_FNV_INIT ^ ((uint64_t)s->depth << 32 | s->flags);
+	uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)s->depth << 32 | s->flags);
 	for (uint32_t i = 0; i < s->depth; i++) {
 		h = (h ^ s->pcs[i]) * 0x9e3779b97f4a7c15ULL;
 		h ^= h >> 29;
@@ -1088,7 +1033,7 @@ static int load_body(loader *L, int64_t *site_of)
 	for (size_t i = 0; i < f->n_modules; i++) {
 		const lw_module *m = &f->modules[i];
 		char idhex[2 * LWD_MAX_BUILD_ID + 1];
-		hex(m->build_id, m->build_id_len > LWD_MAX_BUILD_ID ? LWD_MAX_BUILD_ID : m->build_id_len,
+		lw_hex(m->build_id, m->build_id_len > LWD_MAX_BUILD_ID ? LWD_MAX_BUILD_ID : m->build_id_len,
 		    idhex);
 		st = stmt(L, ST_PUT_MODULE);
 		sqlite3_bind_int64(st, 1, L->process_id);
@@ -1357,7 +1302,7 @@ static int load_file(lw_db *db, const char *path, prefetch *pre, lw_report_fn re
 	if (L.n_mods > 1)
 		qsort(L.mods, L.n_mods, sizeof(*L.mods), cmp_mod_ptr);
 	for (size_t i = 0; i < L.n_mods; i++)
-		hex(L.mods[i]->build_id, L.mods[i]->build_id_len > LWD_MAX_BUILD_ID
+		lw_hex(L.mods[i]->build_id, L.mods[i]->build_id_len > LWD_MAX_BUILD_ID
 		    ? LWD_MAX_BUILD_ID : L.mods[i]->build_id_len, L.mod_hex[i]);
 
 	if (exec_sql(db->h, "BEGIN IMMEDIATE", err, errlen) < 0) {
@@ -1590,6 +1535,7 @@ int lw_db_load_paths(lw_db *db, char *const *paths, size_t n_paths,
 		*stats = s;
 	if (rc < 0)
 		return -1;
+	LW_ASSERT_EXPENSIVE(lw_db_check(db, NULL, 0) == 0);
 	return s.files_failed ? 1 : 0;
 }
 
@@ -1666,9 +1612,9 @@ static int cache_path(char *const *abs, size_t n, char *out, size_t len)
 		return -1;
 	if (safe_dir(dir) < 0)
 		return -1;
-	uint64_t h = LW_FNV_INIT;
+	uint64_t h = 0;
 	for (size_t i = 0; i < n; i++)
-		h = fnv1a(abs[i], strlen(abs[i]) + 1, h);
+		h = lw_hash_more(h, abs[i], strlen(abs[i]) + 1);
 	if (snprintf(out, len, "%s/inputs-%016llx.db", dir, (unsigned long long)h) >= (int)len)
 		return -1;
 	/* Create it 0600 without following a planted link; check the owner. */

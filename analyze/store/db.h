@@ -28,6 +28,13 @@ void lw_db_close(lw_db *db);
  * statement that would modify it. Returns 0, or -1 with a message in err. */
 int lw_db_open_readonly(const char *path, lw_db **out, char *err, size_t errlen);
 
+/* Invariant walker (the expensive assert tier runs it after every load):
+ * every row's references exist, each site's and pc's frame count matches
+ * its frames, each snapshot's stack and live-block counts match its rows.
+ * O(size of the store). 0, -EINVAL (the first broken invariant in err) or
+ * -EIO. */
+int lw_db_check(lw_db *db, char *err, size_t errlen);
+
 /* Returns 1 if path is an existing SQLite database file, 0 otherwise. */
 int lw_db_is_database(const char *path);
 

@@ -55,6 +55,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
+#include "hashmap.h"
+#include "text.h"
+
 /* From libstdc++'s <cxxabi.h>; declared here so this file stays C. */
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
 
@@ -73,10 +77,6 @@ typedef struct sym_module {
 	size_t n_cus;
 } sym_module;
 
-typedef struct memo_entry {
-	uint64_t key;              /* pc << 1 | is_return_address; 0 = empty slot */
-	uint32_t first, count;     /* slice of s->results */
-} memo_entry;
 
 struct lw_sym_session {
 	Dwfl *dwfl;
@@ -84,17 +84,14 @@ struct lw_sym_session {
 	Dwfl_Callbacks cb;
 	sym_module *mods;          /* sorted by start */
 	size_t n_mods;
-	/* interned strings: open-addressing set */
-	char **strs;
-	size_t strs_cap, strs_n;
-	/* memo */
-	memo_entry *memo;
-	size_t memo_cap, memo_n;
+	lw_map strings;            /* interned strings (byte keys) */
+	/* memo: pc << 1 | is_return_address → first << 32 | count, a slice
+	 * of results */
+	lw_map memo;
 	lw_sym_result *results;
 	size_t results_n, results_cap;
-	/* qualified names per declaring DIE */
-	struct qname { uint64_t key; void *cu; uint64_t off; const char *name; } *qnames;
-	size_t qnames_cap, qnames_n;
+	/* qualified names per declaring DIE: (cu, offset) → interned name */
+	lw_map qnames;
 	/* problems */
 	char **problems;
 	size_t n_problems;
@@ -102,59 +99,12 @@ struct lw_sym_session {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-/* Returns the interned copy of s (s may be NULL → ""); never NULL unless
- * memory is exhausted, in which case it returns a static fallback. */
+/* The session's copy of str (NULL → ""); a static fallback when memory is
+ * exhausted, so callers never see NULL. */
 static const char *intern(lw_sym_session *s, const char *str)
 {
-	if (!str)
-		str = "";
-	if (s->strs_n * 2 >= s->strs_cap) {
-		size_t ncap = s->strs_cap ? s->strs_cap * 2 : 256;
-		char **n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return "??";
-		for (size_t i = 0; i < s->strs_cap; i++) {
-			if (!s->strs[i])
-				continue;
-			size_t j = hash_str(s->strs[i]) & (ncap - 1);
-			while (n[j])
-				j = (j + 1) & (ncap - 1);
-			n[j] = s->strs[i];
-		}
-		free(s->strs);
-		s->strs = n;
-		s->strs_cap = ncap;
-	}
-	size_t j = hash_str(str) & (s->strs_cap - 1);
-	while (s->strs[j]) {
-		if (strcmp(s->strs[j], str) == 0)
-			return s->strs[j];
-		j = (j + 1) & (s->strs_cap - 1);
-	}
-	char *copy = strdup(str);
-	if (!copy)
-		return "??";
-	s->strs[j] = copy;
-	s->strs_n++;
-	return copy;
+	const char *r = lw_map_intern(&s->strings, str);
+	return r ? r : "??";
 }
 
 static void add_problem(lw_sym_session *s, const char *fmt, ...)
@@ -174,22 +124,6 @@ static void add_problem(lw_sym_session *s, const char *fmt, ...)
 	if (!line)
 		return;
 	s->problems[s->n_problems++] = line;
-}
-
-static void hex_encode(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
 }
 
 static int cmp_mod(const void *a, const void *b)
@@ -255,9 +189,9 @@ static int open_checked(const lw_module *m, char *why, size_t whylen)
 		} else if ((size_t)idlen != m->build_id_len ||
 			   memcmp(id, m->build_id, m->build_id_len) != 0) {
 			char want[2 * LWD_MAX_BUILD_ID + 1], have[2 * LWD_MAX_BUILD_ID + 1];
-			hex_encode(m->build_id, m->build_id_len, want);
+			lw_hex(m->build_id, m->build_id_len, want);
 			size_t hl = (size_t)idlen > LWD_MAX_BUILD_ID ? LWD_MAX_BUILD_ID : (size_t)idlen;
-			hex_encode(id, hl, have);
+			lw_hex(id, hl, have);
 			snprintf(why, whylen, "build-id mismatch (recorded %s, file has %s)", want, have);
 			ok = 0;
 		}
@@ -275,6 +209,9 @@ lw_sym_session *lw_sym_session_new(const lw_file *f)
 	lw_sym_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	lw_map_init(&s->strings, 1);
+	lw_map_init(&s->qnames, 1);
+	lw_map_init(&s->memo, 0);
 	elf_version(EV_CURRENT);
 	s->cb.find_elf = dwfl_build_id_find_elf;
 	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
@@ -301,14 +238,14 @@ lw_sym_session *lw_sym_session_new(const lw_file *f)
 		sym_module *sm = &s->mods[s->n_mods];
 		char hex[2 * LWD_MAX_BUILD_ID + 1];
 		uint32_t bl = m->build_id_len > LWD_MAX_BUILD_ID ? LWD_MAX_BUILD_ID : m->build_id_len;
-		hex_encode(m->build_id, bl, hex);
+		lw_hex(m->build_id, bl, hex);
 		if (m->end <= m->start)
 			continue;
 		sm->start = m->start;
 		sm->end = m->end;
 		sm->load_bias = m->load_bias;
 		sm->path = intern(s, m->path[0] ? m->path : "??");
-		sm->name = intern(s, base_name(sm->path));
+		sm->name = intern(s, lw_base_name(sm->path));
 		sm->build_id_hex = intern(s, hex);
 		sm->good = 0;
 		s->n_mods++;
@@ -378,17 +315,15 @@ void lw_sym_session_free(lw_sym_session *s)
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free(s->debuginfo_path);
-	for (size_t i = 0; i < s->strs_cap; i++)
-		free(s->strs[i]);
-	free(s->strs);
+	lw_map_free(&s->strings);
 	for (size_t i = 0; i < s->n_problems; i++)
 		free(s->problems[i]);
 	free(s->problems);
 	for (size_t i = 0; i < s->n_mods; i++)
 		free(s->mods[i].cus);
 	free(s->mods);
-	free(s->qnames);
-	free(s->memo);
+	lw_map_free(&s->qnames);
+	lw_map_free(&s->memo);
 	free(s->results);
 	free(s);
 }
@@ -401,43 +336,24 @@ size_t lw_sym_problems(const lw_sym_session *s, const char *const **lines)
 
 /* ---- resolution --------------------------------------------------------- */
 
-static const char *qname_get(const lw_sym_session *s, uint64_t key, void *cu, uint64_t off)
+typedef struct qname_key {
+	void *cu;
+	uint64_t off;
+} qname_key;
+
+static const char *qname_get(const lw_sym_session *s, void *cu, uint64_t off)
 {
-	if (!s->qnames_cap)
-		return NULL;
-	size_t j = hash64(key) & (s->qnames_cap - 1);
-	while (s->qnames[j].name) {
-		if (s->qnames[j].cu == cu && s->qnames[j].off == off)
-			return s->qnames[j].name;
-		j = (j + 1) & (s->qnames_cap - 1);
-	}
-	return NULL;
+	qname_key k = { cu, off };
+	const uint64_t *v = lw_map_find(&s->qnames, &k, sizeof(k));
+	return v ? (const char *)(uintptr_t)*v : NULL;
 }
 
-static void qname_put(lw_sym_session *s, uint64_t key, void *cu, uint64_t off, const char *name)
+static void qname_put(lw_sym_session *s, void *cu, uint64_t off, const char *name)
 {
-	if ((s->qnames_n + 1) * 2 > s->qnames_cap) {
-		size_t ncap = s->qnames_cap ? s->qnames_cap * 2 : 256;
-		struct qname *n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return;
-		for (size_t i = 0; i < s->qnames_cap; i++) {
-			if (!s->qnames[i].name)
-				continue;
-			size_t j = hash64(s->qnames[i].key) & (ncap - 1);
-			while (n[j].name)
-				j = (j + 1) & (ncap - 1);
-			n[j] = s->qnames[i];
-		}
-		free(s->qnames);
-		s->qnames = n;
-		s->qnames_cap = ncap;
-	}
-	size_t j = hash64(key) & (s->qnames_cap - 1);
-	while (s->qnames[j].name)
-		j = (j + 1) & (s->qnames_cap - 1);
-	s->qnames[j] = (struct qname){ key, cu, off, name };
-	s->qnames_n++;
+	qname_key k = { cu, off };
+	uint64_t *v = lw_map_put(&s->qnames, &k, sizeof(k), NULL, NULL);
+	if (v)
+		*v = (uint64_t)(uintptr_t)name;
 }
 
 /* Cuts the parameter list (and trailing qualifiers) off a demangled C++
@@ -561,12 +477,11 @@ static const char *die_function_name(lw_sym_session *s, Dwarf_Die *die)
 		return intern(s, name);
 	Dwarf_Die decl;
 	decl_die(die, &decl);
-	uint64_t key = dwarf_dieoffset(&decl) ^ ((uint64_t)(uintptr_t)decl.cu << 20);
-	const char *hit = qname_get(s, key, decl.cu, dwarf_dieoffset(&decl));
+	const char *hit = qname_get(s, decl.cu, dwarf_dieoffset(&decl));
 	if (hit)
 		return hit;
 	const char *q = qualified_name(s, die, name);
-	qname_put(s, key, decl.cu, dwarf_dieoffset(&decl), q);
+	qname_put(s, decl.cu, dwarf_dieoffset(&decl), q);
 	return q;
 }
 
@@ -733,30 +648,12 @@ static void resolve_dwarf(lw_sym_session *s, sym_module *sm, Dwfl_Module *mod,
 	}
 }
 
-static void memo_grow(lw_sym_session *s)
+static size_t copy_out(const lw_sym_session *s, uint64_t slice, lw_sym_result *out,
+		       size_t max)
 {
-	size_t ncap = s->memo_cap ? s->memo_cap * 2 : 1024;
-	memo_entry *n = calloc(ncap, sizeof(*n));
-	if (!n)
-		return;
-	for (size_t i = 0; i < s->memo_cap; i++) {
-		if (!s->memo[i].key)
-			continue;
-		size_t j = hash64(s->memo[i].key) & (ncap - 1);
-		while (n[j].key)
-			j = (j + 1) & (ncap - 1);
-		n[j] = s->memo[i];
-	}
-	free(s->memo);
-	s->memo = n;
-	s->memo_cap = ncap;
-}
-
-static size_t copy_out(const lw_sym_session *s, const memo_entry *e,
-		       lw_sym_result *out, size_t max)
-{
-	size_t k = e->count < max ? e->count : max;
-	memcpy(out, &s->results[e->first], k * sizeof(*out));
+	size_t first = (size_t)(slice >> 32), count = (uint32_t)slice;
+	size_t k = count < max ? count : max;
+	memcpy(out, &s->results[first], k * sizeof(*out));
 	return k;
 }
 
@@ -766,16 +663,9 @@ size_t lw_sym_resolve(lw_sym_session *s, uint64_t pc, int is_return_address,
 	if (max == 0)
 		return 0;
 	uint64_t key = (pc << 1) | (is_return_address ? 1 : 0);
-	if (key == 0)
-		key = 2;   /* pc 0: any non-zero key unused by real pcs (pc 1 is never aligned code) */
-	if (s->memo_cap) {
-		size_t j = hash64(key) & (s->memo_cap - 1);
-		while (s->memo[j].key) {
-			if (s->memo[j].key == key)
-				return copy_out(s, &s->memo[j], out, max);
-			j = (j + 1) & (s->memo_cap - 1);
-		}
-	}
+	const uint64_t *hit = lw_map_find_u64(&s->memo, key);
+	if (hit)
+		return copy_out(s, *hit, out, max);
 
 	uint64_t addr = (is_return_address && pc > 0) ? pc - 1 : pc;
 	lw_sym_result proto = {
@@ -804,30 +694,16 @@ size_t lw_sym_resolve(lw_sym_session *s, uint64_t pc, int is_return_address,
 		chain_push(&c, &proto);
 
 	/* store */
-	if (s->results_n + c.n > s->results_cap) {
-		size_t ncap = s->results_cap ? s->results_cap * 2 : 1024;
-		while (ncap < s->results_n + c.n)
-			ncap *= 2;
-		lw_sym_result *n = realloc(s->results, ncap * sizeof(*n));
-		if (!n)
-			goto nostore;
-		s->results = n;
-		s->results_cap = ncap;
-	}
-	if ((s->memo_n + 1) * 2 > s->memo_cap)
-		memo_grow(s);
-	if ((s->memo_n + 1) * 2 > s->memo_cap)
+	if (s->results_n + c.n > UINT32_MAX ||
+	    lw_grow(&s->results, &s->results_cap, s->results_n + c.n, sizeof(*s->results)) < 0)
+		goto nostore;
+	uint64_t *slot = lw_map_put_u64(&s->memo, key, NULL);
+	if (!slot)
 		goto nostore;
 	memcpy(&s->results[s->results_n], c.r, c.n * sizeof(c.r[0]));
-	size_t j = hash64(key) & (s->memo_cap - 1);
-	while (s->memo[j].key)
-		j = (j + 1) & (s->memo_cap - 1);
-	s->memo[j].key = key;
-	s->memo[j].first = (uint32_t)s->results_n;
-	s->memo[j].count = (uint32_t)c.n;
-	s->memo_n++;
+	*slot = (uint64_t)s->results_n << 32 | (uint32_t)c.n;
 	s->results_n += c.n;
-	return copy_out(s, &s->memo[j], out, max);
+	return copy_out(s, *slot, out, max);
 nostore:;
 	size_t k = c.n < max ? c.n : max;
 	memcpy(out, c.r, k * sizeof(*out));
@@ -883,7 +759,7 @@ int lw_sym_is_allocator_frame(const char *function, const char *module)
 		{ NULL, 0 },
 	};
 	if (module && *module) {
-		const char *b = base_name(module);
+		const char *b = lw_base_name(module);
 		if (has_prefix(b, "libleakwatch.so") || has_prefix(b, "libmimalloc.so"))
 			return 1;
 		/* libstdc++'s operator new is a thin wrapper around malloc. */

@@ -284,6 +284,57 @@ def t_run(c):
     check(r.returncode == 1 and "missing.so" in r.stderr, r.stderr)
 
 
+def t_env_contract(c):
+    """`run` and `snapshot` read LEAKWATCH_* values with the shim's own
+    parsers: what run accepts the shim uses, what run refuses the shim
+    would have refused, and snapshot signals what the shim listens to."""
+    shim = shim_or_skip()
+    out = c.path("out")
+    r = c.leakwatch("run", "-o", out, "--rate", "64K", "--interval", "0", "--", "/bin/true")
+    check(r.returncode == 0, f"run --rate 64K: {r.returncode} {r.stderr}")
+    check("LEAKWATCH_RATE" not in r.stderr, f"the shim refused run's value: {r.stderr}")
+    db = c.path("t.db")
+    r = c.leakwatch("load", db, out)
+    check(r.returncode == 0, r.stderr)
+    check(c.one(db, "SELECT DISTINCT sample_rate FROM snapshots") == 65536,
+          "--rate 64K did not reach the shim as 65536 bytes")
+    for opt, value in (("--signal", "KILL"), ("--signal", "SEGV"), ("--interval", "1e3"),
+                       ("--rate", "1.5")):
+        r = c.leakwatch("run", opt, value, "--", "/bin/true")
+        check(r.returncode == 2 and f"'{opt} {value}': need " in r.stderr,
+              f"run {opt} {value}: {r.returncode} {r.stderr}")
+    # LEAKWATCH_SIGNAL=KILL is refused by the shim (it listens on USR2):
+    # snapshot must send USR2 too, never KILL
+    env = dict(os.environ, LD_PRELOAD=shim, LEAKWATCH_INTERVAL="0", LEAKWATCH_SIGNAL="KILL",
+               LEAKWATCH_DIR=c.path("k"))
+    p = subprocess.Popen(["sleep", "60"], env=env, cwd=c.tmp, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        wait_mapped(p.pid)
+        r = c.leakwatch("snapshot", "--timeout", "30", str(p.pid))
+        check(r.returncode == 0 and os.path.dirname(r.stdout.strip()) == c.path("k"),
+              f"snapshot with LEAKWATCH_SIGNAL=KILL: {r.returncode} {r.stdout} {r.stderr}")
+        check(p.poll() is None, f"the process died ({p.returncode})")
+    finally:
+        p.kill()
+        _, err = p.communicate()
+    check("LEAKWATCH_SIGNAL 'KILL' is not a signal that can be caught" in err, err)
+
+
+def wait_mapped(pid):
+    """Waits until the shim is mapped into pid (its constructor has run)."""
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            if "libleakwatch.so" in open(f"/proc/{pid}/maps").read():
+                time.sleep(0.05)
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise Fail(f"the shim never appeared in process {pid}")
+
+
 def t_snapshot_errors(c):
     r = c.leakwatch("snapshot", "abc")
     check(r.returncode == 2 and "'abc': not a process id" in r.stderr, r.stderr)

@@ -140,8 +140,9 @@ static int build(const gs_run *run, built *b)
 		}
 		for (size_t i = 0; i < p->n_sites; i++) {
 			lw_sym_frame *f = &b->frames[nf++];
-			*f = (lw_sym_frame){ p->sites[i].name, "growth_stability.c", 1,
-					     "growth_stability", 0, 0 };
+			*f = (lw_sym_frame){ .function = p->sites[i].name,
+					     .file = "growth_stability.c", .line = 1,
+					     .module = "growth_stability" };
 			s->sites[i] = (lw_site){ site_index(p->sites[i].name) + 1, 1, f };
 			double *tt = malloc(n * sizeof(double));
 			if (!tt) {

@@ -153,15 +153,31 @@ static void test_model(lw_db *db, const char *run_dir)
 
 	char buf[256];
 	lw_sym_frame fr = { .function = "f", .file = "/src/a.c", .line = 12, .module = "app" };
-	CHECK(strcmp(lw_frame_label(&fr, buf, sizeof(buf)), "f (a.c:12)") == 0, "label '%s'", buf);
+	CHECK(strcmp(lw_frame_label(&fr, 0, buf, sizeof(buf)), "f (a.c:12)") == 0, "label '%s'", buf);
 	fr.file = "";
-	CHECK(strcmp(lw_frame_label(&fr, buf, sizeof(buf)), "f (app)") == 0, "label '%s'", buf);
+	CHECK(strcmp(lw_frame_label(&fr, 0, buf, sizeof(buf)), "f (app)") == 0, "label '%s'", buf);
 	for (int t = 0; t < LW_N_SAMPLE_TYPES; t++)
 		CHECK(lw_sample_type_parse(lw_sample_type_name((enum lw_sample_type)t)) == t, "type");
 	CHECK(lw_sample_type_parse("bogus") == -1, "bogus type");
 	lw_values v = { 1, 2, 3, 4 };
 	CHECK(lw_values_get(&v, LW_INUSE_SPACE) == 4 && lw_values_get(&v, LW_ALLOC_OBJECTS) == 1,
 	      "values_get");
+}
+
+/* The store's invariant walker accepts the loaded store and names a broken
+ * reference (the broken row is removed again). */
+static void test_walker(lw_db *db)
+{
+	char err[256];
+	CHECK(lw_db_check(db, err, sizeof(err)) == 0, "walker: %s", err);
+	CHECK(sqlite3_exec(db->h, "INSERT INTO counters SELECT snapshot_id, 999999, n_stacks,"
+			   " alloc_samples, alloc_sample_bytes, free_samples, free_sample_bytes,"
+			   " alloc_objects, alloc_bytes, free_objects, free_bytes FROM counters"
+			   " LIMIT 1", NULL, NULL, NULL) == SQLITE_OK, "corrupt");
+	CHECK(lw_db_check(db, err, sizeof(err)) == -EINVAL && strstr(err, "unknown sites"),
+	      "walker catches a dangling site: %s", err);
+	sqlite3_exec(db->h, "DELETE FROM counters WHERE site_id = 999999", NULL, NULL, NULL);
+	CHECK(lw_db_check(db, err, sizeof(err)) == 0, "walker after repair: %s", err);
 }
 
 int main(int argc, char **argv)
@@ -202,6 +218,7 @@ int main(int argc, char **argv)
 	CHECK(dbfile && stat(dbfile, &st) == 0 && (st.st_mode & 0777) == 0600, "db mode %o",
 	      st.st_mode & 0777);
 	test_model(db, run_dir);
+	test_walker(db);
 	lw_db_close(db);
 
 	/* Again: the same cache database, nothing new to load. */

@@ -111,6 +111,31 @@ static void naive_lost_reach(const lw_graph_csr *g, const uint8_t *unreach, uint
 	}
 }
 
+/* The invariant walker accepts every correct analysis and rejects each kind
+ * of corruption (the analysis is restored afterwards). */
+static void check_walker(const lw_graph_csr *g, lw_graph_analysis *a, uint64_t seed)
+{
+	CHECK(lw_graph_check(g, a) == 0, "walker accepts seed %llu", (unsigned long long)seed);
+	uint32_t base = 1 + g->n_roots;
+	for (uint32_t v = base; v < a->n_nodes; v++) {
+		if (a->bfs_parent[v] == LW_GRAPH_NONE)
+			continue;
+		a->retained[v]++;
+		CHECK(lw_graph_check(g, a) == -EINVAL, "retained off by one caught");
+		a->retained[v]--;
+		uint8_t st = a->lost[v - base];
+		a->lost[v - base] = LW_GRAPH_DEFINITELY_LOST;
+		CHECK(lw_graph_check(g, a) == -EINVAL, "reachable block marked lost caught");
+		a->lost[v - base] = st;
+		uint32_t d = a->idom[v];
+		a->idom[v] = v;   /* a self-loop in the dominator tree */
+		CHECK(lw_graph_check(g, a) == -EINVAL, "dominator cycle caught");
+		a->idom[v] = d;
+		break;
+	}
+	CHECK(lw_graph_check(g, a) == 0, "restored");
+}
+
 static void check_random(uint64_t seed, uint32_t nb, uint32_t nr, size_t ne)
 {
 	rng_state = seed;
@@ -130,6 +155,7 @@ static void check_random(uint64_t seed, uint32_t nb, uint32_t nr, size_t ne)
 	lw_graph_analysis a;
 	CHECK(lw_graph_analyze(g, &a) == 0, "analyze");
 	uint32_t n = a.n_nodes, base = 1 + nr;
+	check_walker(g, &a, seed);
 
 	uint8_t *reach = malloc(n), *dom = malloc((size_t)n * n);
 	uint32_t *queue = malloc(n * 4);

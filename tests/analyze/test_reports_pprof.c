@@ -314,16 +314,16 @@ static void test_nested(void)
 
 static lw_sym_frame fr(const char *fn, const char *file, int line, int inlined)
 {
-	lw_sym_frame f = { fn, file, line, "app", 0, inlined };
+	lw_sym_frame f = { fn, file, line, "app", 0, inlined, 0 };
 	return f;
 }
 
 /* site 0: leak_fn <- handler <- main ; site 1: helper (inlined into reader)
  * <- main ; site 2: cache_put <- handler <- main, freed entirely (inuse 0);
  * site 3: all zero (omitted from samples). */
-static lw_sym_frame s0[] = { { "leak_fn", "/src/leak.c", 12, "app", 0, 0 },
-			     { "handler", "/src/srv.c", 40, "app", 0, 0 },
-			     { "main", "/src/main.c", 7, "app", 0, 0 } };
+static lw_sym_frame s0[] = { { "leak_fn", "/src/leak.c", 12, "app", 0, 0, 0 },
+			     { "handler", "/src/srv.c", 40, "app", 0, 0, 0 },
+			     { "main", "/src/main.c", 7, "app", 0, 0, 0 } };
 static lw_sym_frame s1[3];
 static lw_sym_frame s2[3];
 static lw_sym_frame s3[1];

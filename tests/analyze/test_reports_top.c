@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "report.h"
+#include "units.h"
 
 static int failures;
 
@@ -312,20 +313,20 @@ static void test_diff(void)
 static void test_labels(void)
 {
 	char buf[256];
-	lw_sym_frame f = { "leak_fn", "/home/x/src/leak.c", 42, "app", 0, 0 };
-	CHECK(!strcmp(lw_report_label(&f, 80, buf, sizeof(buf)), "leak_fn (leak.c:42)"), "%s", buf);
-	lw_sym_frame u = { "??", "", 0, "/usr/lib/libfoo.so.1", 0, 0 };
-	CHECK(!strcmp(lw_report_label(&u, 80, buf, sizeof(buf)), "?? (libfoo.so.1)"), "%s", buf);
+	lw_sym_frame f = { "leak_fn", "/home/x/src/leak.c", 42, "app", 0, 0, 0 };
+	CHECK(!strcmp(lw_frame_label(&f, 80, buf, sizeof(buf)), "leak_fn (leak.c:42)"), "%s", buf);
+	lw_sym_frame u = { "??", "", 0, "/usr/lib/libfoo.so.1", 0, 0, 0 };
+	CHECK(!strcmp(lw_frame_label(&u, 80, buf, sizeof(buf)), "?? (libfoo.so.1)"), "%s", buf);
 	lw_sym_frame cxx = { "std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>"
 			     "(__gnu_cxx::__normal_iterator<int*, std::vector<int> >, int const&)",
-			     "/usr/include/c++/12/bits/vector.tcc", 512, "app", 0, 0 };
-	lw_report_label(&cxx, 60, buf, sizeof(buf));
+			     "/usr/include/c++/12/bits/vector.tcc", 512, "app", 0, 0, 0 };
+	lw_frame_label(&cxx, 60, buf, sizeof(buf));
 	CHECK(strlen(buf) <= 60, "fits: %zu %s", strlen(buf), buf);
 	CHECK(strstr(buf, "vector.tcc:512") != NULL, "keeps location: %s", buf);
-	lw_report_label(&cxx, 30, buf, sizeof(buf));
+	lw_frame_label(&cxx, 30, buf, sizeof(buf));
 	CHECK(strlen(buf) <= 30 && strstr(buf, "...") != NULL, "middle cut: %s", buf);
-	CHECK(!strcmp(lw_report_clock(312, buf, sizeof(buf)), "00:05:12"), "%s", buf);
-	CHECK(!strcmp(lw_report_clock(3600 * 27 + 1, buf, sizeof(buf)), "27:00:01"), "%s", buf);
+	CHECK(!strcmp(lw_fmt_clock(312, buf, sizeof(buf)), "00:05:12"), "%s", buf);
+	CHECK(!strcmp(lw_fmt_clock(3600 * 27 + 1, buf, sizeof(buf)), "27:00:01"), "%s", buf);
 }
 
 /* lw_diff_compute on two profiles of 5,000 sites of depth 20 (the diff
@@ -342,7 +343,7 @@ static void test_diff_speed(void)
 		snprintf(files[i], sizeof(files[i]), "/src/f%zu.c", i % 97);
 		for (size_t f = 0; f < D; f++) {
 			lw_sym_frame fr = { FN[(i * 7 + f * 3) % NFN], files[i], (int)(i % 1000 + f), "app",
-					    0x400000 + i * 32 + f, 0 };
+					    0x400000 + i * 32 + f, 0, 0 };
 			fa[i][f] = fr;
 			fr.pc += 0x10000000;
 			fb[N - 1 - i][f] = fr;

@@ -498,7 +498,7 @@ static void test_top_retained(const char *dump)
 	}
 	CHECK(seen == 4, "matched %d of 4 store sites", seen);
 	/* a site the dump does not have */
-	lw_sym_frame fr = { "no_such_fn", "x.c", 1, "mod", 0, 0 };
+	lw_sym_frame fr = { "no_such_fn", "x.c", 1, "mod", 0, 0, 0 };
 	lw_site none = { 0, 1, &fr };
 	CHECK(h && lw_heap_site_retained(&none, h) < 0, "unknown site");
 	lw_heap_free(h);
