@@ -226,8 +226,8 @@ static void print_rows(const lw_growth_report *g, const growth_args *a, int widt
 		spark = 6;
 	if (spark > 40)
 		spark = 40;
-	fprintf(out, "%4s  %-7s  %11s  %10s  %-*s  %6s  %-12s%s\n", "rank", "verdict", "slope",
-		"latest", spark, "trend", "q", "would see", multi ? "  pid" : "");
+	fprintf(out, "%4s  %-7s  %11s  %10s  %-*s  %6s  %s\n", "rank", "verdict", "slope",
+		"latest", spark, "trend", "q", multi ? "would see       pid" : "would see");
 	size_t shown = g->n_sites < a->n ? g->n_sites : (size_t)a->n;
 	size_t label_max = (size_t)width - 6;
 	for (size_t i = 0; i < shown; i++) {

@@ -7,7 +7,8 @@
  * Statistical checks state their bounds next to the assertion; each scenario
  * runs over many fixed seeds so a bound is a rate, not one lucky draw.
  *
- * `test_stats --bench SITES SNAPSHOTS` times lw_growth_analyze instead.
+ * `test_stats --bench SITES SNAPSHOTS` times lw_growth_analyze instead (with
+ * the sampling model: count tests and detection limits included).
  */
 #include "trend.h"
 
@@ -764,11 +765,31 @@ static int bench(int sites, int n)
 	struct timespec a, b;
 	clock_t c0 = clock();
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	/* the sampling model of 512 KiB with blocks of 64 bytes, and a churn
+	 * of ten sampled frees per interval: every site is judged on its
+	 * counts as well, and gets a detection limit */
+	double *rate = malloc(n * sizeof *rate), *k = malloc(n * sizeof *k);
+	double *kb = malloc(n * sizeof *kb), *al = malloc(n * sizeof *al);
+	double *fr = malloc(n * sizeof *fr);
 	for (int s = 0; s < sites; s++) {
-		lw_growth_input in = { .n = (size_t)n, .t = t, .y = y + (size_t)s * n };
+		const double *ys = y + (size_t)s * n;
+		for (int i = 0; i < n; i++) {
+			rate[i] = 524288;
+			k[i] = floor(fmax(0, ys[i]) / 524288 * (1 - 64 / 1048576.0));
+			kb[i] = 64 * k[i];
+			fr[i] = 10.0 * i;
+			al[i] = k[i] + fr[i];
+		}
+		lw_growth_input in = { .n = (size_t)n, .t = t, .y = ys, .rate = rate, .samples = k,
+				       .sample_bytes = kb, .alloc_samples = al, .free_samples = fr };
 		if (lw_growth_analyze(&in, &p, &r[s]) < 0)
 			return 1;
 	}
+	free(rate);
+	free(k);
+	free(kb);
+	free(al);
+	free(fr);
 	lw_growth_adjust(r, (size_t)sites, &p);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
