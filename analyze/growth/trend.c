@@ -159,6 +159,16 @@ static void sampling_model(const lw_growth_input *in, lw_growth_result *out,
 	}
 }
 
+/* Sampled traffic (allocations + frees) from point i to point j, in
+ * equivalent samples; NAN when the counts are unknown. */
+static double traffic(const lw_growth_input *in, double inflate, size_t i, size_t j)
+{
+	if (!in->alloc_samples || !in->free_samples)
+		return NAN;
+	return (in->alloc_samples[j] - in->alloc_samples[i] + in->free_samples[j] -
+		in->free_samples[i]) * inflate;
+}
+
 /* Count test of growth from point i to point j: is the rise in equivalent
  * samples beyond what sampling alone makes of a site that does not grow?
  *
@@ -182,12 +192,9 @@ static double count_p(const lw_growth_input *in, const lw_growth_result *r,
 	double rise = cj - ci, m = 2 * (ci + cj);
 	if (!(rise > 0))
 		return 1;
-	if (in->alloc_samples && in->free_samples) {
-		double traffic = (in->alloc_samples[j] - in->alloc_samples[i] +
-				  in->free_samples[j] - in->free_samples[i]) * inflate;
-		if (traffic < m)
-			m = traffic;
-	}
+	double tr = traffic(in, inflate, i, j);
+	if (tr < m)
+		m = tr;
 	if (m < rise)
 		m = rise;
 	return lw_stats_binom_sf((m + rise) / 2, m, 0.5);
@@ -300,11 +307,9 @@ static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_d
 	double sthr = 0;
 	if (out->unit > 0) {
 		double per = fmax(0, (y[n - 1] - y[0]) / out->unit) / (double)(n - 1);
-		if (in->alloc_samples && in->free_samples) {
-			double tr = (in->alloc_samples[n - 1] - in->alloc_samples[0] +
-				     in->free_samples[n - 1] - in->free_samples[0]) * inflate;
+		double tr = traffic(in, inflate, 0, n - 1);
+		if (tr > 0)
 			per = fmax(per, tr / (double)(n - 1));
-		}
 		sthr = out->unit * (per + 6 * sqrt(per) + 5);
 	}
 	if (jthr < sthr)
@@ -511,11 +516,8 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 	 * no wider than the sampled traffic between them makes them (Poisson,
 	 * in equivalent samples; a flat series of a few samples has diff_sd 0) */
 	if (out->unit > 0 && out->persistent) {
-		double per = 0;
-		if (in->alloc_samples && in->free_samples)
-			per = (in->alloc_samples[n - 1] - in->alloc_samples[0] +
-			       in->free_samples[n - 1] - in->free_samples[0]) * inflate /
-			      (double)(n - 1);
+		/* persistent: the traffic is known */
+		double per = traffic(in, inflate, 0, n - 1) / (double)(n - 1);
 		double dsd = out->diff_sd / out->unit;
 		/* blocks sampled with p > 1/2 (weight < 2) are mostly the
 		 * program's own steps, not sampling */
@@ -738,11 +740,11 @@ static double detect_slope(const lw_growth_input *in, const lw_growth_params *pr
 	if (r->unit > 0) {
 		double m_all = 0, m_cont = 0;
 		if (r->persistent) {
+			/* the count tests' own bound on the noise (count_p) */
 			size_t cs = window_start(in->t, n, prm->cont_frac);
-			const double *a = in->alloc_samples, *d = in->free_samples;
-			m_all = fmin((a[n - 1] - a[0] + d[n - 1] - d[0]) * inflate,
+			m_all = fmin(traffic(in, inflate, 0, n - 1),
 				     2 * (in->y[0] + in->y[n - 1]) / r->unit);
-			m_cont = fmin((a[n - 1] - a[cs] + d[n - 1] - d[cs]) * inflate,
+			m_cont = fmin(traffic(in, inflate, cs, n - 1),
 				      2 * (in->y[cs] + in->y[n - 1]) / r->unit);
 		}
 		lim = samples_needed(m_all, m_cont, prm) * r->unit / span;

@@ -8,8 +8,9 @@
  * 1,000 replacements a second, as in testapps/leak_churn.c). Every
  * allocation draws its own sampling decision; only sampled blocks are kept.
  *
- * Invariants: blocks of a site are appended in allocation-time order;
- * t_free >= t_alloc. Not thread-safe (one run at a time per caller).
+ * Invariants: t_free >= t_alloc for every block; blocks are in no
+ * particular order (gs_site_series sorts events). Not thread-safe (one run
+ * at a time per caller).
  */
 #include "growth_sim.h"
 
@@ -142,13 +143,6 @@ static void cache_fill(sim *s, gs_site *site, double span, double entries, doubl
 {
 	for (double i = 0; i < entries; i++)
 		sim_alloc(s, site, uniform(s, 0, fill * span), floor(uniform(s, 64, 2112)));
-	/* blocks must be in time order for readers that assume it */
-}
-
-static int cmp_block(const void *a, const void *b)
-{
-	const gs_block *x = a, *y = b;
-	return (x->t_alloc > y->t_alloc) - (x->t_alloc < y->t_alloc);
 }
 
 /* A working set that warms up (inserts at rate (W/tau) e^(-t/tau)) and then
@@ -168,7 +162,6 @@ static void warm_pool(sim *s, gs_site *site, double span, double w, double tau, 
 			t = end;
 		}
 	}
-	qsort(site->b, site->n, sizeof(*site->b), cmp_block);
 }
 
 /* Grows a buffer of 32..8192-byte blocks at a constant rate to `peak`
@@ -218,7 +211,6 @@ static void bounded_churn(sim *s, gs_site *site, double span, double mean_live, 
 		if (end < span)
 			sim_free(site, b, end);
 	}
-	qsort(site->b, site->n, sizeof(*site->b), cmp_block);
 }
 
 static int snap_times(sim *s, gs_proc *p, double interval)
@@ -285,10 +277,7 @@ int gs_run_make(const gs_params *prm, const char *scenario, uint64_t seed, gs_ru
 			 * in equilibrium from the start */
 			gs_site *st = add_site(p, "pool_leak", GS_LEAK);
 			bounded_churn(&s, st, span, 30000, span / 4);
-			size_t first = st->n;
 			leak_stream(&s, st, span, 1024, prm->leak_samples);
-			(void)first;
-			qsort(st->b, st->n, sizeof(*st->b), cmp_block);
 		} else {
 			/* restart: each process leaks (40 expected samples per half
 			 * window) and fills a cache in its first quarter */
@@ -297,9 +286,6 @@ int gs_run_make(const gs_params *prm, const char *scenario, uint64_t seed, gs_ru
 			cache_fill(&s, add_site(p, "cache_fill", GS_BOUNDED), span, 6000, 0.25);
 		}
 		churn_ring(&s, add_site(p, "churn_scratch", GS_BOUNDED), span);
-		for (size_t i = 0; i < p->n_sites; i++)
-			if (strcmp(p->sites[i].name, "cache_fill") == 0)
-				qsort(p->sites[i].b, p->sites[i].n, sizeof(gs_block), cmp_block);
 	}
 	if (s.oom) {
 		gs_run_free(out);
@@ -316,27 +302,6 @@ void gs_run_free(gs_run *r)
 			free(r->procs[k].sites[i].b);
 	}
 	memset(r, 0, sizeof(*r));
-}
-
-void gs_site_counters(const gs_site *s, double rate, double t, gs_counters *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < s->n; i++) {
-		const gs_block *b = &s->b[i];
-		if (b->t_alloc > t)
-			break;
-		double p = sample_prob(rate, b->size);
-		out->alloc_samples++;
-		out->alloc_sample_bytes += (uint64_t)b->size;
-		out->alloc_objects += 1 / p;
-		out->alloc_bytes += b->size / p;
-		if (b->t_free <= t) {
-			out->free_samples++;
-			out->free_sample_bytes += (uint64_t)b->size;
-			out->free_objects += 1 / p;
-			out->free_bytes += b->size / p;
-		}
-	}
 }
 
 typedef struct ev {

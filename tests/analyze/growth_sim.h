@@ -73,15 +73,15 @@ void gs_params_default(gs_params *p);
 int gs_run_make(const gs_params *p, const char *scenario, uint64_t seed, gs_run *out);
 void gs_run_free(gs_run *r);
 
-/* Cumulative counters of one site at time t, as the shim's COUNTERS record
- * them: sampled blocks and bytes allocated / freed by t, and their unbiased
+/* Cumulative counters of one site, as the shim's COUNTERS record them:
+ * sampled blocks and bytes allocated / freed so far, and their unbiased
  * estimates (weights 1/p). */
 typedef struct gs_counters {
 	uint64_t alloc_samples, alloc_sample_bytes, free_samples, free_sample_bytes;
 	double alloc_objects, alloc_bytes, free_objects, free_bytes;
 } gs_counters;
-void gs_site_counters(const gs_site *s, double rate, double t, gs_counters *out);
-/* The same at every time t[0..n) (increasing), in O((blocks + n) log blocks). */
+/* The counters at every time t[0..n) (increasing), in O((blocks + n) log
+ * blocks). Returns 0 or -ENOMEM. */
 int gs_site_series(const gs_site *s, double rate, const double *t, size_t n,
 		   gs_counters *out);
 
