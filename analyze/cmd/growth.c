@@ -261,14 +261,6 @@ static void print_rows(const lw_growth_report *g, const growth_args *a, int widt
 		fprintf(out, "(%zu more sites; -n to show more)\n", g->n_sites - shown);
 }
 
-static void json_num_or_null(lw_json *j, double v)
-{
-	if (isfinite(v))
-		lw_json_num(j, v);
-	else
-		lw_json_null(j);
-}
-
 static void json_process(lw_json *j, const lw_growth_report *g, const lw_series *ser)
 {
 	const lw_growth_process *p = NULL;
@@ -288,9 +280,9 @@ static void json_process(lw_json *j, const lw_growth_report *g, const lw_series 
 		lw_json_key(j, "sample_rate");
 		lw_json_num(j, p->rate);
 		lw_json_key(j, "detectable_slope_bytes_per_s");
-		json_num_or_null(j, p->detectable_bytes_per_s);
+		lw_json_num(j, p->detectable_bytes_per_s);
 		lw_json_key(j, "min_samples");
-		json_num_or_null(j, p->min_samples);
+		lw_json_num(j, p->min_samples);
 		lw_json_key(j, "watch");
 		lw_json_obj_begin(j);
 		lw_json_key(j, "slope_bytes_per_s");
@@ -319,9 +311,9 @@ static void print_json(const lw_growth_report *g, const growth_args *a, FILE *ou
 		lw_json_key(j, "verdict");
 		lw_json_str(j, lw_verdict_name(r->verdict));
 		lw_json_key(j, "slope_bytes_per_s");
-		json_num_or_null(j, row->slope_bytes);
+		lw_json_num(j, row->slope_bytes);
 		lw_json_key(j, "detectable_slope_bytes_per_s");
-		json_num_or_null(j, row->detectable_bytes_per_s);
+		lw_json_num(j, row->detectable_bytes_per_s);
 		lw_json_key(j, "inuse_bytes");
 		lw_json_num(j, row->last_bytes);
 		lw_json_key(j, "inuse_bytes_ci");
@@ -334,20 +326,20 @@ static void print_json(const lw_growth_report *g, const growth_args *a, FILE *ou
 		lw_json_key(j, "sample");
 		lw_json_str(j, lw_sample_type_name(a->sample));
 		lw_json_key(j, "slope_per_s");
-		json_num_or_null(j, r->fit.slope);
+		lw_json_num(j, r->fit.slope);
 		lw_json_key(j, "slope_ci");
 		lw_json_arr_begin(j);
-		json_num_or_null(j, r->fit.ci_lo);
-		json_num_or_null(j, r->fit.ci_hi);
+		lw_json_num(j, r->fit.ci_lo);
+		lw_json_num(j, r->fit.ci_hi);
 		lw_json_arr_end(j);
 		lw_json_key(j, "slope_ci_level");
 		lw_json_num(j, r->fit.conf);
 		lw_json_key(j, "recent_slope_per_s");
-		json_num_or_null(j, r->recent_slope);
+		lw_json_num(j, r->recent_slope);
 		lw_json_key(j, "p_value");
-		json_num_or_null(j, r->p);
+		lw_json_num(j, r->p);
 		lw_json_key(j, "q_value");
-		json_num_or_null(j, r->q);
+		lw_json_num(j, r->q);
 		lw_json_key(j, "mk_s");
 		lw_json_num(j, r->mk.s);
 		lw_json_key(j, "n_snapshots");
@@ -365,9 +357,9 @@ static void print_json(const lw_growth_report *g, const growth_args *a, FILE *ou
 		lw_json_key(j, "persistent");
 		lw_json_bool(j, r->persistent);
 		lw_json_key(j, "p_trend");
-		json_num_or_null(j, r->p_trend);
+		lw_json_num(j, r->p_trend);
 		lw_json_key(j, "p_count");
-		json_num_or_null(j, r->p_count);
+		lw_json_num(j, r->p_count);
 		lw_json_obj_end(j);
 		lw_json_key(j, "checks");
 		lw_json_obj_begin(j);

@@ -1,14 +1,15 @@
-/* stats.c — Theil–Sen, Mann–Kendall, Benjamini–Hochberg, the sampling-noise
- * model and the growth verdict (docs/GROWTH.md explains the method).
+/* stats.c — Theil–Sen, Mann–Kendall, Benjamini–Hochberg, binomial and gamma
+ * tails, Poisson intervals and the sampling variance: statistics only; the
+ * verdict built on them is trend.c (docs/GROWTH.md explains the method).
  *
  * Invariants: inputs are never modified; every function allocates its own
  * scratch space and frees it before returning. Results are deterministic:
  * the randomized slope selection seeds its generator from n.
  * Locks: none. The exact Mann–Kendall null distributions are cached in a
  * static table built on first use (single-threaded analyzer).
- * Hot path: lw_growth_analyze runs once per site; for 1,000 snapshots it is
- * dominated by the slope selection (a few O(n log n) passes plus an
- * enumeration of about n^1.5 pairs).
+ * Hot path: the slope selection, run a few times per site by
+ * lw_growth_analyze; for 1,000 snapshots a few O(n log n) passes plus an
+ * enumeration of about n^1.5 pairs.
  */
 #include "stats.h"
 
