@@ -42,6 +42,7 @@ void lw_growth_params_default(lw_growth_params *p)
 	p->recent_frac = 1.0 / 3.0;
 	p->cont_frac = 0.6;
 	p->alpha_cont = 0.01;
+	p->alpha_cont_churn = 0.001;
 	p->alpha_stop = 1e-4;
 	p->rho_continue = 0.4;
 	p->rho_flat = 0.25;
@@ -248,6 +249,22 @@ static double detect_slope(const lw_growth_input *in, const lw_growth_params *pr
 			   const lw_growth_result *r, double inflate);
 
 /* ---- features ----------------------------------------------------------------- */
+
+/* The level of the continuation test of a persistent series from point
+ * `from` on: alpha_cont, or alpha_cont_churn when the window also frees
+ * samples (more than a tenth of what it allocates). A population that turns
+ * over wanders, and its count test, though conservative, then has a tail
+ * that a long run of warm-ups reaches (1 in 5,000 simulated at 0.01); a
+ * site that only allocates cannot wander. */
+static double cont_alpha(const lw_growth_input *in, const lw_growth_params *prm, size_t from)
+{
+	size_t n = in->n;
+	if (!in->alloc_samples || !in->free_samples)
+		return prm->alpha_cont;
+	double a = in->alloc_samples[n - 1] - in->alloc_samples[from];
+	double d = in->free_samples[n - 1] - in->free_samples[from];
+	return d > 0.1 * a ? prm->alpha_cont_churn : prm->alpha_cont;
+}
 
 /* Recent-window statistics: Theil–Sen and Mann–Kendall over the last
  * recent_frac of the span (>= 3 points), and the reference slope. */
@@ -492,10 +509,12 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 			out->cont_n = n - cs;
 			out->cont_count_p = out->persistent ? count_p(in, out, inflate, cs, n - 1)
 							    : NAN;
+			out->cont_alpha = out->persistent ? cont_alpha(in, prm, cs) : prm->alpha_cont;
 			out->cont_p = isnan(out->cont_count_p) ? pm : fmax(pm, out->cont_count_p);
 		} else {
 			out->cont_p = 1;
 			out->cont_count_p = out->persistent ? 1 : NAN;
+			out->cont_alpha = prm->alpha_cont;
 		}
 		out->stop_p = stop_p(in, out);
 	}
@@ -526,13 +545,13 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 	/* growth concentrated early, or no growth beyond sampling noise in the
 	 * continuation window: both say the growth did not go on */
 	int early = !isnan(out->stop_p) && out->stop_p < prm->alpha_stop;
-	int count_flat = !isnan(out->cont_count_p) && !(out->cont_count_p < prm->alpha_cont);
+	int count_flat = !isnan(out->cont_count_p) && !(out->cont_count_p < out->cont_alpha);
 	if (out->screened) {
 		/* stable whatever the recency says */
 	} else if (out->sampling_noise) {
 		/* a handful of samples: growth must go on beyond Poisson noise
 		 * after the last level shift, and not be concentrated early */
-		out->continuing = out->cont_count_p < prm->alpha_cont && !early;
+		out->continuing = out->cont_count_p < out->cont_alpha && !early;
 		out->stopped = !out->continuing;
 	} else if (out->staircase) {
 		out->stopped = early || count_flat || out->flat_s >= prm->k_gap * out->gap_s ||
@@ -544,7 +563,7 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 		 * in the continuation window, and in the recent window too where
 		 * it has the points for it */
 		out->continuing = out->recent_slope >= prm->rho_continue * out->ref_slope &&
-				  out->cont_p < prm->alpha_cont &&
+				  out->cont_p < out->cont_alpha &&
 				  (out->recent_n < 5 || out->recent_p < prm->alpha_recent);
 		out->stopped = !out->continuing &&
 			       (early || count_flat ||
@@ -700,13 +719,15 @@ static double count_needed(double m0, double v0, double alpha, double power)
 
 /* Equivalent samples a steady leak must add over the whole window to pass
  * the count tests with probability `power`, given the site's own traffic
- * (m_all over the window, m_cont over the continuation window). */
-static double samples_needed(double m_all, double m_cont, const lw_growth_params *prm)
+ * (m_all over the window, m_cont over the continuation window) and the
+ * continuation test's level a_cont. */
+static double samples_needed(double m_all, double m_cont, double a_cont,
+			     const lw_growth_params *prm)
 {
 	/* both windows must pass; each is asked for the same power, which is
 	 * close to the joint power because the continuation window dominates */
 	double whole = count_needed(m_all, m_all / 2, prm->alpha, prm->power);
-	double cont = count_needed(m_cont, m_cont / 2, prm->alpha_cont, prm->power) /
+	double cont = count_needed(m_cont, m_cont / 2, a_cont, prm->power) /
 		      prm->cont_frac;
 	double need = fmax(whole, cont);
 	/* materiality: a rise of c_sampling sd of its own estimate */
@@ -719,7 +740,7 @@ double lw_growth_min_samples(size_t n, const lw_growth_params *prm)
 	 * and the recent windows need 3 of their own */
 	if (n < 6)
 		return INFINITY;
-	return samples_needed(0, 0, prm);
+	return samples_needed(0, 0, prm->alpha_cont, prm);
 }
 
 /* The detection limit of a series, in series units per second: the
@@ -734,11 +755,11 @@ static double detect_slope(const lw_growth_input *in, const lw_growth_params *pr
 		return INFINITY;
 	double span = r->span_s, lim = 0;
 	double za = -lw_stats_norm_quantile(prm->alpha);
-	double zc = -lw_stats_norm_quantile(prm->alpha_cont);
+	double zc = -lw_stats_norm_quantile(r->cont_alpha > 0 ? r->cont_alpha : prm->alpha_cont);
 	double zp = lw_stats_norm_quantile(prm->power);
 	/* sampling: a leak of small blocks, judged on counts */
 	if (r->unit > 0) {
-		double m_all = 0, m_cont = 0;
+		double m_all = 0, m_cont = 0, a_cont = prm->alpha_cont;
 		if (r->persistent) {
 			/* the count tests' own bound on the noise (count_p) */
 			size_t cs = window_start(in->t, n, prm->cont_frac);
@@ -746,8 +767,11 @@ static double detect_slope(const lw_growth_input *in, const lw_growth_params *pr
 				     2 * (in->y[0] + in->y[n - 1]) / r->unit);
 			m_cont = fmin(traffic(in, inflate, cs, n - 1),
 				      2 * (in->y[cs] + in->y[n - 1]) / r->unit);
+			/* a site that frees samples keeps the stricter level
+			 * with a leak added (its frees stay) */
+			a_cont = cont_alpha(in, prm, cs);
 		}
-		lim = samples_needed(m_all, m_cont, prm) * r->unit / span;
+		lim = samples_needed(m_all, m_cont, a_cont, prm) * r->unit / span;
 	}
 	/* program noise: Mann–Kendall's power against a line in noise of sd
 	 * sigma (asymptotic efficiency 0.95 of the slope's t test: the test

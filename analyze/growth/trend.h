@@ -29,6 +29,7 @@ typedef struct lw_growth_params {
 	double cont_frac;       /* continuation window: last fraction of the span */
 	double alpha_cont;      /* continuing: growth in the continuation window
 	                         * beyond sampling noise at this level */
+	double alpha_cont_churn; /* ... the same when the window also frees samples */
 	double alpha_stop;      /* stopped: growth concentrated early at this level */
 	double rho_continue;    /* recent slope >= rho_continue * reference: still growing */
 	double rho_flat;        /* recent slope < rho_flat * reference: flat ... */
@@ -99,6 +100,7 @@ typedef struct lw_growth_result {
 	double ref_slope;       /* max of whole-window, pre-recent and first-third slopes */
 	double cont_p;          /* growth in the continuation window (counts and MK) */
 	double cont_count_p;    /* its count test alone (0 for exact series) */
+	double cont_alpha;      /* the level it was held to (alpha_cont or _churn) */
 	size_t cont_n;          /* points in the continuation window */
 	double stop_p;          /* growth as steady as observed is this unlikely */
 	int n_drawdowns;

@@ -71,7 +71,8 @@ def run_one(app, shim, tmp, rate, seed):
 
 
 def poisson_within(m, frac=0.1):
-    """P(|K - m| <= frac m) for K ~ Poisson(m)."""
+    """P(|K - m| <= frac m) for K ~ Poisson(m): the share of estimates
+    within frac of the truth that sampling allows."""
     lo, hi = math.ceil(m * (1 - frac)), math.floor(m * (1 + frac))
     return sum(math.exp(-m + k * math.log(m) - math.lgamma(k + 1)) for k in range(lo, hi + 1)
                if k >= 0)
@@ -142,8 +143,12 @@ def main():
             cov += st[1]
             nn += st[3]
             nw += st[4]
-            allows = poisson_within(st[5]) if site in ("acc_0", "acc_1", "acc_2", "acc_3",
-                                                       "acc_4", "acc_5") else float("nan")
+            # the small-block sites: blocks of R/512 bytes, each sampled
+            # with p = 1 - e^(-1/512); their expected sample count
+            small = max(16, rate // 512)
+            expect = st[5] * rate / small * -math.expm1(-small / rate)
+            allows = poisson_within(expect) if site in ("acc_0", "acc_1", "acc_2", "acc_3",
+                                                        "acc_4", "acc_5") else float("nan")
             line = (f"{rate} | {site} | {st[5]:.3g} | {st[0]} | {100 * st[1] / st[0]:.0f}% | "
                     f"{100 * st[2] / st[0]:.0f}% | "
                     + ("-" if math.isnan(allows) else f"{100 * allows:.0f}%"))
