@@ -110,8 +110,10 @@ static int mk_p(const double *t, const double *y, size_t from, size_t n, double 
  * e^(-s/R)) and adds s^2 (1-p)/p^2 to the estimate's variance, so the
  * estimate Y of blocks of size s has variance unit * Y with unit =
  * s (1-p)/p (about R for small blocks), and Y / unit behaves as a Poisson
- * count. s is the mean size of the sampled blocks, pooled over the series.
- * Without a rate, or with blocks always sampled, the series is exact. */
+ * count. s is the mean size of the sampled blocks, pooled over the series;
+ * s/p, the estimate one sampled block adds (the grain), is read from the
+ * counters when they are known. Without a rate, or with blocks always
+ * sampled, the series is exact. */
 static void sampling_model(const lw_growth_input *in, lw_growth_result *out,
 			   double *inflate)
 {
@@ -122,12 +124,13 @@ static void sampling_model(const lw_growth_input *in, lw_growth_result *out,
 	*inflate = 1;
 	if (!in->rate || !(in->rate[n - 1] > 1))
 		return;
-	double rate = in->rate[n - 1], sb = 0, sk = 0;
+	double rate = in->rate[n - 1], sb = 0, sk = 0, sy = 0;
 	if (in->samples && in->sample_bytes) {
 		for (size_t i = 0; i < n; i++)
 			if (in->samples[i] > 0) {
 				sb += in->sample_bytes[i];
 				sk += in->samples[i];
+				sy += in->y[i];
 			}
 	} else if (in->objects) {
 		const double *yb = in->y_bytes ? in->y_bytes : in->y_is_objects ? NULL : in->y;
@@ -143,8 +146,13 @@ static void sampling_model(const lw_growth_input *in, lw_growth_result *out,
 	out->sample_size = s;
 	if (!(p > 0) || !(1 - p > 1e-12))
 		return;
+	/* the estimate one sampled block adds: s/p by the model, or as the
+	 * counters record it when the sampled counts are known (the same for
+	 * a shim that weights as the model says; faithful to any other) */
 	out->grain = in->y_is_objects ? 1 / p : s / p;
-	out->unit = in->y_is_objects ? (1 - p) / p : s * (1 - p) / p;
+	if (sy > 0)
+		out->grain = sy / sk;
+	out->unit = out->grain * (1 - p);
 	*inflate = 1 / (1 - p);
 	/* Do samples outlive snapshots? Unless the live samples are replaced
 	 * about three times per interval (lag-1 correlation e^-3 for
