@@ -220,14 +220,14 @@ static void print_rows(const lw_growth_report *g, const growth_args *a, int widt
 		multi |= g->sites[i].ser != g->sites[0].ser;
 	if (width < 60)
 		width = 80;
-	/* fixed columns take 66 (76 with a pid): the sparkline gets the rest */
-	int spark = width - (multi ? 75 : 66);
+	/* fixed columns take 65 (74 with a pid): the sparkline gets the rest */
+	int spark = width - (multi ? 74 : 65);
 	if (spark < 6)
 		spark = 6;
 	if (spark > 40)
 		spark = 40;
 	fprintf(out, "%4s  %-7s  %11s  %10s  %-*s  %6s  %s\n", "rank", "verdict", "slope",
-		"latest", spark, "trend", "q", multi ? "would see       pid" : "would see");
+		"latest", spark, "trend", "q", multi ? "would see          pid" : "would see");
 	size_t shown = g->n_sites < a->n ? g->n_sites : (size_t)a->n;
 	size_t label_max = (size_t)width - 6;
 	for (size_t i = 0; i < shown; i++) {
@@ -241,11 +241,11 @@ static void print_rows(const lw_growth_report *g, const growth_args *a, int widt
 		fmt_limit(row->detectable_bytes_per_s, gl, s5, sizeof(s5));
 		fprintf(out, "  %6s  %s", fmt_p(row->r.q, s4, sizeof(s4)), s5);
 		if (multi) {
-			/* pad the limit cell to 12 columns (the glyph may be one
-			 * column in several bytes) */
+			/* pad the limit cell to 15 columns (">= 1023.9 KiB/s";
+			 * the Unicode glyph is one column in three bytes) */
 			int cols = (int)strlen(s5) - (gl == &utf8_glyphs && isfinite(
 				row->detectable_bytes_per_s) ? 2 : 0);
-			fprintf(out, "%*s  %" PRIu32, cols < 12 ? 12 - cols : 0, "", row->ser->pid);
+			fprintf(out, "%*s  %" PRIu32, cols < 15 ? 15 - cols : 0, "", row->ser->pid);
 		}
 		fputc('\n', out);
 		if (site->n_frames == 0) {
