@@ -44,9 +44,13 @@ say "leakwatch retainers $(basename "$dump") --site leak_session_buffer   (who k
 "$lw" retainers "$dump" --site leak_session_buffer -n 3
 "$lw" retainers "$dump" --site leak_session_buffer -o "$out/retainers.svg"
 
+say "leakwatch report $out/run -o $out/report.html   (all of it on one page)"
+"$lw" report "$out/run" -o "$out/report.html"
+
 "$lw" export "$out/run" --format pprof -o "$out/profile.pb.gz"
 "$lw" export "$out/run" --format collapsed -o "$out/profile.folded"
 say "files"
+echo "report (open it):       $out/report.html"
 echo "snapshots and dumps:    $out/run/"
 echo "retainer graph (SVG):   $out/retainers.svg"
 echo "pprof profile:          $out/profile.pb.gz   (go tool pprof -top $out/profile.pb.gz)"

@@ -8,6 +8,8 @@ pkgs=(
   libgraphviz-dev graphviz libdw-dev libelf-dev elfutils zlib1g-dev
   golang-go python3 g++ binutils file procps
   libjemalloc2 libgoogle-perftools4 heaptrack hyperfine linux-perf
+  redis-server redis-tools groff-base man-db
+  chromium chromium-driver python3-selenium
 )
 missing=()
 for p in "${pkgs[@]}"; do

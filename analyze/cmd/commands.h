@@ -16,6 +16,7 @@ int lw_cmd_diff(int argc, char **argv);
 int lw_cmd_growth(int argc, char **argv);
 int lw_cmd_retainers(int argc, char **argv);
 int lw_cmd_export(int argc, char **argv);
+int lw_cmd_report(int argc, char **argv);
 int lw_cmd_sql(int argc, char **argv);
 
 #endif

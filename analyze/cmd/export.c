@@ -163,11 +163,9 @@ int lw_cmd_export(int argc, char **argv)
 		const char *step = "";
 		export_job job = { &prof, fmt, sample };
 		int rc = lw_out_publish(output, write_job, &job, &step);
-		if (rc == -ELOOP && !strcmp(step, "replace")) {
-			lw_error("'%s': is a symbolic link to a file; not replacing it", output);
-			status = 1;
-		} else if (rc) {
-			lw_error("'%s': %s failed: %s", output, step, strerror(-rc));
+		if (rc) {
+			char why[256];
+			lw_error("'%s': %s", output, lw_out_reason(rc, step, why, sizeof why));
 			status = 1;
 		}
 	}

@@ -261,41 +261,6 @@ static void print_rows(const lw_growth_report *g, const growth_args *a, int widt
 		fprintf(out, "(%zu more sites; -n to show more)\n", g->n_sites - shown);
 }
 
-static void json_process(lw_json *j, const lw_growth_report *g, const lw_series *ser)
-{
-	const lw_growth_process *p = NULL;
-	for (size_t i = 0; i < g->n_procs; i++)
-		if (g->procs[i].ser == ser)
-			p = &g->procs[i];
-	lw_json_obj_begin(j);
-	lw_json_key(j, "pid");
-	lw_json_int(j, ser->pid);
-	lw_json_key(j, "exe");
-	lw_json_str(j, ser->exe);
-	if (p) {
-		lw_json_key(j, "n_snapshots");
-		lw_json_int(j, (int64_t)p->n_snaps);
-		lw_json_key(j, "span_s");
-		lw_json_num(j, p->span_s);
-		lw_json_key(j, "sample_rate");
-		lw_json_num(j, p->rate);
-		lw_json_key(j, "detectable_slope_bytes_per_s");
-		lw_json_num(j, p->detectable_bytes_per_s);
-		lw_json_key(j, "min_samples");
-		lw_json_num(j, p->min_samples);
-		lw_json_key(j, "watch");
-		lw_json_obj_begin(j);
-		lw_json_key(j, "slope_bytes_per_s");
-		lw_json_num(j, g->opts.watch_slope);
-		lw_json_key(j, "needs_s");
-		lw_json_num(j, p->watch_s);
-		lw_json_key(j, "rate_within_span");
-		lw_json_num(j, p->watch_rate);
-		lw_json_obj_end(j);
-	}
-	lw_json_obj_end(j);
-}
-
 static void print_json(const lw_growth_report *g, const growth_args *a, FILE *out)
 {
 	lw_json *j = lw_json_new(out);
@@ -303,87 +268,9 @@ static void print_json(const lw_growth_report *g, const growth_args *a, FILE *ou
 	size_t shown = g->n_sites < a->n ? g->n_sites : (size_t)a->n;
 	for (size_t i = 0; i < shown; i++) {
 		const lw_growth_site *row = &g->sites[i];
-		const lw_growth_result *r = &row->r;
 		const lw_site *site = &row->ser->sites[row->site];
 		lw_json_obj_begin(j);
-		lw_json_key(j, "rank");
-		lw_json_int(j, (int64_t)i + 1);
-		lw_json_key(j, "verdict");
-		lw_json_str(j, lw_verdict_name(r->verdict));
-		lw_json_key(j, "slope_bytes_per_s");
-		lw_json_num(j, row->slope_bytes);
-		lw_json_key(j, "detectable_slope_bytes_per_s");
-		lw_json_num(j, row->detectable_bytes_per_s);
-		lw_json_key(j, "inuse_bytes");
-		lw_json_num(j, row->last_bytes);
-		lw_json_key(j, "inuse_bytes_ci");
-		lw_json_arr_begin(j);
-		lw_json_num(j, row->last_bytes_lo);
-		lw_json_num(j, row->last_bytes_hi);
-		lw_json_arr_end(j);
-		lw_json_key(j, "inuse_objects");
-		lw_json_num(j, row->last_objects);
-		lw_json_key(j, "sample");
-		lw_json_str(j, lw_sample_type_name(a->sample));
-		lw_json_key(j, "slope_per_s");
-		lw_json_num(j, r->fit.slope);
-		lw_json_key(j, "slope_ci");
-		lw_json_arr_begin(j);
-		lw_json_num(j, r->fit.ci_lo);
-		lw_json_num(j, r->fit.ci_hi);
-		lw_json_arr_end(j);
-		lw_json_key(j, "slope_ci_level");
-		lw_json_num(j, r->fit.conf);
-		lw_json_key(j, "recent_slope_per_s");
-		lw_json_num(j, r->recent_slope);
-		lw_json_key(j, "p_value");
-		lw_json_num(j, r->p);
-		lw_json_key(j, "q_value");
-		lw_json_num(j, r->q);
-		lw_json_key(j, "mk_s");
-		lw_json_num(j, r->mk.s);
-		lw_json_key(j, "n_snapshots");
-		lw_json_int(j, (int64_t)r->n);
-		lw_json_key(j, "span_s");
-		lw_json_num(j, r->span_s);
-		lw_json_key(j, "rise");
-		lw_json_num(j, r->rise_level);
-		lw_json_key(j, "samples");
-		lw_json_obj_begin(j);
-		lw_json_key(j, "unit");
-		lw_json_num(j, r->unit);
-		lw_json_key(j, "latest");
-		lw_json_num(j, r->level_samples);
-		lw_json_key(j, "persistent");
-		lw_json_bool(j, r->persistent);
-		lw_json_key(j, "p_trend");
-		lw_json_num(j, r->p_trend);
-		lw_json_key(j, "p_count");
-		lw_json_num(j, r->p_count);
-		lw_json_obj_end(j);
-		lw_json_key(j, "checks");
-		lw_json_obj_begin(j);
-		lw_json_key(j, "material");
-		lw_json_bool(j, r->material);
-		lw_json_key(j, "continuing");
-		lw_json_bool(j, r->continuing);
-		lw_json_key(j, "stopped");
-		lw_json_bool(j, r->stopped);
-		lw_json_key(j, "sawtooth");
-		lw_json_bool(j, r->sawtooth);
-		lw_json_key(j, "staircase");
-		lw_json_bool(j, r->staircase);
-		lw_json_key(j, "sampling_noise");
-		lw_json_bool(j, r->sampling_noise);
-		lw_json_key(j, "steps");
-		lw_json_int(j, r->n_jumps);
-		lw_json_key(j, "drawdowns");
-		lw_json_int(j, r->n_drawdowns);
-		lw_json_obj_end(j);
-		lw_json_key(j, "process");
-		json_process(j, g, row->ser);
-		lw_json_key(j, "site_id");
-		lw_json_int(j, site->id);
+		lw_growth_json_fields(j, g, i);
 		lw_json_key(j, "frames");
 		lw_json_frames(j, site->frames, site->n_frames);
 		lw_json_obj_end(j);

@@ -25,6 +25,7 @@ static const struct {
 	{ "growth", lw_cmd_growth, "growth PATH... [-n N] [--fail-on-leak] [--json]" },
 	{ "retainers", lw_cmd_retainers, "retainers DUMP [--site PATTERN] [-o FILE.dot|FILE.svg]" },
 	{ "export", lw_cmd_export, "export PATH --format pprof|collapsed|text -o FILE" },
+	{ "report", lw_cmd_report, "report PATH... [-o FILE.html] [--dump DUMP] [--base SNAPSHOT]" },
 	{ "sql", lw_cmd_sql, "sql [--json] DB QUERY" },
 };
 

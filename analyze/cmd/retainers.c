@@ -455,12 +455,9 @@ int lw_cmd_retainers(int argc, char **argv)
 				 "cannot render svg (plugin missing?)");
 			goto out;
 		}
-		if (wr == -ELOOP && !strcmp(step, "replace")) {
-			lw_error("'%s': is a symbolic link to a file; not replacing it", output);
-			goto out;
-		}
 		if (wr < 0) {
-			lw_error("'%s': %s failed: %s", output, step, strerror(-wr));
+			char why[256];
+			lw_error("'%s': %s", output, lw_out_reason(wr, step, why, sizeof why));
 			goto out;
 		}
 		if (!json)

@@ -6,8 +6,12 @@
  * Finding libleakwatch.so, first hit wins:
  *   1. $LEAKWATCH_SHIM (must name an existing file);
  *   2. the build tree: <dir of this executable>/../preload/libleakwatch.so;
- *   3. installed: <dir of this executable>/../lib/libleakwatch.so, then
- *      LW_LIBDIR/libleakwatch.so (the libdir meson was configured with).
+ *   3. installed, relative to this executable, so that a DESTDIR or moved
+ *      install finds its own shim: <dir>/LW_LIBDIR_REL/libleakwatch.so (the
+ *      configured libdir seen from the bindir, ../lib/x86_64-linux-gnu on
+ *      Debian), then <dir>/../lib/libleakwatch.so;
+ *   4. LW_LIBDIR/libleakwatch.so (the absolute libdir meson was configured
+ *      with).
  * LD_PRELOAD keeps what was already there (the shim comes first).
  * The output directory is always passed as an absolute LEAKWATCH_DIR, so
  * the message names exactly where the files appear; without -o it is the
@@ -31,6 +35,9 @@
 
 #ifndef LW_LIBDIR
 #define LW_LIBDIR "/usr/local/lib"
+#endif
+#ifndef LW_LIBDIR_REL
+#define LW_LIBDIR_REL "../lib"
 #endif
 
 static void run_usage(FILE *out)
@@ -69,7 +76,9 @@ static int find_shim(char *out, size_t len)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			const char *rel[] = { "../preload/libleakwatch.so", "../lib/libleakwatch.so" };
+			const char *rel[] = { "../preload/libleakwatch.so",
+					      LW_LIBDIR_REL "/libleakwatch.so",
+					      "../lib/libleakwatch.so" };
 			for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 				char cand[PATH_MAX + 64];
 				snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 
+#include "json.h"
 #include "model.h"
 #include "trend.h"
 
@@ -103,5 +104,10 @@ void lw_growth_report_free(lw_growth_report *r);
 /* The series judged for one ranked site: its value (opts.sample) at
  * snapshot k of its process. */
 double lw_growth_site_value(const lw_growth_report *g, const lw_growth_site *s, size_t k);
+
+/* Writes the fields of site i (rank i + 1) of `growth --json`, every one
+ * but "frames" (the caller adds the site's frames, or its own reference to
+ * them), into the open JSON object: the one writer of those figures. */
+void lw_growth_json_fields(lw_json *j, const lw_growth_report *g, size_t i);
 
 #endif

@@ -123,3 +123,12 @@ int lw_out_publish(const char *path, lw_out_write_fn write, void *arg, const cha
 	free(tmp);
 	return rc;
 }
+
+const char *lw_out_reason(int rc, const char *step, char *buf, size_t len)
+{
+	if (rc == -ELOOP && !strcmp(step, "replace"))
+		snprintf(buf, len, "is a symbolic link to a file; not replacing it");
+	else
+		snprintf(buf, len, "%s failed: %s", step, strerror(-rc));
+	return buf;
+}

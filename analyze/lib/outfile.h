@@ -12,6 +12,7 @@
 #ifndef LW_OUTFILE_H
 #define LW_OUTFILE_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* Writes the whole content to `out`; returns 0 or a negative errno. */
@@ -21,5 +22,10 @@ typedef int (*lw_out_write_fn)(FILE *out, void *arg);
  * "fsync", "rename", ...). -ELOOP with step "replace": `path` is a symbolic
  * link to a regular file. */
 int lw_out_publish(const char *path, lw_out_write_fn write, void *arg, const char **step);
+
+/* The reason a failed lw_out_publish gives the user, for an error line
+ * "'<path>': <reason>": "is a symbolic link to a file; not replacing it",
+ * or "<step> failed: <strerror>". Returns buf. */
+const char *lw_out_reason(int rc, const char *step, char *buf, size_t len);
 
 #endif

@@ -130,4 +130,25 @@ typedef struct lw_series_list {
 int lw_model_series(lw_db *db, lw_series_list *out);
 void lw_series_list_free(lw_series_list *l);
 
+/* Processes (one per run) with what a report's summary names: ids, the
+ * parent run (fork children), host, command line and the executable's
+ * build-id. Ordered by store id (first load), like lw_model_series.
+ * Defined in process.c. */
+typedef struct lw_proc_info {
+	int64_t id;             /* processes.id */
+	uint64_t run_id, parent_run_id;   /* parent_run_id 0: not a fork child */
+	uint32_t pid, ppid;
+	const char *exe, *hostname, *cmdline;
+	const char *build_id_hex;         /* of the executable's module, "" if unknown */
+	uint64_t start_wall_ns, sample_rate;
+} lw_proc_info;
+
+typedef struct lw_proc_list {
+	size_t n;
+	lw_proc_info *v;
+} lw_proc_list;
+
+int lw_model_processes(lw_db *db, lw_proc_list *out);
+void lw_proc_list_free(lw_proc_list *l);
+
 #endif
