@@ -35,6 +35,7 @@
 #include "growth_sim.h"
 #include "lwd.h"
 #include "selfmap.h"
+#include "../check.h"
 
 #define NOINLINE __attribute__((noinline))
 /* a few instructions, so that fn + 4 (the pc written) lies inside fn */
@@ -420,17 +421,6 @@ static int run_scenario(const gs_params *prm, const char *scen, long seeds)
 	return 0;
 }
 
-static int g_failures;
-
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			g_failures++;                                         \
-			fprintf(stderr, "FAIL: " __VA_ARGS__);                \
-			fputc('\n', stderr);                                  \
-		}                                                             \
-	} while (0)
-
 static void print_table(const gs_params *prm)
 {
 	printf("| scenario | site | kind | runs | leak | growing | plateau | stable | "
@@ -605,7 +595,7 @@ int main(int argc, char **argv)
 	gs_params_default(&prm);
 	long seeds = 200, limit_seeds = 200, seed = 0;
 	const char *only = NULL, *out = NULL;
-	int check = 1, c;
+	int do_check = 1, c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': seeds = atol(optarg); break;
@@ -615,7 +605,7 @@ int main(int argc, char **argv)
 		case 'k': seed = atol(optarg); break;
 		case 'o': out = optarg; break;
 		case 'l': limit_seeds = atol(optarg); break;
-		case 'n': check = 0; break;
+		case 'n': do_check = 0; break;
 		case 'v': g_verbose = 1; break;
 		default:
 			fprintf(stderr, "usage: growth_stability [--seeds N] [--window S] "
@@ -651,15 +641,10 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	print_table(&prm);
-	if (check) {
+	if (do_check) {
 		check_goals();
 		if (!only && limit_seeds > 0)
 			check_limits(&prm, limit_seeds);
 	}
-	if (g_failures) {
-		fprintf(stderr, "%d check(s) failed\n", g_failures);
-		return 1;
-	}
-	printf("all checks passed\n");
-	return 0;
+	return check_finish();
 }
