@@ -157,12 +157,16 @@ static const char *fmt_p(double q, char *buf, size_t len)
 	return buf;
 }
 
-/* "≥ 3.2 KiB/s", or "-" when nothing could be seen. */
+/* "≥ 3.2 KiB/s"; "any" when the site's figures are exact and noiseless
+ * (every block sampled, nothing but the growth would move them); "-" when
+ * nothing could be seen. */
 static const char *fmt_limit(double bps, const glyphs *gl, char *buf, size_t len)
 {
 	char r[32];
 	if (!isfinite(bps))
 		snprintf(buf, len, "-");
+	else if (bps == 0)
+		snprintf(buf, len, "any");
 	else
 		snprintf(buf, len, "%s %s", gl->ge, lw_fmt_rate(bps, r, sizeof(r)));
 	return buf;
@@ -243,8 +247,9 @@ static void print_rows(const lw_growth_report *g, const growth_args *a, int widt
 		if (multi) {
 			/* pad the limit cell to 15 columns (">= 1023.9 KiB/s";
 			 * the Unicode glyph is one column in three bytes) */
-			int cols = (int)strlen(s5) - (gl == &utf8_glyphs && isfinite(
-				row->detectable_bytes_per_s) ? 2 : 0);
+			double lim = row->detectable_bytes_per_s;
+			int cols = (int)strlen(s5) -
+				   (gl == &utf8_glyphs && isfinite(lim) && lim > 0 ? 2 : 0);
 			fprintf(out, "%*s  %" PRIu32, cols < 15 ? 15 - cols : 0, "", row->ser->pid);
 		}
 		fputc('\n', out);

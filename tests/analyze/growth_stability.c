@@ -144,7 +144,8 @@ static int build(const gs_run *run, built *b)
 			*f = (lw_sym_frame){ .function = p->sites[i].name,
 					     .file = "growth_stability.c", .line = 1,
 					     .module = "growth_stability" };
-			s->sites[i] = (lw_site){ site_index(p->sites[i].name) + 1, 1, f };
+			s->sites[i] = (lw_site){ .id = site_index(p->sites[i].name) + 1, .n_frames = 1,
+						.frames = f };
 			double *tt = malloc(n * sizeof(double));
 			if (!tt) {
 				free(c);
