@@ -29,6 +29,9 @@
 #define LW_ENV_SIGNAL "LEAKWATCH_SIGNAL"
 /* Read by `leakwatch run` only: path of libleakwatch.so. */
 #define LW_ENV_SHIM "LEAKWATCH_SHIM"
+/* Read by the analyzer only: size bound of its per-input cache databases
+ * (lw_env_parse_size; 0 = no cache). */
+#define LW_ENV_CACHE_MAX "LEAKWATCH_CACHE_MAX"
 
 #define LW_ENV_DEFAULT_RATE 524288u
 #define LW_ENV_DEFAULT_INTERVAL_NS (60ull * 1000000000ull)

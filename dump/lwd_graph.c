@@ -267,6 +267,10 @@ static int decode_roots(const lw_file *f, lw_graph *g, const uint8_t *p, uint64_
 			break;
 		case LWD_ROOT_STACK:
 		case LWD_ROOT_REGISTER:
+		case LWD_ROOT_TLS:
+		case LWD_ROOT_SPECIFIC:
+		case LWD_ROOT_THREAD_ARG:
+		case LWD_ROOT_ALT_STACK:
 			if (o->owner >= g->n_threads)
 				return bad(err, errlen, "ROOTS record %u: thread %u out of range (%zu threads)",
 					   i, o->owner, g->n_threads);

@@ -184,8 +184,11 @@ enum lwd_reason {
  * THREADS: `count` variable-size records; thread indices are their order.
  *   0  u32 tid              kernel thread id
  *   4  u32 flags            LWD_THREADF_*
- *   8  u64 stack_start      lowest scanned stack address (8-aligned)
- *  16  u64 stack_end        one past the highest (top of the stack mapping)
+ *   8  u64 stack_start      lowest scanned address of the thread's own
+ *                           stack (8-aligned)
+ *  16  u64 stack_end        one past the highest: the top of the stack, below
+ *                           the thread's static TLS and descriptor when they
+ *                           share its mapping (they are TLS roots)
  *  24  u64 sp               stack pointer at capture (0 if not captured)
  *  32  u32 n_regs           0..LWD_MAX_REGS general registers that follow
  *  36  u32 reserved         zero
@@ -204,7 +207,8 @@ enum lwd_reason {
                                       * that forked, the walker's self-check
                                       * thread): its stack holds no program
                                       * roots and is not scanned
-                                      * (stack_start == stack_end == 0) */
+                                      * (stack_start == stack_end == 0);
+                                      * only its TLS is (TLS roots) */
 
 /* HEAP_BLOCKS record, 24 bytes: one live block of the allocator, every one,
  * sampled or not. Records are sorted by addr and do not overlap
@@ -221,20 +225,36 @@ enum lwd_reason {
 /* ROOTS record, 24 bytes: one root word that points at or into a live block.
  * Sorted by (kind, owner, addr).
  *   0  u32 kind             enum lwd_root_kind
- *   4  u32 owner            GLOBAL: index into MODULES; STACK, REGISTER:
+ *   4  u32 owner            GLOBAL: index into MODULES; every other kind:
  *                           index into THREADS
- *   8  u64 addr             GLOBAL, STACK: address of the word (the analyzer
- *                           symbolizes globals offline with MODULES and the
- *                           module's symbol table); REGISTER: register number
- *                           (index into that thread's regs)
+ *   8  u64 addr             REGISTER: register number (index into that
+ *                           thread's regs); every other kind: address of the
+ *                           word (the analyzer symbolizes globals offline with
+ *                           MODULES and the module's symbol table)
  *  16  u32 block            index into HEAP_BLOCKS of the target
  *  20  u32 flags            LWD_ROOTF_*
- */
+ * Kinds 4..7 came after the first graph dumps (same format minor); a reader
+ * that predates them refuses such a dump with "unknown kind". */
 #define LWD_ROOT_SIZE 24
 enum lwd_root_kind {
 	LWD_ROOT_GLOBAL = 1,     /* writable PT_LOAD segment (data, bss) of a module */
-	LWD_ROOT_STACK = 2,      /* a thread's stack between sp (minus the red zone) and its top */
+	LWD_ROOT_STACK = 2,      /* a thread's own stack: from sp (minus the red zone)
+	                          * to its top, or all of it when the thread runs on
+	                          * another stack or was not captured */
 	LWD_ROOT_REGISTER = 3,   /* a thread's register at capture */
+	LWD_ROOT_TLS = 4,        /* a thread's static TLS blocks and thread
+	                          * descriptor (glibc's struct pthread), and its
+	                          * dynamic-TLS vector when that is not a heap block */
+	LWD_ROOT_SPECIFIC = 5,   /* a thread's pthread_setspecific slots in its
+	                          * descriptor (first-level values and the pointers
+	                          * to second-level blocks) */
+	LWD_ROOT_THREAD_ARG = 6, /* the start argument pthread_create stored in
+	                          * the thread's descriptor */
+	LWD_ROOT_ALT_STACK = 7,  /* the stack a thread was running on at capture
+	                          * when it is not its own: a coroutine stack
+	                          * (swapcontext) in a heap block or a mapping, or
+	                          * a signal stack; from sp minus the red zone to
+	                          * the end of that block or mapping */
 };
 #define LWD_ROOTF_INTERIOR 0x1u  /* the word points inside the block, not at its start */
 

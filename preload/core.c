@@ -79,11 +79,11 @@ static void *do_alloc(int kind, void *old, size_t n, size_t align)
 	case LW_K_CALLOC:
 		return mi_zalloc(n);
 	case LW_K_ALIGNED:
-		return mi_malloc_aligned(n, align);
+		return lw_core_fresh(mi_malloc_aligned(n, align));
 	case LW_K_REALLOC:
 		return mi_realloc(old, n);
 	default:
-		return mi_malloc(n);
+		return lw_core_fresh(mi_malloc(n));
 	}
 }
 

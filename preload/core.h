@@ -12,7 +12,8 @@
  * memory the shim allocates through libc/the unwinder is never sampled.
  *
  * Hot paths (malloc/new fast path): guard check, call counter increment,
- * compare + subtract on the byte countdown, then mi_*; free: guard check,
+ * compare + subtract on the byte countdown, then mi_* and one store that
+ * clears the new block's first word (lw_core_fresh); free: guard check,
  * counter increment, one filter byte load, then mi_free. No atomics, no
  * locks, no other calls. errno is untouched on success; the slow paths save
  * and restore it.
@@ -52,6 +53,19 @@ void *lw_core_realloc(void *p, size_t n);
  * (or returns NULL when nothrow). */
 void *lw_core_new_fail(size_t n, size_t align, int nothrow);
 
+/* mimalloc's release build leaves the free-list "next" pointer in the first
+ * word of the block it hands out. Until the program writes that word, the
+ * heap-graph scan would read it as a pointer to the block that was free
+ * after it, and a dropped block could look reachable. One store to the
+ * cache line mimalloc has just read clears it (a block is at least 8 bytes;
+ * malloc's contents are unspecified, so the program cannot tell). */
+static inline void *lw_core_fresh(void *p)
+{
+	if (LW_LIKELY(p != NULL))
+		*(void **)p = NULL;
+	return p;
+}
+
 static inline void lw_guard_enter(void) { lw_tls.guard++; }
 static inline void lw_guard_leave(void) { lw_tls.guard--; }
 
@@ -59,11 +73,11 @@ static inline void *lw_core_malloc(size_t n)
 {
 	struct lw_tls *t = &lw_tls;
 	if (LW_UNLIKELY(t->guard))
-		return mi_malloc(n);
+		return lw_core_fresh(mi_malloc(n));
 	t->allocs++;
 	if (LW_LIKELY(n < t->countdown)) {
 		t->countdown -= n;
-		return mi_malloc(n);
+		return lw_core_fresh(mi_malloc(n));
 	}
 	return lw_core_alloc_slow(NULL, n, 0, LW_K_MALLOC);
 }
@@ -86,11 +100,11 @@ static inline void *lw_core_aligned(size_t align, size_t n)
 {
 	struct lw_tls *t = &lw_tls;
 	if (LW_UNLIKELY(t->guard))
-		return mi_malloc_aligned(n, align);
+		return lw_core_fresh(mi_malloc_aligned(n, align));
 	t->allocs++;
 	if (LW_LIKELY(n < t->countdown)) {
 		t->countdown -= n;
-		return mi_malloc_aligned(n, align);
+		return lw_core_fresh(mi_malloc_aligned(n, align));
 	}
 	return lw_core_alloc_slow(NULL, n, align, LW_K_ALIGNED);
 }

@@ -16,8 +16,6 @@
 #include "util.h"
 #include "writer.h"
 
-__thread int lw_fork_internal;
-
 void lw_fork_lock_all(void)
 {
 	lw_modmap_lock();            /* 0 */
@@ -65,15 +63,13 @@ void lw_fork_reinit_locks(void)
 static void child(void)
 {
 	lw_fork_reinit_locks();
-	if (!lw_fork_internal) {
-		lw_core_after_fork_child();
-		lw_run.parent_run_id = lw_run.run_id;
-		lw_run.run_id = lw_random64();
-		lw_run.start_wall_ns = lw_now_wall();
-		lw_run.start_mono_ns = lw_now_mono();
-		lw_outdir_child();
-		lw_writer_child();
-	}
+	lw_core_after_fork_child();
+	lw_run.parent_run_id = lw_run.run_id;
+	lw_run.run_id = lw_random64();
+	lw_run.start_wall_ns = lw_now_wall();
+	lw_run.start_mono_ns = lw_now_mono();
+	lw_outdir_child();
+	lw_writer_child();
 	lw_guard_leave();
 }
 

@@ -20,19 +20,19 @@
  *
  * prepare waits for any thread that holds a shim lock to release it (no
  * deadlock: no shim lock is held while waiting for a program lock). parent
- * releases in reverse order. child re-initialises every lock, then (unless
- * the fork was made by the shim itself, see lw_fork_internal) becomes a new
- * leakwatch run: new run_id, parent_run_id = the parent's, output directory
- * "<parent dir>/<exe>.<pid>" (created lazily), sequence 0, new writer thread.
+ * releases in reverse order. child re-initialises every lock, then becomes
+ * a new leakwatch run: new run_id, parent_run_id = the parent's, output
+ * directory "<parent dir>/<exe>.<pid>" (created lazily), sequence 0, new
+ * writer thread. These handlers run only for the program's own forks.
  *
- * For the heap-graph dump (issue 4) from the writer thread:
- *   lw_fork_lock_all(); pid = _Fork();     // glibc 2.34+, no atfork handlers
+ * The heap-dump child (heapdump.c) is not made by fork() but by a raw clone
+ * that runs no atfork handler at all, so the writer thread takes the locks
+ * by hand:
+ *   lw_fork_lock_all(); pid = lw_heapgraph_clone();
  *   child:  lw_fork_reinit_locks();        // the copies are all LOCKED
  *           read tables with LW_SNAP_NOLOCK / *_foreach (consistent: the
- *           parent held every lock at fork time), write, _exit()
- *   parent: lw_fork_unlock_all(); waitpid(...)
- * or use fork() with lw_fork_internal = 1 around it, so that the atfork
- * child handler only re-initialises the locks.
+ *           parent held every lock at clone time), write, _exit()
+ *   parent: lw_fork_unlock_all(); waitpid(pid, .., __WALL)
  */
 #ifndef LW_FORK_H
 #define LW_FORK_H
@@ -43,11 +43,5 @@ void lw_fork_install(void);   /* constructor: pthread_atfork */
 /* Re-initialises every shim lock (and the snapshot I/O lock); for a
  * single-threaded child only. */
 void lw_fork_reinit_locks(void);
-
-/* Non-zero while the shim itself forks (set and cleared by the forking
- * thread, the writer): the child handler then skips "new run" setup.
- * Thread-local, so that a program thread forking at the same moment still
- * gets a normal child. */
-extern __thread int lw_fork_internal;
 
 #endif /* LW_FORK_H */

@@ -3,11 +3,16 @@
  *
  * Locks: runs on the writer thread with the reentrancy guard held; takes the
  * snapshot I/O lock for the whole dump (as lw_snap_write does), the unwind
- * read lock inside lw_snap_add_modules, and — through fork()'s atfork
- * prepare handler — every shim lock for the duration of the fork
- * (lw_fork_internal = 1 tells the child handler not to start a new run).
- * Child: single-threaded, reads tables with LW_SNAP_NOLOCK, uses mmap only.
- * Memory: the thread table (~1.3 MiB) is mapped once and reused.
+ * read lock inside lw_snap_add_modules, and every shim lock by hand
+ * (lw_fork_lock_all, fork.h order) around the clone: the child is made by
+ * lw_heapgraph_clone, not fork(), so no atfork handler runs — neither the
+ * application's nor the shim's — and glibc does not rewrite the child's
+ * copy of the heap (fork's reclaim_stacks zeroes every other thread's
+ * pthread_setspecific values).
+ * Child: single-threaded, reads tables with LW_SNAP_NOLOCK, uses mmap only,
+ * calls no libc function that needs fork-time re-initialisation (stdio,
+ * malloc, dl*, pthread_kill; see lw_heapgraph_clone).
+ * Memory: the thread table (1.5 MiB) is mapped once and reused.
  */
 #include "heapdump.h"
 
@@ -127,6 +132,10 @@ static void build_samples(struct graph_arg *a)
 	a->n_samples = n;
 }
 
+/* The dump child (lw_heapgraph_clone): single-threaded, shim locks already
+ * re-initialised; system calls, the shim's tables and mmap'd memory only.
+ * Exit status: 0 published with the graph, 2 published without it (the
+ * walker refused), 1 not published, 3 orphaned before it could start. */
 static __attribute__((noreturn)) void child_main(struct lw_snap *s, int dirfd, const char *name,
 						  uint64_t seq, pid_t parent, int canary_ok)
 {
@@ -199,12 +208,14 @@ int lw_heapdump_write(uint32_t reason)
 	uint64_t t0 = lw_now_mono();
 	lw_heapgraph_stop_threads(threads);
 	uint64_t t1 = lw_now_mono();
-	lw_fork_internal = 1;
-	pid_t pid = fork();
-	if (pid == 0)
+	lw_fork_lock_all();
+	long pid = lw_heapgraph_clone();
+	if (pid == 0) {
+		lw_fork_reinit_locks();
 		child_main(s, dirfd, name, seq, parent, canary_ok);
+	}
+	lw_fork_unlock_all();
 	uint64_t t2 = lw_now_mono();
-	lw_fork_internal = 0;
 	lw_heapgraph_resume_threads(threads);
 	uint64_t t3 = lw_now_mono();
 	lw_heapwalk_canary_release();
@@ -213,20 +224,23 @@ int lw_heapdump_write(uint32_t reason)
 	lw_heapdump_last.graph = 0;
 
 	int status = 0, published = 0;
+	lw_heapdump_last.child_pid = pid > 0 ? (int)pid : 0;
 	if (pid > 0) {
-		/* Only this pid: the application's other children stay its own. */
+		/* Only this pid (__WALL: it has no exit signal); the
+		 * application's own children stay its own. */
 		pid_t r;
 		do {
-			r = waitpid(pid, &status, __WALL);
+			r = waitpid((pid_t)pid, &status, __WALL);
 		} while (r < 0 && errno == EINTR);
 		lw_heapdump_last.child_ns = lw_now_mono() - t2;
 		lw_heapdump_last.child_status = status;
 		if (r == pid && WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2)) {
 			published = 1;
 			lw_heapdump_last.graph = WEXITSTATUS(status) == 0;
-		} else if (r < 0 && errno == ECHILD) {
-			/* the application reaped it (waitpid(-1) in its SIGCHLD
-			 * handler): trust the file, which appears only on success */
+		} else {
+			/* killed (or reaped by a program that waits with __WALL):
+			 * the file appears only complete, by rename after fsync,
+			 * so one that exists is the child's finished dump */
 			published = file_exists(dirfd, name);
 		}
 	}

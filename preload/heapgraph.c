@@ -1,5 +1,10 @@
-/* heapgraph.c — thread capture (parent) and the conservative pointer scan
- * that writes the heap-graph sections (forked child). See heapgraph.h.
+/* heapgraph.c — thread layout probe, thread capture and the dump child's
+ * clone (parent), and the conservative pointer scan that writes the
+ * heap-graph sections (the child). See heapgraph.h.
+ *
+ * Parent, once (lw_heapgraph_install, writer thread, outside malloc): the
+ * thread layout (dlsym of two glibc exports and a probe thread). At load
+ * time, a constructor records the main thread's tp (%fs:0, no call).
  *
  * Capture signal handler: an exception to "handlers only write a byte to a
  * pipe": its whole point is the interrupted thread's ucontext, so it copies
@@ -8,7 +13,11 @@
  * async-signal-safe system calls (gettid, futex, clock_gettime) and touches
  * no lock, so it cannot deadlock with the code it interrupted; the deadline
  * bounds any stall if the forking thread would need a lock the parked thread
- * holds (e.g. a libc lock taken by fork).
+ * holds (e.g. a shim lock the dumper takes before the clone).
+ *
+ * Child (plan_thread, scan_root, scan_tls): every thread's roots from its
+ * captured sp and tp, the layout and the child's copy of /proc/self/maps;
+ * reads the copied memory only, nothing is written to it.
  *
  * Scan (child, hot path): for every aligned word v of a root or a live block,
  * lw_heapwalk_find(v) — one subtract/compare rejects non-heap words; heap
@@ -20,9 +29,11 @@
 #include "heapgraph.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -35,6 +46,117 @@
 #include "lwd_graph.h"
 
 #define LW_HG_SIGNAL (SIGRTMAX - 3)
+
+/* ---- parent: thread layout ---------------------------------------------- */
+
+static inline uint64_t read_tp(void)
+{
+	uint64_t tp;
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(tp));   /* tcbhead_t.tcb == tp */
+	return tp;
+}
+
+static lw_hg_tls_layout layout = { 0, 0, -1, -1, 0, 0 };
+static int layout_done;
+
+/* The main thread's tp, recorded when the library is loaded (LD_PRELOAD
+ * constructors run on the main thread): the main thread's descriptor is
+ * ld.so's allocation, found nowhere else when the thread cannot be captured.
+ * Reads %fs:0 and makes two system calls, nothing else. */
+__attribute__((constructor)) static void note_main_tp(void)
+{
+	if (syscall(SYS_gettid) == getpid())
+		layout.main_tp = read_tp();
+}
+
+struct probe_arg {
+	int64_t spec_off, arg_off;
+	int n_spec, n_arg;
+};
+
+/* Probe thread: finds, in its own descriptor, the pthread_setspecific slots
+ * (glibc sets specific[0] = &specific_1stblock[0], so the word whose value is
+ * its own address minus 512) and the stored start routine and argument
+ * (this function and `argp`, adjacent). Each must match exactly once. */
+static void *probe_main(void *argp)
+{
+	struct probe_arg *pa = argp;
+	uint64_t tp = read_tp();
+	for (uint64_t o = 0; o + 16 <= layout.tcb_size; o += 8) {
+		const uint64_t *w = (const uint64_t *)(uintptr_t)(tp + o);
+		if (o >= 512 && w[0] == tp + o - 512) {
+			pa->spec_off = (int64_t)o - 512;
+			pa->n_spec++;
+		}
+		if (w[0] == (uint64_t)(uintptr_t)probe_main && w[1] == (uint64_t)(uintptr_t)argp) {
+			pa->arg_off = (int64_t)o + 8;
+			pa->n_arg++;
+		}
+	}
+	return NULL;
+}
+
+/* Sizes from glibc's own exports (ld.so's _dl_get_tls_static_info, which
+ * LeakSanitizer uses too, and libc's _thread_db_sizeof_pthread, published
+ * for libthread_db), offsets from the probe thread. Parent, writer thread,
+ * once; takes the loader lock (dlsym) and starts a thread. */
+static void find_layout(void)
+{
+	void (*static_info)(size_t *, size_t *) =
+		(void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
+	const uint32_t *tcb = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+	size_t size = 0, align = 0;
+	if (static_info)
+		static_info(&size, &align);
+	uint64_t tp = read_tp();
+	/* sane values only: the descriptor fits in the static area, and the
+	 * caller's own descriptor shows tcbhead_t's self pointers */
+	if (!tcb || *tcb < 64 || *tcb > 65536 || size < *tcb || size > (64u << 20) ||
+	    ((const uint64_t *)(uintptr_t)tp)[0] != tp || ((const uint64_t *)(uintptr_t)tp)[2] != tp)
+		return;
+	layout.static_size = size;
+	layout.tcb_size = *tcb;
+	struct probe_arg pa = { -1, -1, 0, 0 };
+	pthread_t th;
+	if (pthread_create(&th, NULL, probe_main, &pa) != 0)
+		return;
+	pthread_join(th, NULL);
+	if (pa.n_spec == 1 && (uint64_t)pa.spec_off + LW_HG_SPEC_BYTES <= layout.tcb_size)
+		layout.spec_off = pa.spec_off;
+	if (pa.n_arg == 1)
+		layout.arg_off = pa.arg_off;
+}
+
+const lw_hg_tls_layout *lw_heapgraph_layout(void)
+{
+	return &layout;
+}
+
+/* ---- parent: the invisible fork ----------------------------------------- */
+
+/* clone(flags = 0): the low byte of the flags is the exit signal, so 0 means
+ * none; no CLONE_VM (a copy, as fork), no CLONE_THREAD (a new process), no
+ * tid bookkeeping. The kernel only autoreaps children whose exit signal is
+ * SIGCHLD, so a program that ignores SIGCHLD does not make this child vanish
+ * either; only a stop (SIGSTOP sent to the child from outside) would still
+ * notify the parent.
+ *
+ * What glibc's fork() does and this child does without: atfork handlers
+ * (the point); reclaim_stacks, which marks every other thread's stack as
+ * free and zeroes its pthread_setspecific values (the scan needs them
+ * intact); resetting the stdio, malloc-arena, loader and NSS locks (the
+ * child uses none of them: mmap, raw file I/O and the shim's own locks,
+ * which the caller re-initialises); _Fork's CLONE_CHILD_SETTID into
+ * THREAD_SELF->tid (the child keeps the forking thread's tid there:
+ * getpid/gettid are system calls in glibc >= 2.25, and the child takes no
+ * error-checking or robust mutex and sends no signal to itself); re-registering
+ * the robust-futex list (the kernel starts the child with none, and it holds
+ * no robust mutex). rseq registration is inherited with the copied memory. */
+long lw_heapgraph_clone(void)
+{
+	long pid = syscall(SYS_clone, 0ul, NULL, NULL, NULL, 0ul);
+	return pid < 0 ? -errno : pid;
+}
 
 /* ---- parent: capture ---------------------------------------------------- */
 
@@ -84,9 +206,7 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv)
 		slot->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
 	slot->n_regs = n;
 	slot->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
-	uint64_t tp;
-	__asm__ volatile("mov %%fs:0, %0" : "=r"(tp));   /* TCB self pointer */
-	slot->tp = tp;
+	slot->tp = read_tp();
 	slot->flags |= LWD_THREADF_REGS;
 	atomic_store(&slot->acked, 1);
 	/* a thread interrupted inside the shim may hold a shim lock that the
@@ -111,6 +231,10 @@ static void capture_handler(int sig, siginfo_t *si, void *ucv)
 
 int lw_heapgraph_install(void)
 {
+	if (!layout_done) {
+		layout_done = 1;
+		find_layout();
+	}
 	if (atomic_load(&cap_installed))
 		return 0;
 	struct sigaction old;
@@ -182,6 +306,8 @@ struct lw_dirent64 {
 int lw_heapgraph_stop_threads(lw_hg_threads *ts)
 {
 	ts->n = 0;
+	ts->layout = layout;
+	ts->layout.main_tid = (uint32_t)getpid();
 	atomic_store(&cap_release, 0);
 	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -207,8 +333,11 @@ int lw_heapgraph_stop_threads(lw_hg_threads *ts)
 			lw_hg_thread *t = &ts->t[ts->n++];
 			memset(t, 0, sizeof *t);
 			t->tid = tid;
-			if (tid == self || tid == canary_tid)
+			if (tid == self || tid == canary_tid) {
 				t->flags = LWD_THREADF_DUMPER;
+				/* glibc's pthread_t is the descriptor's address */
+				t->tp = tid == self ? read_tp() : lw_heapwalk_canary_thread();
+			}
 		}
 	}
 	close(fd);
@@ -374,17 +503,24 @@ static void scan_block(scanctx *c, uint32_t from, uint64_t a, uint64_t e)
 }
 
 /* Scans a root range word by word, writing a ROOTS record per hit; skips
- * unreadable memory and the excluded ranges (sorted, disjoint). */
+ * unreadable memory and the excluded ranges (sorted, disjoint), except for
+ * a range inside one live block (a coroutine stack, a thread stack given to
+ * pthread_attr_setstack): it lies in a heap segment, which the exclusions
+ * cut out, and cannot overlap the shim's memory. */
 static void scan_root(scanctx *c, uint32_t kind, uint32_t owner, uint64_t a, uint64_t e)
 {
 	const lw_heapwalk *hw = c->hw;
 	uint64_t rs, re;
 	a = (a + 7) & ~7ull;
 	e &= ~7ull;
+	size_t n_excl = c->n_excl;
+	if (a < e && lw_heapwalk_find(hw, a, NULL) != LW_HW_NONE &&
+	    lw_heapwalk_find(hw, a, NULL) == lw_heapwalk_find(hw, e - 1, NULL))
+		n_excl = 0;
 	while (a < e && lw_heapwalk_readable_next(hw, a, e, &rs, &re)) {
 		a = re;
 		/* cut the first excluded range out of [rs, re) */
-		for (size_t x = 0; x < c->n_excl; x++) {
+		for (size_t x = 0; x < n_excl; x++) {
 			const lw_hg_range *r = &c->excl[x];
 			if (r->end <= rs || r->start >= re)
 				continue;
@@ -479,6 +615,191 @@ static void sort_samples(lw_hg_sample *s, size_t n)
 	}
 }
 
+/* ---- child: where each thread's roots are ------------------------------- */
+
+static inline uint64_t rd_word(uint64_t a)
+{
+	return *(const volatile uint64_t *)(uintptr_t)a;
+}
+
+static int readable_range(const lw_heapwalk *hw, uint64_t a, uint64_t e)
+{
+	uint64_t rs, re;
+	return a < e && lw_heapwalk_readable_next(hw, a, e, &rs, &re) && rs == a && re == e;
+}
+
+/* 1 if tp is a thread descriptor: tcbhead_t starts {tcb, dtv, self} with
+ * tcb == self == tp. */
+static int is_tcb(const lw_heapwalk *hw, uint64_t tp)
+{
+	return tp && !(tp & 7) && readable_range(hw, tp, tp + 24) &&
+	       rd_word(tp) == tp && rd_word(tp + 16) == tp;
+}
+
+/* The descriptor of an uncaptured glibc thread: at the top of its stack
+ * mapping (allocate_stack puts it at the end, aligned down to the static TLS
+ * alignment, at most a page). 0 if not found. */
+static uint64_t find_tcb(const lw_heapwalk *hw, const lw_hg_tls_layout *L, uint64_t sp)
+{
+	uint64_t ms, me;
+	if (!L->tcb_size || !lw_heapwalk_mapping(hw, sp, &ms, &me) || me - ms < L->tcb_size + 4096)
+		return 0;
+	for (uint64_t tp = (me - L->tcb_size) & ~63ull; tp + 4096 >= me - L->tcb_size && tp >= ms; tp -= 64)
+		if (is_tcb(hw, tp))
+			return tp;
+	return 0;
+}
+
+/* 1 if a lies in one of the writable module regions (few: linear). */
+static int in_region(const lw_hg_region *r, size_t n, uint64_t a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a >= r[i].start && a < r[i].end)
+			return 1;
+	return 0;
+}
+
+/* Fills t's root ranges (see heapgraph.h). Child. */
+static void plan_thread(const lw_heapwalk *hw, const lw_hg_tls_layout *L,
+			const lw_hg_region *regions, size_t n_regions, lw_hg_thread *t)
+{
+	t->stack_start = t->stack_end = 0;
+	t->tls = t->spec = t->dtv = t->alt = (lw_hg_range){ 0, 0 };
+	t->arg = 0;
+	int dumper = (t->flags & LWD_THREADF_DUMPER) != 0;
+	int is_main = t->tid == L->main_tid;
+	uint64_t tp = t->tp;
+	if (!tp && is_main)
+		tp = L->main_tp;
+	if (!tp && !is_main && t->sp)
+		tp = find_tcb(hw, L, t->sp);
+	if (!is_tcb(hw, tp))
+		tp = 0;
+
+	/* static TLS and the descriptor */
+	if (tp && L->tcb_size && tp + L->tcb_size > L->static_size &&
+	    readable_range(hw, tp + L->tcb_size - L->static_size, tp + L->tcb_size)) {
+		t->tls = (lw_hg_range){ tp + L->tcb_size - L->static_size, tp + L->tcb_size };
+		if (L->spec_off >= 0 && rd_word(tp + (uint64_t)L->spec_off + 512) == tp + (uint64_t)L->spec_off)
+			t->spec = (lw_hg_range){ tp + (uint64_t)L->spec_off,
+						 tp + (uint64_t)L->spec_off + LW_HG_SPEC_BYTES };
+		if (L->arg_off >= 0 && !dumper)
+			t->arg = tp + (uint64_t)L->arg_off;
+		/* tcb->dtv points at dtv[1]; dtv[0] holds the length. A heap
+		 * DTV is a block like any other; ld.so's initial one is not. */
+		uint64_t d = rd_word(tp + 8);
+		if (d && !(d & 7) && lw_heapwalk_find(hw, d, NULL) == LW_HW_NONE &&
+		    readable_range(hw, d - 16, d)) {
+			uint64_t len = rd_word(d - 16);
+			if (len > 0 && len < 65536 && readable_range(hw, d, d + 16 * (len + 1)))
+				t->dtv = (lw_hg_range){ d + 16, d + 16 * (len + 1) };
+		}
+	}
+
+	/* a thread of the shim: only its TLS, which holds its dynamic-TLS
+	 * vector (a heap block) and no program data */
+	if (dumper)
+		return;
+
+	/* the thread's own stack [hs, he) */
+	uint64_t hs = 0, he = 0, ms, me;
+	if (is_main) {
+		if (!lw_heapwalk_main_stack(hw, &hs, &he))
+			hs = he = 0;
+	} else if (t->tls.end) {
+		uint64_t bs, bz;
+		uint32_t b = lw_heapwalk_find(hw, tp, NULL);
+		if (b != LW_HW_NONE) {             /* pthread_attr_setstack on a heap block */
+			lw_heapwalk_block(hw, b, &bs, &bz);
+			hs = bs;
+			he = t->tls.start;
+		} else if (lw_heapwalk_mapping(hw, tp, &ms, &me)) {
+			hs = ms;
+			he = t->tls.start;
+		}
+	} else if (t->sp && lw_heapwalk_mapping(hw, t->sp, &ms, &me)) {
+		/* descriptor unknown: the sp mapping, up to the page after tp */
+		hs = ms;
+		he = me;
+		if (t->tp > t->sp && t->tp < me) {
+			uint64_t top = (t->tp + 4096) & ~4095ull;
+			if (top < me)
+				he = top;
+		}
+	}
+	if (hs >= he)
+		return;                            /* no stack known: TLS only */
+	if (!t->sp) {
+		/* not captured and not in a system call: only the main
+		 * thread's stack is known without sp; all of it */
+		if (is_main) {
+			t->stack_start = hs;
+			t->stack_end = he;
+			t->flags |= LWD_THREADF_WHOLE_STACK;
+		}
+		return;
+	}
+	uint64_t sp = t->sp;
+	if (sp >= hs && sp < he) {
+		uint64_t s = (t->flags & LWD_THREADF_WHOLE_STACK) ? hs :
+			     (sp - LW_HG_REDZONE > hs ? sp - LW_HG_REDZONE : hs);
+		t->stack_start = s & ~7ull;
+		t->stack_end = he;
+		return;
+	}
+	/* running on another stack: all of its own, and the other one from sp */
+	t->stack_start = hs;
+	t->stack_end = he;
+	uint64_t lo = (t->flags & LWD_THREADF_WHOLE_STACK) ? 0 : sp - LW_HG_REDZONE;
+	uint64_t bs, bz;
+	uint32_t b = lw_heapwalk_find(hw, sp, NULL);
+	if (b != LW_HW_NONE) {
+		lw_heapwalk_block(hw, b, &bs, &bz);
+		t->alt = (lw_hg_range){ (lo > bs ? lo : bs) & ~7ull, bs + bz };
+	} else if (!in_region(regions, n_regions, sp) && lw_heapwalk_mapping(hw, sp, &ms, &me)) {
+		t->alt = (lw_hg_range){ (lo > ms ? lo : ms) & ~7ull, me };
+	}
+}
+
+static int cmp_range_start(const lw_hg_range *a, const lw_hg_range *b)
+{
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* TLS roots of thread i: its static TLS and descriptor without the
+ * pthread_setspecific slots and the start argument, and a non-heap DTV, in
+ * address order. */
+static void scan_tls(scanctx *c, uint32_t i, const lw_hg_thread *t)
+{
+	lw_hg_range r[5], cut[2];
+	size_t n = 0, nc = 0;
+	if (t->spec.end > t->spec.start)
+		cut[nc++] = t->spec;
+	if (t->arg)
+		cut[nc++] = (lw_hg_range){ t->arg, t->arg + 8 };
+	if (nc == 2 && cmp_range_start(&cut[0], &cut[1]) > 0) {
+		lw_hg_range x = cut[0]; cut[0] = cut[1]; cut[1] = x;
+	}
+	uint64_t a = t->tls.start;
+	for (size_t k = 0; k < nc; k++) {
+		if (cut[k].start > a)
+			r[n++] = (lw_hg_range){ a, cut[k].start };
+		if (cut[k].end > a)
+			a = cut[k].end;
+	}
+	if (t->tls.end > a)
+		r[n++] = (lw_hg_range){ a, t->tls.end };
+	if (t->dtv.end > t->dtv.start &&
+	    (t->dtv.end <= t->tls.start || t->dtv.start >= t->tls.end))
+		r[n++] = t->dtv;
+	for (size_t k = 1; k < n; k++)            /* insertion sort of <= 4 */
+		for (size_t j = k; j > 0 && cmp_range_start(&r[j - 1], &r[j]) > 0; j--) {
+			lw_hg_range x = r[j]; r[j] = r[j - 1]; r[j - 1] = x;
+		}
+	for (size_t k = 0; k < n; k++)
+		scan_root(c, LWD_ROOT_TLS, i, r[k].start, r[k].end);
+}
+
 int lw_heapgraph_write(lw_writer *w, const lw_heapwalk *hw, lw_hg_threads *ts,
 		       lw_hg_region *regions, size_t n_regions,
 		       lw_hg_range *exclude, size_t n_exclude,
@@ -511,26 +832,13 @@ int lw_heapgraph_write(lw_writer *w, const lw_heapwalk *hw, lw_hg_threads *ts,
 	if (c.tbuf == MAP_FAILED)
 		return -ENOMEM;
 
-	/* THREADS: stack ranges from the maps, registers masked to heap addresses */
+	/* THREADS: root ranges from the maps and the layout, registers masked
+	 * to heap addresses */
 	size_t n_threads = ts ? ts->n : 0;
 	lw_writer_section_begin(w, LWD_SEC_THREADS, 0, (uint32_t)n_threads);
 	for (size_t i = 0; i < n_threads; i++) {
 		lw_hg_thread *t = &ts->t[i];
-		uint64_t ms, me;
-		t->stack_start = t->stack_end = 0;
-		if (!(t->flags & LWD_THREADF_DUMPER) && t->sp &&
-		    lw_heapwalk_mapping(hw, t->sp, &ms, &me)) {
-			uint64_t s = (t->flags & LWD_THREADF_WHOLE_STACK) ? ms :
-				     (t->sp - LW_HG_REDZONE > ms ? t->sp - LW_HG_REDZONE : ms);
-			/* glibc threads: struct pthread ends the stack block */
-			if (t->tp > t->sp && t->tp < me) {
-				uint64_t top = (t->tp + 4096) & ~4095ull;
-				if (top < me)
-					me = top;
-			}
-			t->stack_start = s & ~7ull;
-			t->stack_end = me;
-		}
+		plan_thread(hw, &ts->layout, regions, n_regions, t);
 		for (uint32_t k = 0; k < t->n_regs; k++)
 			if (lw_heapwalk_find(hw, t->regs[k], NULL) == LW_HW_NONE)
 				t->regs[k] = 0;
@@ -595,6 +903,18 @@ int lw_heapgraph_write(lw_writer *w, const lw_heapwalk *hw, lw_hg_threads *ts,
 					   interior ? LWD_ROOTF_INTERIOR : 0);
 			c.roots++;
 		}
+	for (size_t i = 0; i < n_threads; i++)
+		if (ts->t[i].tls.end > ts->t[i].tls.start)
+			scan_tls(&c, (uint32_t)i, &ts->t[i]);
+	for (size_t i = 0; i < n_threads; i++)
+		if (ts->t[i].spec.end > ts->t[i].spec.start)
+			scan_root(&c, LWD_ROOT_SPECIFIC, (uint32_t)i, ts->t[i].spec.start, ts->t[i].spec.end);
+	for (size_t i = 0; i < n_threads; i++)
+		if (ts->t[i].arg)
+			scan_root(&c, LWD_ROOT_THREAD_ARG, (uint32_t)i, ts->t[i].arg, ts->t[i].arg + 8);
+	for (size_t i = 0; i < n_threads; i++)
+		if (ts->t[i].alt.end > ts->t[i].alt.start)
+			scan_root(&c, LWD_ROOT_ALT_STACK, (uint32_t)i, ts->t[i].alt.start, ts->t[i].alt.end);
 	lw_writer_section_set_count(w, (uint32_t)c.roots);
 	lw_writer_section_end(w);
 

@@ -14,13 +14,52 @@
  *   running in user space with the signal blocked has no known stack and is
  *   recorded with an empty range. Never blocks longer than LW_HG_ACK_MS.
  *
- * Stack range of a captured thread: from sp minus the red zone to the top of
- * its stack, which for a glibc thread is the page end after the thread
- * pointer (struct pthread sits at the top of the stack mapping, below 4 KiB);
- * for the main thread, the end of [stack].
+ * The dump child is made by lw_heapgraph_clone(): a fork the application
+ * cannot see (no SIGCHLD, not reapable by wait/waitpid(-1), no atfork
+ * handlers, nothing of glibc's fork bookkeeping; see heapgraph.c).
+ *
+ * Roots of a thread (x86-64 glibc, TLS_TCB_AT_TP: the thread pointer tp is
+ * the address of the thread descriptor, struct pthread; the static TLS
+ * blocks lie just below it):
+ *   TLS       [tp + tcb_size - static_size, tp + tcb_size): static TLS of
+ *             every module and the descriptor, for every thread, the main
+ *             thread included (its block is ld.so's own allocation, outside
+ *             any stack); plus the dynamic-TLS vector (DTV) when it is not a
+ *             heap block (the main thread's initial one). A DTV that is a
+ *             heap block, and the dynamic TLS blocks of dlopen'd modules,
+ *             are heap blocks reached through these words.
+ *   SPECIFIC  the pthread_setspecific slots inside the descriptor
+ *             (specific_1stblock, and specific[], whose entries point to the
+ *             calloc'd second-level blocks).
+ *   THREAD_ARG  the start argument pthread_create stored in the descriptor.
+ *   STACK     the thread's own stack: the main thread's [stack]; another
+ *             thread's stack mapping (or the heap block given to
+ *             pthread_attr_setstack) below its static TLS. From sp minus the
+ *             red zone to the top when sp lies in it; all of it when the
+ *             thread runs on another stack (swapcontext, sigaltstack) or was
+ *             not captured, as LeakSanitizer does (an uncaptured thread
+ *             outside a system call has no known sp: nothing, except the
+ *             main thread's [stack]).
+ *   ALT_STACK the other stack a thread runs on: from sp minus the red zone
+ *             to the end of the live heap block or mapping holding sp (a
+ *             coroutine stack). A stack inside a module's data is already a
+ *             GLOBAL root and gets no second name.
+ *   REGISTER  the registers captured by the signal.
+ * The shim's own threads (LWD_THREADF_DUMPER: the writer, the walker's
+ * canary) have only their TLS roots (their DTVs are heap blocks); their
+ * stacks and registers hold shim temporaries and are not scanned.
+ * Where tp comes from: the capture signal (%fs:0); for the main thread also
+ * the value recorded when the library was loaded; for an uncaptured thread
+ * blocked in a system call, the descriptor found at the top of its stack
+ * mapping (tcb->self == tcb). The sizes and the offsets inside struct
+ * pthread are found once by lw_heapgraph_install (struct lw_hg_tls_layout):
+ * sizes from glibc's own exported values, offsets by self-identifying
+ * patterns checked on a probe thread; anything not found leaves that root
+ * kind out and the bytes are scanned as before (as STACK for a thread whose
+ * descriptor tops its stack).
  *
  * Child: lw_heapgraph_write() scans roots (module data/bss regions given by
- *   the caller, thread stacks, registers) and every live block for aligned
+ *   the caller, and the thread roots above) and every live block for aligned
  *   words pointing at or into live blocks (lw_heapwalk_find), and writes
  *   THREADS, HEAP_BLOCKS, ROOTS and HEAP_EDGES. Memory: mmap only, bounded
  *   (a 4 MiB target buffer plus the walker's tables); edges are streamed.
@@ -43,18 +82,40 @@
 #define LW_HG_PARK_MS 1000        /* a parked thread resumes by itself after this */
 #define LW_HG_REDZONE 128         /* x86-64 SysV red zone below sp */
 
+typedef struct lw_hg_range {
+	uint64_t start, end;
+} lw_hg_range;
+
 typedef struct lw_hg_thread {
 	uint32_t tid, flags;          /* LWD_THREADF_* */
 	uint64_t sp;                  /* 0 if unknown */
 	uint64_t tp;                  /* thread pointer (%fs base); 0 if unknown */
-	uint64_t stack_start, stack_end;   /* filled in the child */
 	uint32_t n_regs;
 	uint64_t regs[LWD_MAX_REGS];
 	_Atomic int acked;            /* private to the capture */
+	/* filled in the child: the thread's roots (empty ranges: none) */
+	uint64_t stack_start, stack_end;   /* STACK */
+	lw_hg_range tls, spec, dtv, alt;   /* TLS (spec and arg cut out), SPECIFIC, TLS, ALT_STACK */
+	uint64_t arg;                 /* THREAD_ARG word, 0 if none */
 } lw_hg_thread;
+
+/* glibc's thread layout, found in the parent (see above). */
+typedef struct lw_hg_tls_layout {
+	uint64_t static_size;         /* static TLS incl. the descriptor; 0 = unknown */
+	uint64_t tcb_size;            /* sizeof(struct pthread); 0 = unknown */
+	int64_t spec_off;             /* tp + spec_off: specific_1stblock; -1 = unknown */
+	int64_t arg_off;              /* tp + arg_off: the start argument; -1 = unknown */
+	uint64_t main_tp;             /* the main thread's tp, 0 if unknown */
+	uint32_t main_tid;            /* the process id */
+} lw_hg_tls_layout;
+
+/* pthread_setspecific slots: 32 {seq, value} pairs, then 32 pointers to
+ * second-level blocks (glibc's PTHREAD_KEY_2NDLEVEL_SIZE and _1STLEVEL_SIZE) */
+#define LW_HG_SPEC_BYTES (32 * 16 + 32 * 8)
 
 typedef struct lw_hg_threads {
 	size_t n;
+	lw_hg_tls_layout layout;      /* copied by lw_heapgraph_stop_threads */
 	lw_hg_thread t[LW_HG_MAX_THREADS];
 } lw_hg_threads;
 
@@ -66,8 +127,23 @@ int lw_heapgraph_stop_threads(lw_hg_threads *ts);
 void lw_heapgraph_resume_threads(lw_hg_threads *ts);
 /* Installs the capture signal handler (LW_HG_SIGNAL = SIGRTMAX - 3) unless
  * the program already handles that signal (then -EBUSY: threads are recorded
- * without registers). Idempotent; parent, outside malloc. */
+ * without registers), and finds the thread layout (once: starts and joins a
+ * probe thread). Idempotent; parent, outside malloc. */
 int lw_heapgraph_install(void);
+/* The layout found by lw_heapgraph_install (for tests). */
+const lw_hg_tls_layout *lw_heapgraph_layout(void);
+
+/* Forks the dump child: a raw clone(2) with no exit signal and nothing else
+ * (no CLONE_* flags), so the parent gets no SIGCHLD, the child can only be
+ * waited for with __WCLONE or __WALL (never by wait() or waitpid(-1, .., 0)),
+ * and no pthread_atfork handler runs anywhere. The caller holds every lock
+ * the child will use (the child re-initialises them) and must wait for the
+ * pid with __WALL. The child is single-threaded with a stale glibc thread id
+ * (THREAD_SELF->tid is the forking thread's): it may use system calls and
+ * plain mutexes, not pthread_kill, robust or error-checking mutexes, and
+ * nothing that forks, creates threads or allocates from the heap. Returns
+ * the child's pid in the parent, 0 in the child, -errno on failure. */
+long lw_heapgraph_clone(void);
 
 /* Optional: called in the signal handler of a captured thread; returning 0
  * means "do not park this thread" (the shim passes a function that is 0
@@ -85,10 +161,8 @@ typedef struct lw_hg_region {
 
 /* Memory that must never be scanned as a root even when it shares a
  * mapping with a root (the kernel merges adjacent anonymous mappings, e.g. a
- * thread stack with the shim's private tables): lw_mem_map regions. */
-typedef struct lw_hg_range {
-	uint64_t start, end;
-} lw_hg_range;
+ * thread stack with the shim's private tables) is passed as lw_hg_range
+ * lists: lw_mem_map regions. */
 
 /* A sampled live block as written in LIVE_BLOCKS: `live` is its index there. */
 typedef struct lw_hg_sample {

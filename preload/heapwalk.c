@@ -96,6 +96,11 @@ uint32_t lw_heapwalk_canary_tid(void)
 	return canary.running ? atomic_load(&canary.tid) : 0;
 }
 
+uint64_t lw_heapwalk_canary_thread(void)
+{
+	return canary.running ? (uint64_t)canary.thr : 0;
+}
+
 static void *canary_main(void *arg)
 {
 	(void)arg;
@@ -162,6 +167,7 @@ typedef struct range { uint64_t start, end; uint32_t flags; } range;
 #define R_READ 1u
 #define R_WRITE 2u
 #define R_ANON 4u
+#define R_STACK 8u                 /* "[stack]": the main thread's stack */
 
 typedef struct maps {
 	range *v;
@@ -204,6 +210,8 @@ static int parse_line(const char *s, const char *e, range *r)
 		anon = 0;                  /* [stack], [vvar], [heap], ... */
 	if (anon)
 		r->flags |= R_ANON;
+	if (path && e - path >= 7 && memcmp(path, "[stack]", 7) == 0)
+		r->flags |= R_STACK;
 	return 0;
 }
 
@@ -814,6 +822,15 @@ int lw_heapwalk_mapping(const lw_heapwalk *hw, uint64_t addr, uint64_t *start, u
 		*end = v[b].end;
 		return 1;
 	}
+	return 0;
+}
+
+int lw_heapwalk_main_stack(const lw_heapwalk *hw, uint64_t *start, uint64_t *end)
+{
+	const range *v = hw->maps_;
+	for (size_t i = 0; i < hw->n_maps_; i++)
+		if (v[i].flags & R_STACK)
+			return lw_heapwalk_mapping(hw, v[i].start, start, end);
 	return 0;
 }
 

@@ -77,6 +77,8 @@ void lw_heapwalk_canary_release(void);
 /* Kernel tid of the running canary thread (0 if none): the thread capture
  * leaves it alone (it is the shim's, and blocks signals). */
 uint32_t lw_heapwalk_canary_tid(void);
+/* Its pthread_t (0 if none). */
+uint64_t lw_heapwalk_canary_thread(void);
 
 /* Child side. Walks the whole heap. Returns 0, or a negative code:
  * -ENOTSUP (mimalloc version or layout not the one this walker knows; the
@@ -93,10 +95,13 @@ static inline uint32_t lw_heapwalk_find(const lw_heapwalk *hw, uint64_t addr, in
 
 /* /proc/self/maps as read at the start of the walk (child side):
  * lw_heapwalk_mapping: the mapping containing addr (adjacent mappings with the
- * same permissions are merged); returns 1 and sets [*start, *end), or 0.
+ * same permissions and kind are merged); returns 1 and sets [*start, *end),
+ * or 0.
  * lw_heapwalk_readable_next: the first readable run inside [from, to);
  * returns 1 and sets [*rs, *re), or 0 when none is left. */
 int lw_heapwalk_mapping(const lw_heapwalk *hw, uint64_t addr, uint64_t *start, uint64_t *end);
+/* The "[stack]" mapping (the main thread's stack): 1 and its range, or 0. */
+int lw_heapwalk_main_stack(const lw_heapwalk *hw, uint64_t *start, uint64_t *end);
 int lw_heapwalk_readable_next(const lw_heapwalk *hw, uint64_t from, uint64_t to,
 			      uint64_t *rs, uint64_t *re);
 

@@ -418,7 +418,7 @@ int lw_snap_write(uint32_t kind, uint32_t reason)
 	return rc;
 }
 
-/* ---- read-only views (heap-graph dump, issue 4) --------------------------- */
+/* ---- read-only views (heap-graph dump) ------------------------------------ */
 uint32_t lw_snap_modules(const struct lw_snap *s, const lw_module_info **mods)
 {
 	*mods = s->mods;

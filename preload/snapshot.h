@@ -9,7 +9,7 @@
  *   2. publish: stream the sections through dump/lwd.h's lw_publish
  *      (temporary name, fsync, rename, fsync dir) into the output directory.
  *
- * Reuse from a forked child (issue 4, heap graph): the capture is split in
+ * Reuse from a forked child (the heap-graph dump): the capture is split in
  * three calls. lw_snap_add_modules() uses dl_iterate_phdr, which takes the
  * dynamic loader's lock: call it in the PARENT before forking.
  * lw_snap_add_tables(s, LW_SNAP_NOLOCK) reads the tables without locks and is
@@ -50,9 +50,9 @@ typedef int (*lw_snap_extra_fn)(lw_writer *w, void *arg);
 int lw_snap_publish(struct lw_snap *s, int dirfd, const char *name, uint64_t seq,
 		    lw_snap_extra_fn extra, void *arg, const char **step);
 
-/* Read-only views of a capture for the heap-graph dump (issue 4, added by
- * the heap-graph engineer; preload/heapdump.c): the module and segment
- * tables in MODULES/SEGMENTS order, and the live blocks in LIVE_BLOCKS order
+/* Read-only views of a capture for the heap-graph dump (preload/heapdump.c):
+ * the module and segment tables in MODULES/SEGMENTS order, and the live
+ * blocks in LIVE_BLOCKS order
  * (valid after lw_snap_add_tables). Each returns the count. */
 struct lw_live;
 uint32_t lw_snap_modules(const struct lw_snap *s, const lw_module_info **mods);

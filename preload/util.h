@@ -10,7 +10,7 @@
  * share the budget), then stays silent.
  *
  * Private memory: lw_mem_map()/lw_mem_unmap() wrap mmap and record every
- * region in a fixed registry, so a heap scan (issue 4) can tell shim memory
+ * region in a fixed registry, so the heap scan of a dump can tell shim memory
  * from program memory (lw_mem_foreach). The registry has its own leaf lock
  * (lw_mem_lock, last in the fork lock order, see fork.h).
  */

@@ -21,8 +21,8 @@
 #include <time.h>
 
 #include "core.h"
-#include "dump.h"
 #include "fork.h"
+#include "heapdump.h"
 #include "lw_env.h"
 #include "lwd_format.h"
 #include "outdir.h"
@@ -127,7 +127,7 @@ static void *writer_main(void *arg)
 
 		int sig = atomic_exchange(&sig_pending, 0);
 		if (want_dump || sig) {
-			int rc = lw_dump_write(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
+			int rc = lw_heapdump_write(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
 			if (want_dump) {
 				pthread_mutex_lock(&state_lock);
 				dump_done = d;
@@ -195,7 +195,7 @@ static int request(int dump)
 	}
 	if (!writer_running) {
 		pthread_mutex_unlock(&state_lock);
-		rc = dump ? lw_dump_write(LWD_REASON_API)
+		rc = dump ? lw_heapdump_write(LWD_REASON_API)
 			  : lw_snap_write(LWD_KIND_SNAPSHOT, LWD_REASON_API);
 		lw_guard_leave();
 		return rc;

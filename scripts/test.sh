@@ -20,6 +20,8 @@ run_suite() { # dir, label, meson test args...
     p=$(grep -c '"result": "OK"' "$log"); f=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\|UNEXPECTEDPASS\)"' "$log")
     passed=$((passed + p)); failed=$((failed + f))
     echo "$label: $p passed, $f failed"
+    # a skip is never silent: name each skipped test
+    grep '"result": "SKIP"' "$log" | sed -n 's/.*"name": "\([^"]*\)".*/  SKIPPED: \1 (see its log)/p'
   elif [ $rc -ne 0 ]; then
     failed=$((failed + 1))
   fi

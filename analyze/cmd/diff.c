@@ -1,11 +1,14 @@
-/* cmd/diff.c — `leakwatch diff T1 T2 [-n N] [--sample TYPE] [--json]`.
+/* cmd/diff.c — `leakwatch diff T1 T2 [-n N] [--sample TYPE]
+ * [--wrapper REGEX] [--no-wrappers] [--json]`.
  *
  * Role: argument parsing and orchestration. T1 and T2 are each a .lwd
  * file, a directory (its first process's latest snapshot) or a database
- * made by `load` (same choice). Each is opened on its own (through the
- * cache of lw_db_open_inputs), so they may come from different processes,
- * hosts or builds: lw_diff_compute (report.c) matches sites by symbolized
- * frames, never by address. Output contract: docs/CLI.md, "diff".
+ * made by `load` (same choice). Each is opened on its own (through its
+ * cache database), so they may come from different processes, hosts or
+ * builds: lw_diff_compute (report/diff.c) matches sites by key, never by
+ * address. Both models fold the same wrappers (the union of what each
+ * detected), so a wrapper found in one input cannot split a site in two.
+ * Output contract: docs/CLI.md, "diff".
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,8 +25,54 @@
 static void usage(FILE *out)
 {
 	fputs("usage: leakwatch diff T1 T2 [-n N] [--sample inuse_space|inuse_objects|"
-	      "alloc_space|alloc_objects] [--json]\n"
+	      "alloc_space|alloc_objects]\n"
+	      "                      " LW_MODEL_USAGE " [--json]\n"
 	      "  T1, T2: a .lwd file, or a directory / database (its latest snapshot)\n", out);
+}
+
+/* Folds both models with the union of their wrappers. */
+static int same_wrappers(lw_model *m[2])
+{
+	const char *const *a, *const *b;
+	size_t na = lw_model_wrappers(m[0], &a), nb = lw_model_wrappers(m[1], &b);
+	const char **all = malloc((na + nb + 1) * sizeof(*all));
+	if (!all) {
+		lw_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < na; i++)
+		all[i] = a[i];
+	for (size_t i = 0; i < nb; i++)
+		all[na + i] = b[i];
+	int rc = 0;
+	if (na + nb > 0) {   /* names are copied into the wrapper sets first */
+		rc = lw_model_set_wrappers(m[0], all, na + nb);
+		if (rc == 0)
+			rc = lw_model_set_wrappers(m[1], all, na + nb);
+	}
+	free(all);
+	if (rc < 0)
+		lw_error("out of memory");
+	return rc;
+}
+
+/* The latest snapshot of the first process of each input. */
+static int open_profiles(lw_model *m[2], lw_profile prof[2])
+{
+	char err[1024];
+	for (int i = 0; i < 2; i++) {
+		int64_t id = lw_report_pick_snapshot(m[i], -1, err, sizeof(err));
+		if (id < 0) {
+			lw_error("%s", err);
+			return -1;
+		}
+		if (lw_model_profile(m[i], id, &prof[i]) < 0) {
+			lw_error("'%s': cannot read snapshot %lld", lw_model_db(m[i])->path,
+				 (long long)id);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int lw_cmd_diff(int argc, char **argv)
@@ -32,12 +81,15 @@ int lw_cmd_diff(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "json", no_argument, NULL, OPT_JSON },
+		LW_MODEL_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t n = 20;
 	int json = 0;
 	enum lw_sample_type sample = LW_INUSE_SPACE;
+	lw_cmd_model model;
+	memset(&model, 0, sizeof(model));
 	lw_set_command("diff");
 
 	optind = 0;
@@ -46,21 +98,13 @@ int lw_cmd_diff(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (lw_parse_u64(optarg, &n) || n == 0) {
-				lw_error("-n '%s': expected a positive count", optarg);
+			if (lw_args_count("-n", optarg, &n))
 				return 2;
-			}
 			break;
-		case OPT_SAMPLE: {
-			int t = lw_sample_type_parse(optarg);
-			if (t < 0) {
-				lw_error("--sample '%s': expected inuse_space, inuse_objects, "
-					 "alloc_space or alloc_objects", optarg);
+		case OPT_SAMPLE:
+			if (lw_args_sample(optarg, &sample))
 				return 2;
-			}
-			sample = (enum lw_sample_type)t;
 			break;
-		}
 		case OPT_JSON:
 			json = 1;
 			break;
@@ -68,7 +112,9 @@ int lw_cmd_diff(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			return lw_opt_error(c, argv, optind, usage);
+			if (lw_args_other(c, argv, &model, usage))
+				return 2;
+			break;
 		}
 	}
 	if (argc - optind != 2) {
@@ -77,18 +123,16 @@ int lw_cmd_diff(int argc, char **argv)
 		return 2;
 	}
 
-	char err[1024];
 	lw_db *db[2] = { NULL, NULL };
+	lw_model *m[2] = { NULL, NULL };
 	lw_profile prof[2];
 	int status = 1;
 	memset(prof, 0, sizeof(prof));
-	for (int i = 0; i < 2; i++) {
-		if (lw_report_open_profile(&argv[optind + i], 1, -1, &db[i], &prof[i], err,
-					   sizeof(err))) {
-			lw_error("%s", err);
+	for (int i = 0; i < 2; i++)
+		if (lw_cmd_open(&argv[optind + i], 1, &model.opts, &db[i], &m[i]))
 			goto out;
-		}
-	}
+	if (same_wrappers(m) < 0 || open_profiles(m, prof) < 0)
+		goto out;
 	lw_diff_result r;
 	if (lw_diff_compute(&prof[0], &prof[1], sample, &r)) {
 		lw_error("out of memory");
@@ -103,11 +147,7 @@ int lw_cmd_diff(int argc, char **argv)
 	if (status)
 		lw_error("cannot write the output");
 out:
-	for (int i = 0; i < 2; i++) {
-		if (db[i]) {
-			lw_profile_free(&prof[i]);
-			lw_db_close(db[i]);
-		}
-	}
+	for (int i = 0; i < 2; i++)
+		lw_cmd_close(db[i], m[i], &prof[i]);
 	return status;
 }

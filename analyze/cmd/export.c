@@ -29,7 +29,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: leakwatch export PATH... --format pprof|collapsed|text -o FILE\n"
 	      "                        [--snapshot SEQ] [--sample inuse_space|inuse_objects|"
-	      "alloc_space|alloc_objects]\n", out);
+	      "alloc_space|alloc_objects]\n"
+	      "                        " LW_MODEL_USAGE "\n", out);
 }
 
 static int write_format(const lw_profile *p, enum export_format f, enum lw_sample_type t,
@@ -67,6 +68,7 @@ int lw_cmd_export(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
+		LW_MODEL_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -75,6 +77,8 @@ int lw_cmd_export(int argc, char **argv)
 	enum lw_sample_type sample = LW_INUSE_SPACE;
 	const char *output = NULL;
 	int64_t seq = -1;
+	lw_cmd_model model;
+	memset(&model, 0, sizeof(model));
 	lw_set_command("export");
 
 	optind = 0;
@@ -98,30 +102,21 @@ int lw_cmd_export(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
-		case OPT_SNAPSHOT: {
-			uint64_t s;
-			if (lw_parse_u64(optarg, &s) || s > INT64_MAX) {
-				lw_error("--snapshot '%s': expected a sequence number", optarg);
+		case OPT_SNAPSHOT:
+			if (lw_args_seq("--snapshot", optarg, &seq))
 				return 2;
-			}
-			seq = (int64_t)s;
 			break;
-		}
-		case OPT_SAMPLE: {
-			int t = lw_sample_type_parse(optarg);
-			if (t < 0) {
-				lw_error("--sample '%s': expected inuse_space, inuse_objects, "
-					 "alloc_space or alloc_objects", optarg);
+		case OPT_SAMPLE:
+			if (lw_args_sample(optarg, &sample))
 				return 2;
-			}
-			sample = (enum lw_sample_type)t;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			return lw_opt_error(c, argv, optind, usage);
+			if (lw_args_other(c, argv, &model, usage))
+				return 2;
+			break;
 		}
 	}
 	if (!have_format) {
@@ -144,14 +139,12 @@ int lw_cmd_export(int argc, char **argv)
 		return 2;
 	}
 
-	char err[1024];
 	lw_db *db = NULL;
+	lw_model *m = NULL;
 	lw_profile prof;
-	if (lw_report_open_profile(argv + optind, (size_t)(argc - optind), seq, &db, &prof, err,
-				   sizeof(err))) {
-		lw_error("%s", err);
+	if (lw_cmd_open_profile(argv + optind, (size_t)(argc - optind), seq, &model.opts, &db, &m,
+				&prof))
 		return 1;
-	}
 	int status = 0;
 	if (!strcmp(output, "-")) {
 		int rc = write_format(&prof, fmt, sample, stdout);
@@ -169,7 +162,6 @@ int lw_cmd_export(int argc, char **argv)
 			status = 1;
 		}
 	}
-	lw_profile_free(&prof);
-	lw_db_close(db);
+	lw_cmd_close(db, m, &prof);
 	return status;
 }

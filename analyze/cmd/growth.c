@@ -1,8 +1,10 @@
 /* cmd/growth.c — `leakwatch growth PATH... [-n N] [--sample inuse_space|
  * inuse_objects] [--min-snapshots K] [--watch-for SIZE] [--fail-on-leak]
- * [--json]`.
+ * [--json] [--wrapper REGEX] [--no-wrappers]`.
  *
- * Role: loads every process's time series (model.h lw_model_series), has
+ * Role: opens the inputs as a model (args.h lw_cmd_open: the site model
+ * with wrappers folded), reads every process's time series (model.h
+ * lw_model_series), has
  * growth.h judge, adjust and rank them (lw_growth_rank: the same report
  * `leakwatch report` draws), and prints it: per process what it could
  * have seen (detection limit, how long to watch), then the ranked sites
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "db.h"
 #include "errors.h"
@@ -28,6 +31,7 @@
 #include "json.h"
 #include "model.h"
 #include "progress.h"
+#include "report.h"
 #include "table.h"
 #include "text.h"
 #include "units.h"
@@ -43,13 +47,14 @@ typedef struct growth_args {
 	enum lw_sample_type sample;
 	int fail_on_leak;
 	int json;
+	lw_cmd_model model;
 } growth_args;
 
 static void usage(FILE *out)
 {
 	fputs("usage: leakwatch growth PATH... [-n N] [--sample inuse_space|inuse_objects]\n"
 	      "                        [--min-snapshots K] [--watch-for BYTES_PER_S]\n"
-	      "                        [--fail-on-leak] [--json]\n", out);
+	      "                        [--fail-on-leak] [--json] " LW_MODEL_USAGE "\n", out);
 }
 
 /* ---- output helpers --------------------------------------------------------- */
@@ -207,11 +212,13 @@ static void print_process(const lw_growth_report *g, const lw_growth_process *p,
 	}
 }
 
-static void print_rows(const lw_growth_report *g, const growth_args *a, int width, FILE *out)
+static void print_rows(const lw_series_list *l, const lw_growth_report *g, const growth_args *a,
+		       int width, FILE *out)
 {
 	const glyphs *gl = pick_glyphs();
 	for (size_t p = 0; p < g->n_procs; p++)
 		print_process(g, &g->procs[p], gl, out);
+	lw_report_print_wrappers(l->wrappers, l->n_wrappers, 0, out);
 	fprintf(out, "%zu sites by %s: %zu leak, %zu growing, %zu plateau, %zu stable\n\n",
 		g->n_sites, lw_sample_type_name(a->sample), g->counts[LW_VERDICT_LEAK],
 		g->counts[LW_VERDICT_GROWING], g->counts[LW_VERDICT_PLATEAU],
@@ -278,6 +285,7 @@ static void print_json(const lw_growth_report *g, const growth_args *a, FILE *ou
 		lw_growth_json_fields(j, g, i);
 		lw_json_key(j, "frames");
 		lw_json_frames(j, site->frames, site->n_frames);
+		lw_report_json_wrappers(j, site->wrappers, site->n_wrappers);
 		lw_json_obj_end(j);
 	}
 	lw_json_arr_end(j);
@@ -292,17 +300,15 @@ static void on_progress(void *arg, size_t done, size_t total)
 
 static int growth_run(const growth_args *a)
 {
-	char err[1024];
 	lw_db *db = NULL;
-	if (lw_db_open_inputs(a->paths, a->n_paths, &db, err, sizeof(err)) < 0) {
-		lw_error("%s", err);
+	lw_model *m = NULL;
+	if (lw_cmd_open(a->paths, a->n_paths, &a->model.opts, &db, &m))
 		return 1;
-	}
 	lw_series_list l;
-	int rc = lw_model_series(db, &l);
+	int rc = lw_model_series(m, &l);
 	if (rc < 0) {
 		lw_error("'%s': cannot read the snapshots: %s", a->paths[0], strerror(-rc));
-		lw_db_close(db);
+		lw_cmd_close(db, m, NULL);
 		return 1;
 	}
 	lw_growth_opts o;
@@ -338,7 +344,7 @@ static int growth_run(const growth_args *a)
 	if (a->json)
 		print_json(&g, a, stdout);
 	else
-		print_rows(&g, a, lw_term_width(), stdout);
+		print_rows(&l, &g, a, lw_term_width(), stdout);
 	int leak = g.counts[LW_VERDICT_LEAK] > 0;
 	lw_growth_report_free(&g);
 	if (fflush(stdout)) {
@@ -348,7 +354,7 @@ static int growth_run(const growth_args *a)
 	status = a->fail_on_leak && leak ? 3 : 0;
 out:
 	lw_series_list_free(&l);
-	lw_db_close(db);
+	lw_cmd_close(db, m, NULL);
 	return status;
 }
 
@@ -361,6 +367,7 @@ int lw_cmd_growth(int argc, char **argv)
 		{ "watch-for", required_argument, NULL, OPT_WATCH },
 		{ "fail-on-leak", no_argument, NULL, OPT_FAIL },
 		{ "json", no_argument, NULL, OPT_JSON },
+		LW_MODEL_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -378,10 +385,8 @@ int lw_cmd_growth(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (lw_parse_u64(optarg, &a.n) || a.n == 0) {
-				lw_error("-n '%s': expected a positive count", optarg);
+			if (lw_args_count("-n", optarg, &a.n))
 				return 2;
-			}
 			break;
 		case OPT_SAMPLE: {
 			int t = lw_sample_type_parse(optarg);
@@ -416,14 +421,10 @@ int lw_cmd_growth(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case ':':
-			lw_error("'%s': missing argument", argv[optind - 1]);
-			usage(stderr);
-			return 2;
 		default:
-			lw_error("'%s': unknown option", argv[optind - 1]);
-			usage(stderr);
-			return 2;
+			if (lw_args_other(c, argv, &a.model, usage))
+				return 2;
+			break;
 		}
 	}
 	if (optind >= argc) {

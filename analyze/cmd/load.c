@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
 #include "db.h"
 #include "errors.h"
@@ -23,29 +24,6 @@ static void load_usage(FILE *out)
 		     "  skipped. -q: no summary line.\n");
 }
 
-typedef struct load_ctx {
-	lw_progress *bar;
-	int quiet;
-} load_ctx;
-
-static void on_report(const char *path, const char *message, void *arg)
-{
-	load_ctx *c = arg;
-	if (c->bar) {
-		lw_progress_done(c->bar);   /* the message must not share a line with the bar */
-		c->bar = NULL;
-	}
-	lw_error("'%s': %s", path, message);
-}
-
-static void on_progress(size_t done, size_t total, void *arg)
-{
-	load_ctx *c = arg;
-	if (!c->bar)
-		c->bar = lw_progress_new("loading", total);
-	lw_progress_update(c->bar, done);
-}
-
 int lw_cmd_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -53,13 +31,14 @@ int lw_cmd_load(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	load_ctx ctx = { NULL, 0 };
+	lw_cmd_load_ui ui = { NULL, "loading" };
+	int quiet = 0;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'q': ctx.quiet = 1; break;
+		case 'q': quiet = 1; break;
 		case 'h': load_usage(stdout); return 0;
 		default:
 			lw_error("'%s': unknown option", argv[optind - 1]);
@@ -91,14 +70,14 @@ int lw_cmd_load(int argc, char **argv)
 	}
 	lw_load_stats st = { 0 };
 	int rc = lw_db_load_paths(db, argv + optind + 1, (size_t)(argc - optind - 1),
-				  on_report, on_progress, &ctx, &st, err, sizeof(err));
-	lw_progress_done(ctx.bar);
+				  lw_cmd_notice, lw_cmd_progress, &ui, &st, err, sizeof(err));
+	lw_cmd_load_ui_done(&ui);
 	lw_db_close(db);
 	if (rc < 0) {
 		lw_error("%s", err);
 		return 1;
 	}
-	if (!ctx.quiet)
+	if (!quiet)
 		printf("loaded %zu file%s (%zu skipped, %zu failed)\n", st.files_loaded,
 		       st.files_loaded == 1 ? "" : "s", st.files_skipped, st.files_failed);
 	return st.files_failed ? 1 : 0;

@@ -1,7 +1,8 @@
 /* cmd/report.c — `leakwatch report PATH... [-o FILE.html] [--dump DUMP]
- * [--base SNAPSHOT] [--snapshot SEQ] [-n N] [--json]`: one self-contained
- * HTML page with the summary, memory over time, the growth ranking, flame
- * graphs and the retainer graph of a dump.
+ * [--base SNAPSHOT] [--snapshot SEQ] [-n N] [--json] [--wrapper REGEX]
+ * [--no-wrappers]`: one self-contained HTML page with the summary, memory
+ * over time, the growth ranking, flame graphs and the retainer graph of a
+ * dump.
  *
  * Role: argument parsing and orchestration. The data comes from
  * html_data.c (the same computations as growth, top, diff and retainers),
@@ -31,14 +32,17 @@
 static void usage(FILE *out)
 {
 	fputs("usage: leakwatch report PATH... [-o FILE.html] [--dump DUMP] [--base SNAPSHOT]\n"
-	      "                        [--snapshot SEQ] [-n N] [--json]\n"
+	      "                        [--snapshot SEQ] [-n N] [--json] " LW_MODEL_USAGE "\n"
 	      "  -o FILE       the page (default " DEFAULT_OUTPUT "; '-' for stdout)\n"
 	      "  --dump DUMP   heap dump for the retainer graph (default: the newest loaded)\n"
 	      "  --base SNAP   diff base: a sequence number or a loaded .lwd file\n"
 	      "                (default: the first snapshot)\n"
 	      "  --snapshot N  snapshot shown first (default: the latest)\n"
 	      "  -n N          rows per table (default 20)\n"
-	      "  --json        print the page's data document instead of writing the page\n",
+	      "  --json        print the page's data document instead of writing the page\n"
+	      "  --wrapper RE  also fold functions matching RE into their callers, as\n"
+	      "                allocation wrappers (repeatable)\n"
+	      "  --no-wrappers detect no wrappers (only --wrapper ones fold)\n",
 	      out);
 }
 
@@ -96,33 +100,50 @@ static int output_page(const char *output, const lw_report_data *d, const char *
 	return 0;
 }
 
-static int parse_seq(const char *opt, const char *arg, int64_t *out)
+/* Whether path is one of the inputs or inside an input directory. */
+static int among_inputs(const char *path, char *const *paths, size_t n_paths)
 {
-	uint64_t s;
-	if (lw_parse_u64(arg, &s) || s > INT64_MAX) {
-		lw_error("%s '%s': expected a sequence number", opt, arg);
-		return -1;
+	char *real = realpath(path, NULL);
+	int found = 0;
+	for (size_t i = 0; real && !found && i < n_paths; i++) {
+		char *in = realpath(paths[i], NULL);
+		if (in) {
+			size_t n = strlen(in);
+			found = !strcmp(in, real) || (!strncmp(in, real, n) && real[n] == '/');
+			free(in);
+		}
 	}
-	*out = (int64_t)s;
-	return 0;
+	free(real);
+	return found;
 }
 
-static int report_run(char **paths, size_t n_paths, lw_report_opts *o, const char *output,
-		      int json)
+static int report_run(char **paths, size_t n_paths, lw_report_opts *o,
+		      const lw_cmd_model *mo, const char *output, int json)
 {
 	char err[1024];
 	lw_db *db = NULL;
-	if (lw_db_open_inputs(paths, n_paths, &db, err, sizeof err) < 0) {
-		lw_error("%s", err);
+	lw_model *m = NULL;
+	/* the --dump file is loaded with the inputs: its sites are the model's */
+	char **all = calloc(n_paths + 1, sizeof *all);
+	if (!all) {
+		lw_error("out of memory");
 		return 1;
 	}
+	memcpy(all, paths, n_paths * sizeof *all);
+	size_t n_all = n_paths;
+	if (o->dump && !among_inputs(o->dump, paths, n_paths))
+		all[n_all++] = (char *)o->dump;
+	int orc = lw_cmd_open(all, n_all, &mo->opts, &db, &m);
+	free(all);
+	if (orc)
+		return 1;
 	progress_state ps = { NULL, NULL };
 	o->progress = on_progress;
 	o->progress_arg = &ps;
 	lw_report_data d;
-	int rc = lw_report_build(db, o, &d, err, sizeof err);
+	int rc = lw_report_build(m, o, &d, err, sizeof err);
 	lw_progress_done(ps.bar);
-	lw_db_close(db);
+	lw_cmd_close(db, m, NULL);
 	if (rc < 0) {
 		lw_error("%s", err);
 		return 1;
@@ -157,6 +178,7 @@ int lw_cmd_report(int argc, char **argv)
 		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
+		LW_MODEL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	lw_report_opts o;
@@ -168,6 +190,8 @@ int lw_cmd_report(int argc, char **argv)
 	const char *output = DEFAULT_OUTPUT;
 	int json = 0;
 	uint64_t n = 20;
+	lw_cmd_model mo;
+	memset(&mo, 0, sizeof mo);
 	lw_set_command("report");
 
 	optind = 0;
@@ -176,11 +200,9 @@ int lw_cmd_report(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (lw_parse_u64(optarg, &n) || n == 0 || n > 100000) {
-				lw_error("-n '%s': expected a positive count", optarg);
+			if (lw_args_count("-n", optarg, &n))
 				return 2;
-			}
-			o.n = (size_t)n;
+			o.n = n > 100000 ? 100000 : (size_t)n;   /* more rows than any page shows */
 			break;
 		case 'o':
 			if (!optarg[0]) {
@@ -196,14 +218,14 @@ int lw_cmd_report(int argc, char **argv)
 			/* a sequence number, or a file */
 			if (optarg[0] >= '0' && optarg[0] <= '9' && !strchr(optarg, '/') &&
 			    !strchr(optarg, '.')) {
-				if (parse_seq("--base", optarg, &o.base_seq) < 0)
+				if (lw_args_seq("--base", optarg, &o.base_seq))
 					return 2;
 			} else {
 				o.base_path = optarg;
 			}
 			break;
 		case OPT_SNAPSHOT:
-			if (parse_seq("--snapshot", optarg, &o.seq) < 0)
+			if (lw_args_seq("--snapshot", optarg, &o.seq))
 				return 2;
 			break;
 		case OPT_JSON:
@@ -213,7 +235,9 @@ int lw_cmd_report(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			return lw_opt_error(c, argv, optind, usage);
+			if (lw_args_other(c, argv, &mo, usage))
+				return 2;
+			break;
 		}
 	}
 	if (optind >= argc) {
@@ -223,5 +247,5 @@ int lw_cmd_report(int argc, char **argv)
 	}
 	o.inputs = argv + optind;
 	o.n_inputs = (size_t)(argc - optind);
-	return report_run(argv + optind, (size_t)(argc - optind), &o, output, json);
+	return report_run(argv + optind, (size_t)(argc - optind), &o, &mo, output, json);
 }

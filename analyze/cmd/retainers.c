@@ -58,6 +58,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: leakwatch retainers DUMP [--site PATTERN] [-n N] "
 	      "[-o FILE.dot|FILE.svg] [--json]\n"
+	      "                            " LW_MODEL_USAGE "\n"
 	      "  DUMP: a heap dump (dump-NNNNNN.lwd) or a run directory (its newest dump)\n"
 	      "  PATTERN: extended regex over the site's frame labels (default: the site\n"
 	      "  with the largest inuse bytes)\n", out);
@@ -78,13 +79,9 @@ static void node_info(const lw_heap *h, const lw_retainers *r, uint32_t id, char
 			 hb((double)rt->retained, b1, sizeof b1));
 		return;
 	}
-	uint32_t nb = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < r->n_nodes; i++)
-		if (r->nodes[i].id == id) {
-			nb = r->nodes[i].n_blocks;
-			bytes = r->nodes[i].bytes;
-		}
+	const lw_ret_node *nd = lw_retainers_node(r, id);
+	uint32_t nb = nd ? nd->n_blocks : 0;
+	uint64_t bytes = nd ? nd->bytes : 0;
 	snprintf(buf, len, "%u block%s, %s, retains %s", nb, nb == 1 ? "" : "s",
 		 hb((double)bytes, b1, sizeof b1),
 		 hb((double)h->groups[id].retained, b2, sizeof b2));
@@ -144,22 +141,22 @@ static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE 
 	(void)h;
 }
 
-static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers *r,
-		       size_t max, FILE *out)
+/* The dump, the whole heap, and a summary of each selected group. */
+static void print_heading(const lw_heap *h, const uint8_t *sel, size_t max, int width,
+			  FILE *out)
 {
-	char b1[32], b2[32], b3[32], lab[512], info[128];
-	int width = lw_term_width();
-	if (width < 60)
-		width = 60;
+	char b1[32], b2[32], b3[32];
 	const lw_file *f = h->file;
 	fprintf(out, "dump %s: pid %u (%s)\n", h->path, f->process.pid,
 		lw_base_name(f->process.exe));
 	fprintf(out, "heap: %zu blocks, %s; reachable %u blocks, %s\n", h->dg->n_blocks,
 		hb((double)h->total_bytes, b1, sizeof b1), h->an.n_reachable,
 		hb((double)h->reachable_bytes, b2, sizeof b2));
-	fprintf(out, "unreachable: %u definitely lost (%s), %u indirectly lost (%s)\n\n",
+	fprintf(out, "unreachable: %u definitely lost (%s), %u indirectly lost (%s)\n",
 		h->n_def_lost, hb((double)h->def_lost_bytes, b1, sizeof b1),
 		h->n_ind_lost, hb((double)h->ind_lost_bytes, b3, sizeof b3));
+	lw_report_print_wrappers(h->wrappers, h->n_wrappers, width, out);
+	fputc('\n', out);
 	size_t shown = 0, nsel = 0;
 	for (size_t g = 0; g < h->n_groups; g++) {
 		if (!sel[g])
@@ -172,10 +169,14 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	}
 	if (nsel > shown)
 		fprintf(out, "(and %zu more matching sites)\n", nsel - shown);
+}
 
-	/* Who keeps it alive: the roots that reach the site's blocks, most
-	 * first. A root reaching every block is the one to look at; a stale
-	 * pointer (conservative scan) reaches only part of a structure. */
+/* Who keeps it alive: the roots that reach the site's blocks, most first.
+ * A root reaching every block is the one to look at; a stale pointer
+ * (conservative scan) reaches only part of a structure. */
+static void print_reach(const lw_heap *h, const lw_retainers *r, size_t max, FILE *out)
+{
+	char b1[32], b2[32];
 	fprintf(out, "\nroots that reach the site (%u reachable blocks):\n", r->n_targets);
 	if (r->n_reach == 0)
 		fprintf(out, "  none\n");
@@ -190,38 +191,53 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		fprintf(out, "  (and %zu more roots)\n", r->n_reach - max);
 	if (!r->reach_complete)
 		fprintf(out, "  (search budget reached: other roots were not examined)\n");
+}
 
+/* One retainer path, a step per line: label, then figures (on a second,
+ * indented line when both do not fit the width). */
+static void print_path(const lw_heap *h, const lw_retainers *r, const lw_ret_path *p,
+		       size_t rank, int width, FILE *out)
+{
+	char b1[32], lab[512], info[128];
+	fprintf(out, "#%-3zu %u block%s, %s\n", rank, p->n_blocks, p->n_blocks == 1 ? "" : "s",
+		hb((double)p->bytes, b1, sizeof b1));
+	/* label column: as wide as the longest label, within the width */
+	size_t maxlab = 0, maxinfo = 0;
+	for (uint32_t k = 0; k < p->n_steps; k++) {
+		node_info(h, r, p->steps[k], info, sizeof info);
+		size_t l = strlen(step_label(h, p->steps[k], (size_t)width - 6, lab, sizeof lab));
+		maxlab = l > maxlab ? l : maxlab;
+		maxinfo = strlen(info) > maxinfo ? strlen(info) : maxinfo;
+	}
+	int two = maxlab + maxinfo + 7 > (size_t)width;
+	size_t labw = two ? (size_t)width - 6 : maxlab;
+	for (uint32_t k = 0; k < p->n_steps; k++) {
+		node_info(h, r, p->steps[k], info, sizeof info);
+		step_label(h, p->steps[k], labw, lab, sizeof lab);
+		if (two)
+			fprintf(out, "  %s %s\n         %s\n", k == 0 ? "  " : "->", lab, info);
+		else
+			fprintf(out, "  %s %-*s  %s\n", k == 0 ? "  " : "->", (int)labw, lab, info);
+	}
+}
+
+static void print_paths(const lw_heap *h, const lw_retainers *r, size_t max, int width,
+			FILE *out)
+{
+	char b1[32];
 	fprintf(out, "\ntop retainer paths (root -> ... -> site): %zu of %zu, "
 		"%u reachable blocks, %s\n", r->n_kept_paths < max ? r->n_kept_paths : max,
 		r->n_paths, r->n_targets, hb((double)r->target_bytes, b1, sizeof b1));
 	if (r->n_paths == 0)
 		fprintf(out, "  none: no block of the site is reachable from a root\n");
-	for (size_t i = 0; i < r->n_paths && i < max; i++) {
-		const lw_ret_path *p = &r->paths[i];
-		fprintf(out, "#%-3zu %u block%s, %s\n", i + 1, p->n_blocks, p->n_blocks == 1 ? "" : "s",
-			hb((double)p->bytes, b1, sizeof b1));
-		/* label column: as wide as the longest label, within the width */
-		size_t maxlab = 0, maxinfo = 0;
-		for (uint32_t k = 0; k < p->n_steps; k++) {
-			node_info(h, r, p->steps[k], info, sizeof info);
-			size_t l = strlen(step_label(h, p->steps[k], (size_t)width - 6, lab, sizeof lab));
-			maxlab = l > maxlab ? l : maxlab;
-			maxinfo = strlen(info) > maxinfo ? strlen(info) : maxinfo;
-		}
-		/* one line per step when label and figures fit the width, else
-		 * the figures go on a second, indented line */
-		int two = maxlab + maxinfo + 7 > (size_t)width;
-		size_t labw = two ? (size_t)width - 6 : maxlab;
-		for (uint32_t k = 0; k < p->n_steps; k++) {
-			node_info(h, r, p->steps[k], info, sizeof info);
-			step_label(h, p->steps[k], labw, lab, sizeof lab);
-			if (two)
-				fprintf(out, "  %s %s\n         %s\n", k == 0 ? "  " : "->", lab, info);
-			else
-				fprintf(out, "  %s %-*s  %s\n", k == 0 ? "  " : "->", (int)labw, lab, info);
-		}
-	}
+	for (size_t i = 0; i < r->n_paths && i < max; i++)
+		print_path(h, r, &r->paths[i], i + 1, width, out);
+}
 
+/* Every root of the heap by retained size. */
+static void print_roots(const lw_heap *h, size_t max, int width, FILE *out)
+{
+	char b1[32];
 	uint32_t *idx;
 	size_t nr = lw_heap_top_roots(h, &idx);
 	fprintf(out, "\nroots by retained size (whole heap): %zu of %zu retain memory\n",
@@ -241,7 +257,13 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		lw_table_free(t);
 	}
 	free(idx);
+}
 
+/* Groups with unreachable blocks, most lost bytes first. */
+static void print_lost(const lw_heap *h, size_t max, int width, FILE *out)
+{
+	char b1[32], b2[32];
+	uint32_t *idx;
 	size_t nl = lw_heap_lost_groups(h, &idx);
 	fprintf(out, "\nunreachable blocks by site: %zu site%s\n", nl, nl == 1 ? "" : "s");
 	if (nl) {
@@ -253,26 +275,35 @@ static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 		lw_table_col(t, "site", 0);
 		for (size_t i = 0; i < nl && i < max; i++) {
 			const lw_heap_group *gr = &h->groups[idx[i]];
-			char c1[24], c2[24];
+			char c1[24], c2[24], sl[600];
 			snprintf(c1, sizeof c1, "%u", gr->n_def_lost);
 			snprintf(c2, sizeof c2, "%u", gr->n_ind_lost);
 			lw_table_cell(t, c1);
 			lw_table_cell(t, hb((double)gr->def_lost_bytes, b1, sizeof b1));
 			lw_table_cell(t, c2);
 			lw_table_cell(t, hb((double)gr->ind_lost_bytes, b2, sizeof b2));
-			if (gr->site.n_frames > 1) {
-				/* sites of one function differ by their callers: show one */
-				char sl[600];
+			/* sites of one function differ by their callers: show one */
+			if (gr->site.n_frames > 1)
 				snprintf(sl, sizeof sl, "%s <- %s", gr->label, gr->site.frames[1].function);
-				lw_table_cell(t, sl);
-			} else {
-				lw_table_cell(t, gr->label);
-			}
+			lw_table_cell(t, gr->site.n_frames > 1 ? sl : gr->label);
 		}
 		lw_table_print(t, out, width);
 		lw_table_free(t);
 	}
 	free(idx);
+}
+
+static void print_text(const lw_heap *h, const uint8_t *sel, const lw_retainers *r,
+		       size_t max, FILE *out)
+{
+	int width = lw_term_width();
+	if (width < 60)
+		width = 60;
+	print_heading(h, sel, max, width, out);
+	print_reach(h, r, max, out);
+	print_paths(h, r, max, width, out);
+	print_roots(h, max, width, out);
+	print_lost(h, max, width, out);
 }
 
 /* Arguments of lw_retainers_render for lw_out_publish. */
@@ -327,147 +358,105 @@ static int has_suffix(const char *s, const char *suf)
 	return n > m && strcmp(s + n - m, suf) == 0;
 }
 
-int lw_cmd_retainers(int argc, char **argv)
-{
-	enum { OPT_SITE = 256, OPT_JSON };
-	static const struct option longopts[] = {
-		{ "site", required_argument, NULL, OPT_SITE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	uint64_t n = 10;
-	int json = 0;
-	const char *site = NULL, *output = NULL;
-	lw_set_command("retainers");
+typedef struct ret_args {
+	uint64_t n;
+	int json, svg;
+	const char *site, *output, *path;
+	lw_cmd_model model;
+} ret_args;
 
-	optind = 0;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, ":n:o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (lw_parse_u64(optarg, &n) || n == 0) {
-				lw_error("-n '%s': expected a positive count", optarg);
-				return 2;
-			}
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case OPT_SITE:
-			site = optarg;
-			break;
-		case OPT_JSON:
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return lw_opt_error(c, argv, optind, usage);
-		}
+/* Writes the retainer graph to a->output (.dot or .svg). 0 or 1 (printed). */
+static int write_output(const ret_args *a, const lw_heap *h, const uint8_t *sel,
+			const lw_retainers *r)
+{
+	Agraph_t *g = lw_retainers_agraph(h, sel, r);
+	if (!g) {
+		lw_error("out of memory building the graph");
+		return 1;
 	}
-	if (argc - optind != 1) {
-		lw_error("expected one DUMP file, got %d arguments", argc - optind);
-		usage(stderr);
-		return 2;
-	}
-	int svg = 0;
-	if (output) {
-		if (has_suffix(output, ".svg"))
-			svg = 1;
-		else if (!has_suffix(output, ".dot") && !has_suffix(output, ".gv")) {
-			lw_error("-o '%s': expected a file name ending in .dot or .svg", output);
+	graph_job job = { g, a->svg ? "svg" : "dot" };
+	const char *step = "";
+	int wr = lw_out_publish(a->output, write_graph, &job, &step);
+	agclose(g);
+	char why[256];
+	if (wr == -ENOTSUP || wr == -EINVAL)
+		lw_error("'%s': graphviz %s", a->output, wr == -EINVAL ? "layout failed" :
+			 "cannot render svg (plugin missing?)");
+	else if (wr < 0)
+		lw_error("'%s': %s", a->output, lw_out_reason(wr, step, why, sizeof why));
+	else if (!a->json)
+		printf("wrote %s: %zu nodes, %zu edges, %zu of %zu paths\n", a->output,
+		       r->n_nodes, r->n_edges, r->n_kept_paths, r->n_paths);
+	return wr < 0;
+}
+
+/* sel[g] = 1 for the groups --site selects, or the default site. 0 or 1. */
+static int select_groups(const ret_args *a, const lw_heap *h, uint8_t *sel)
+{
+	if (a->site) {
+		char err[256];
+		lw_regex *re = lw_regex_new(a->site, err, sizeof err);
+		if (!re) {
+			lw_error("--site '%s': %s", a->site, err);
 			return 2;
 		}
-	}
-	const char *path = argv[optind];
-	char *picked = NULL;
-	char err[1024];
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		picked = pick_dump(path);
-		if (!picked) {
-			lw_error("'%s': no dump-*.lwd in this directory (request one with "
-				 "'leakwatch snapshot PID' or kill -USR2 PID)", path);
+		size_t n = lw_heap_select(h, re, sel);
+		lw_regex_free(re);
+		if (n == 0) {
+			lw_error("--site '%s': no site in '%s' matches", a->site, a->path);
 			return 1;
 		}
-		path = picked;
+		return 0;
 	}
-	lw_regex *re = NULL;
-	if (site) {
-		re = lw_regex_new(site, err, sizeof err);
-		if (!re) {
-			lw_error("--site '%s': %s", site, err);
-			free(picked);
-			return 2;
-		}
+	long d = lw_heap_default_site(h);
+	if (d < 0) {
+		lw_error("'%s': the dump has no sampled blocks; use --site "
+			 "(e.g. --site unsampled)", a->path);
+		return 1;
 	}
+	sel[d] = 1;
+	return 0;
+}
+
+/* The analysis of the dump: loaded into its store like any input, opened
+ * as a model, its graph grouped by the model's sites. */
+static int ret_run(const ret_args *a)
+{
+	char err[1024];
+	lw_db *db = NULL;
+	lw_model *m = NULL;
 	lw_heap *h = NULL;
 	uint8_t *sel = NULL;
 	lw_retainers r;
 	memset(&r, 0, sizeof r);
+	char *paths[1] = { (char *)a->path };
+	if (lw_cmd_open(paths, 1, &a->model.opts, &db, &m))
+		return 1;
 	int status = 1;
 	lw_progress *pg = lw_progress_new("analyzing heap graph", LW_HEAP_STEPS);
-	int orc = lw_heap_open_progress(path, progress_cb, pg, &h, err, sizeof err);
+	int orc = lw_heap_open(m, a->path, progress_cb, pg, &h, err, sizeof err);
 	lw_progress_done(pg);
 	if (orc < 0) {
-		lw_error("'%s': %s", path, err);
+		lw_error("'%s': %s", a->path, err);
 		goto out;
 	}
-	sel = calloc(h->n_groups ? h->n_groups : 1, 1);
-	if (!sel) {
+	if (!(sel = calloc(h->n_groups ? h->n_groups : 1, 1))) {
 		lw_error("out of memory");
 		goto out;
 	}
-	if (re) {
-		if (lw_heap_select(h, re, sel) == 0) {
-			lw_error("--site '%s': no site in '%s' matches", site, path);
-			goto out;
-		}
-	} else {
-		long d = lw_heap_default_site(h);
-		if (d < 0) {
-			lw_error("'%s': the dump has no sampled blocks; use --site "
-				 "(e.g. --site unsampled)", path);
-			goto out;
-		}
-		sel[d] = 1;
-	}
-	if (lw_heap_retainers(h, sel, (size_t)n, &r) < 0) {
+	if ((status = select_groups(a, h, sel)) != 0)
+		goto out;
+	status = 1;
+	if (lw_heap_retainers(h, sel, (size_t)a->n, &r) < 0) {
 		lw_error("out of memory building the retainer graph");
 		goto out;
 	}
-	if (output) {
-		Agraph_t *g = lw_retainers_agraph(h, sel, &r);
-		if (!g) {
-			lw_error("out of memory building the graph");
-			goto out;
-		}
-		graph_job job = { g, svg ? "svg" : "dot" };
-		const char *step = "";
-		int wr = lw_out_publish(output, write_graph, &job, &step);
-		agclose(g);
-		if (wr == -ENOTSUP || wr == -EINVAL) {
-			lw_error("'%s': graphviz %s", output, wr == -EINVAL ? "layout failed" :
-				 "cannot render svg (plugin missing?)");
-			goto out;
-		}
-		if (wr < 0) {
-			char why[256];
-			lw_error("'%s': %s", output, lw_out_reason(wr, step, why, sizeof why));
-			goto out;
-		}
-		if (!json)
-			printf("wrote %s: %zu nodes, %zu edges, %zu of %zu paths\n", output,
-			       r.n_nodes, r.n_edges, r.n_kept_paths, r.n_paths);
-	}
-	if (json)
-		lw_retainers_json(h, sel, &r, (size_t)n, stdout);
-	else if (!output)
-		print_text(h, sel, &r, (size_t)n, stdout);
+	if (a->output && write_output(a, h, sel, &r))
+		goto out;
+	if (a->json)
+		lw_retainers_json(h, sel, &r, (size_t)a->n, stdout);
+	else if (!a->output)
+		print_text(h, sel, &r, (size_t)a->n, stdout);
 	status = fflush(stdout) ? 1 : 0;
 	if (status)
 		lw_error("cannot write the output");
@@ -475,7 +464,81 @@ out:
 	lw_retainers_free(&r);
 	free(sel);
 	lw_heap_free(h);
-	lw_regex_free(re);
+	lw_cmd_close(db, m, NULL);
+	return status;
+}
+
+/* One option; 0 to go on, or the exit status (-1: exit 0). */
+static int ret_option(int c, char **argv, ret_args *a)
+{
+	switch (c) {
+	case 'n':
+		return lw_args_count("-n", optarg, &a->n);
+	case 'o':
+		a->output = optarg;
+		return 0;
+	case 256:   /* --site */
+		a->site = optarg;
+		return 0;
+	case 257:   /* --json */
+		a->json = 1;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return -1;
+	default:
+		return lw_args_other(c, argv, &a->model, usage);
+	}
+}
+
+int lw_cmd_retainers(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "site", required_argument, NULL, 256 },
+		{ "json", no_argument, NULL, 257 },
+		{ "output", required_argument, NULL, 'o' },
+		LW_MODEL_OPTIONS,
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	ret_args a;
+	memset(&a, 0, sizeof a);
+	a.n = 10;
+	lw_set_command("retainers");
+
+	optind = 0;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":n:o:h", longopts, NULL)) != -1) {
+		int r = ret_option(c, argv, &a);
+		if (r)
+			return r < 0 ? 0 : r;
+	}
+	if (argc - optind != 1) {
+		lw_error("expected one DUMP file, got %d arguments", argc - optind);
+		usage(stderr);
+		return 2;
+	}
+	if (a.output) {
+		a.svg = has_suffix(a.output, ".svg");
+		if (!a.svg && !has_suffix(a.output, ".dot") && !has_suffix(a.output, ".gv")) {
+			lw_error("-o '%s': expected a file name ending in .dot or .svg", a.output);
+			return 2;
+		}
+	}
+	a.path = argv[optind];
+	char *picked = NULL;
+	struct stat st;
+	if (stat(a.path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		picked = pick_dump(a.path);
+		if (!picked) {
+			lw_error("'%s': no dump-*.lwd in this directory (request one with "
+				 "'leakwatch snapshot PID' or kill -USR2 PID)", a.path);
+			return 1;
+		}
+		a.path = picked;
+	}
+	int status = ret_run(&a);
 	free(picked);
 	return status;
 }

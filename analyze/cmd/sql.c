@@ -49,6 +49,98 @@ static int only_space(const char *s)
 	return 1;
 }
 
+/* The query as one read-only statement, or NULL after the error (*status). */
+static sqlite3_stmt *prepare(lw_db *db, const char *query, int *status)
+{
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	*status = 1;
+	if (sqlite3_prepare_v2(db->h, query, -1, &st, &tail) != SQLITE_OK) {
+		lw_error("'%s': %s", query, sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	if (!st) {
+		lw_error("'%s': empty query", query);
+		*status = 2;
+		return NULL;
+	}
+	if (tail && !only_space(tail)) {
+		lw_error("'%s': give one statement", query);
+		*status = 2;
+	} else if (!sqlite3_stmt_readonly(st)) {
+		lw_error("'%s': only read-only queries are allowed", query);
+	} else {
+		*status = 0;
+		return st;
+	}
+	sqlite3_finalize(st);
+	return NULL;
+}
+
+/* One row: a JSON object keyed by column name, or table cells. */
+static void put_row(sqlite3_stmt *st, int ncol, lw_json *j, lw_table *t)
+{
+	if (j)
+		lw_json_obj_begin(j);
+	for (int i = 0; i < ncol; i++) {
+		int type = sqlite3_column_type(st, i);
+		char *hex = type == SQLITE_BLOB ? blob_hex(sqlite3_column_blob(st, i),
+							   sqlite3_column_bytes(st, i)) : NULL;
+		const char *text = type == SQLITE_NULL ? (j ? NULL : "NULL")
+				   : type == SQLITE_BLOB ? (hex ? hex : "")
+				   : (const char *)sqlite3_column_text(st, i);
+		if (!j) {
+			lw_table_cell(t, text);
+		} else {
+			lw_json_key(j, sqlite3_column_name(st, i));
+			if (type == SQLITE_INTEGER)
+				lw_json_int(j, sqlite3_column_int64(st, i));
+			else if (type == SQLITE_FLOAT)
+				lw_json_num(j, sqlite3_column_double(st, i));
+			else
+				lw_json_str(j, text);   /* NULL writes null */
+		}
+		free(hex);
+	}
+	if (j)
+		lw_json_obj_end(j);
+}
+
+/* Runs the statement and prints its rows. 0, or 1 after the error. */
+static int print_rows(lw_db *db, sqlite3_stmt *st, const char *query, int json)
+{
+	int ncol = sqlite3_column_count(st);
+	lw_json *j = json ? lw_json_new(stdout) : NULL;
+	lw_table *t = json ? NULL : lw_table_new();
+	if (j)
+		lw_json_arr_begin(j);
+	int rc, first = 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; t && first && i < ncol; i++) {
+			int type = sqlite3_column_type(st, i);
+			lw_table_col(t, sqlite3_column_name(st, i),
+				     type == SQLITE_INTEGER || type == SQLITE_FLOAT);
+		}
+		first = 0;
+		put_row(st, ncol, j, t);
+	}
+	int status = rc == SQLITE_DONE ? 0 : 1;
+	if (j) {
+		lw_json_arr_end(j);
+		lw_json_finish(j);
+	}
+	if (status)
+		lw_error("'%s': %s", query, sqlite3_errmsg(db->h));
+	if (t) {
+		for (int i = 0; first && i < ncol; i++)   /* no rows: still name the columns */
+			lw_table_col(t, sqlite3_column_name(st, i), 0);
+		if (status == 0)
+			lw_table_print(t, stdout, isatty(STDOUT_FILENO) ? lw_term_width() : 0);
+		lw_table_free(t);
+	}
+	return status;
+}
+
 int lw_cmd_sql(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -85,103 +177,10 @@ int lw_cmd_sql(int argc, char **argv)
 		lw_error("'%s': %s", dbpath, err);
 		return 1;
 	}
-	sqlite3_stmt *st = NULL;
-	const char *tail = NULL;
-	if (sqlite3_prepare_v2(db->h, query, -1, &st, &tail) != SQLITE_OK) {
-		lw_error("'%s': %s", query, sqlite3_errmsg(db->h));
-		lw_db_close(db);
-		return 1;
-	}
-	if (!st) {
-		lw_error("'%s': empty query", query);
-		lw_db_close(db);
-		return 2;
-	}
-	if (tail && !only_space(tail)) {
-		lw_error("'%s': give one statement", query);
-		sqlite3_finalize(st);
-		lw_db_close(db);
-		return 2;
-	}
-	if (!sqlite3_stmt_readonly(st)) {
-		lw_error("'%s': only read-only queries are allowed", query);
-		sqlite3_finalize(st);
-		lw_db_close(db);
-		return 1;
-	}
-	int ncol = sqlite3_column_count(st);
-	lw_json *j = NULL;
-	lw_table *t = NULL;
-	if (json) {
-		j = lw_json_new(stdout);
-		lw_json_arr_begin(j);
-	} else {
-		t = lw_table_new();
-	}
-	int rc, first = 1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (t && first) {
-			for (int i = 0; i < ncol; i++) {
-				int type = sqlite3_column_type(st, i);
-				lw_table_col(t, sqlite3_column_name(st, i),
-					     type == SQLITE_INTEGER || type == SQLITE_FLOAT);
-			}
-		}
-		first = 0;
-		if (j)
-			lw_json_obj_begin(j);
-		for (int i = 0; i < ncol; i++) {
-			int type = sqlite3_column_type(st, i);
-			char *hex = NULL;
-			if (type == SQLITE_BLOB)
-				hex = blob_hex(sqlite3_column_blob(st, i), sqlite3_column_bytes(st, i));
-			if (j) {
-				lw_json_key(j, sqlite3_column_name(st, i));
-				switch (type) {
-				case SQLITE_INTEGER: lw_json_int(j, sqlite3_column_int64(st, i)); break;
-				case SQLITE_FLOAT: lw_json_num(j, sqlite3_column_double(st, i)); break;
-				case SQLITE_NULL: lw_json_null(j); break;
-				case SQLITE_BLOB: lw_json_str(j, hex ? hex : ""); break;
-				default: lw_json_str(j, (const char *)sqlite3_column_text(st, i)); break;
-				}
-			} else {
-				const char *text;
-				if (type == SQLITE_NULL)
-					text = "NULL";
-				else if (type == SQLITE_BLOB)
-					text = hex ? hex : "";
-				else
-					text = (const char *)sqlite3_column_text(st, i);
-				lw_table_cell(t, text);
-			}
-			free(hex);
-		}
-		if (j)
-			lw_json_obj_end(j);
-	}
-	int status = 0;
-	if (rc != SQLITE_DONE) {
-		if (j) {
-			lw_json_arr_end(j);
-			lw_json_finish(j);
-			j = NULL;
-		}
-		lw_error("'%s': %s", query, sqlite3_errmsg(db->h));
-		status = 1;
-	}
-	if (j) {
-		lw_json_arr_end(j);
-		lw_json_finish(j);
-	}
-	if (t) {
-		if (first) {   /* no rows: still name the columns */
-			for (int i = 0; i < ncol; i++)
-				lw_table_col(t, sqlite3_column_name(st, i), 0);
-		}
-		if (status == 0)
-			lw_table_print(t, stdout, isatty(STDOUT_FILENO) ? lw_term_width() : 0);
-		lw_table_free(t);
-	}
+	int status;
+	sqlite3_stmt *st = prepare(db, query, &status);
+	if (st)
+		status = print_rows(db, st, query, json);
 	sqlite3_finalize(st);
 	lw_db_close(db);
 	return status;

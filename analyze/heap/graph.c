@@ -154,34 +154,34 @@ static inline uint32_t snca_eval(uint32_t v, snca_node *f, uint32_t *path)
 	return f[v].best;
 }
 
-int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
-{
-	uint32_t n = lw_graph_n_nodes(g);
-	if (n == 0)
-		return -EINVAL;
-	int rc = -ENOMEM;
-	uint32_t *num = malloc((size_t)n * sizeof *num);
-	uint32_t *vert = malloc((size_t)n * sizeof *vert);
-	uint32_t *dpar = malloc((size_t)n * sizeof *dpar);
-	uint32_t *stk = malloc((size_t)n * sizeof *stk);
-	uint64_t *pos = malloc((size_t)n * sizeof *pos);
-	uint64_t *poff = NULL;
-	uint32_t *preds = NULL, *semi = NULL;
-	snca_node *fo = NULL;
-	uint32_t *tn_blk = NULL, *tn_root = NULL;
-	if (!num || !vert || !dpar || !stk || !pos)
-		goto out;
+/* The arrays of one lw_graph_dominators call, by step. */
+typedef struct dom_ctx {
+	const lw_graph_csr *g;
+	uint32_t n, cnt;          /* nodes; reachable nodes (DFS numbers 0..cnt-1) */
+	uint32_t *num, *vert, *dpar, *stk;
+	uint32_t *tn_blk, *tn_root;   /* per edge: DFS number of its target */
+	uint64_t *poff;           /* predecessors of w: preds[poff[w]..poff[w+1]) */
+	uint32_t *preds, *semi;
+	snca_node *fo;
+} dom_ctx;
 
-	/* 1. preorder DFS. Each edge is examined exactly once; the DFS number of
-	 * its target is recorded in tn_* (same index as the edge), so step 2
-	 * reads targets sequentially instead of looking num[] up again. */
+/* 1. Preorder DFS. Each edge is examined exactly once; the DFS number of its
+ * target is recorded in tn_* (same index as the edge), so step 2 reads
+ * targets sequentially instead of looking num[] up again. */
+static int dom_dfs(dom_ctx *c)
+{
+	const lw_graph_csr *g = c->g;
 	uint64_t n_blk_e = g->n_blocks ? g->blk_off[g->n_blocks] : 0;
 	uint64_t n_root_e = g->n_roots ? g->root_off[g->n_roots] : 0;
-	tn_blk = malloc((size_t)(n_blk_e ? n_blk_e : 1) * sizeof *tn_blk);
-	tn_root = malloc((size_t)(n_root_e ? n_root_e : 1) * sizeof *tn_root);
-	if (!tn_blk || !tn_root)
-		goto out;
-	memset(num, 0xff, (size_t)n * sizeof *num);
+	uint64_t *pos = malloc((size_t)c->n * sizeof *pos);
+	c->tn_blk = malloc((size_t)(n_blk_e ? n_blk_e : 1) * sizeof *c->tn_blk);
+	c->tn_root = malloc((size_t)(n_root_e ? n_root_e : 1) * sizeof *c->tn_root);
+	if (!pos || !c->tn_blk || !c->tn_root) {
+		free(pos);
+		return -ENOMEM;
+	}
+	uint32_t *num = c->num, *vert = c->vert, *dpar = c->dpar, *stk = c->stk;
+	memset(num, 0xff, (size_t)c->n * sizeof *num);
 	uint32_t cnt = 0;
 	int64_t sp = 0;
 	num[0] = cnt; vert[cnt] = 0; dpar[cnt] = 0; cnt++;
@@ -190,14 +190,14 @@ int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
 	while (sp >= 0) {
 		uint32_t u = stk[sp];
 		succ_range r = succ_of(g, u);
-		uint32_t *tn = u == 0 ? NULL : u <= g->n_roots ? tn_root : tn_blk;
+		uint32_t *tn = u == 0 ? NULL : u <= g->n_roots ? c->tn_root : c->tn_blk;
 		uint64_t i = pos[sp];
 		uint32_t v = LW_GRAPH_NONE;
 		for (; i < r.end; i++) {
-			uint32_t c = succ_at(&r, i);
-			uint32_t k = num[c];
+			uint32_t w = succ_at(&r, i);
+			uint32_t k = num[w];
 			if (k == LW_GRAPH_NONE) {
-				v = c;
+				v = w;
 				break;
 			}
 			if (tn)
@@ -216,100 +216,125 @@ int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
 		pos[sp] = succ_of(g, v).begin;
 	}
 	free(pos);
-	pos = NULL;
+	c->cnt = cnt;
+	return 0;
+}
 
-	/* 2. predecessors in DFS numbers (CSR): count, prefix-sum to range
-	 * ends, then fill backwards so poff[w] ends as the start of w's range. */
-	poff = malloc(((size_t)cnt + 1) * sizeof *poff);
-	if (!poff)
-		goto out;
-	memset(poff, 0, ((size_t)cnt + 1) * sizeof *poff);
-	for (uint32_t u = 0; u < n; u++) {
-		if (num[u] == LW_GRAPH_NONE)
-			continue;
-		succ_range r = succ_of(g, u);
-		if (!r.dst) {
-			for (uint64_t i = r.begin; i < r.end; i++)
-				poff[num[succ_at(&r, i)]]++;
-			continue;
-		}
-		const uint32_t *tn = u <= g->n_roots ? tn_root : tn_blk;
-		for (uint64_t i = r.begin; i < r.end; i++)
-			poff[tn[i]]++;
+/* Runs STMT for every edge from a reachable node, with k_ the DFS number
+ * of its source and to_ that of its target. */
+#define DOM_FOR_EDGES(c, STMT) \
+	for (uint32_t u = 0; u < (c)->n; u++) { \
+		uint32_t k_ = (c)->num[u]; \
+		if (k_ == LW_GRAPH_NONE) \
+			continue; \
+		succ_range r = succ_of((c)->g, u); \
+		const uint32_t *tn = u <= (c)->g->n_roots ? (c)->tn_root : (c)->tn_blk; \
+		for (uint64_t i = r.begin; i < r.end; i++) { \
+			uint32_t to_ = r.dst ? tn[i] : (c)->num[succ_at(&r, i)]; \
+			STMT; \
+		} \
 	}
+
+/* 2. Predecessors in DFS numbers (CSR): count, prefix-sum to range ends,
+ * then fill backwards so poff[w] ends as the start of w's range. */
+static int dom_preds(dom_ctx *c)
+{
+	uint32_t cnt = c->cnt;
+	c->poff = calloc((size_t)cnt + 1, sizeof *c->poff);
+	if (!c->poff)
+		return -ENOMEM;
+	DOM_FOR_EDGES(c, c->poff[to_]++)
 	for (uint32_t k = 1; k <= cnt; k++)
-		poff[k] += poff[k - 1];
+		c->poff[k] += c->poff[k - 1];
 	/* at least cnt entries: step 4 reuses the array for cnt idoms */
-	preds = malloc((size_t)(poff[cnt] > cnt ? poff[cnt] : cnt) * sizeof *preds);
-	if (!preds)
-		goto out;
-	for (uint32_t u = 0; u < n; u++) {
-		uint32_t k = num[u];
-		if (k == LW_GRAPH_NONE)
-			continue;
-		succ_range r = succ_of(g, u);
-		if (!r.dst) {
-			for (uint64_t i = r.begin; i < r.end; i++)
-				preds[--poff[num[succ_at(&r, i)]]] = k;
-			continue;
-		}
-		const uint32_t *tn = u <= g->n_roots ? tn_root : tn_blk;
-		for (uint64_t i = r.begin; i < r.end; i++)
-			preds[--poff[tn[i]]] = k;
-	}
-	free(tn_blk);
-	free(tn_root);
-	tn_blk = tn_root = NULL;
+	uint64_t np = c->poff[cnt] > cnt ? c->poff[cnt] : cnt;
+	c->preds = malloc((size_t)(np ? np : 1) * sizeof *c->preds);
+	if (!c->preds)
+		return -ENOMEM;
+	DOM_FOR_EDGES(c, c->preds[--c->poff[to_]] = k_)
+	free(c->tn_blk);
+	free(c->tn_root);
+	c->tn_blk = c->tn_root = NULL;
+	return 0;
+}
 
-	/* 3. semidominators */
-	semi = malloc((size_t)cnt * sizeof *semi);
-	fo = malloc((size_t)cnt * sizeof *fo);
-	if (!semi || !fo)
-		goto out;
+/* 3. Semidominators in decreasing preorder. */
+static int dom_semi(dom_ctx *c)
+{
+	uint32_t cnt = c->cnt;
+	c->semi = malloc((size_t)cnt * sizeof *c->semi);
+	c->fo = malloc((size_t)cnt * sizeof *c->fo);
+	if (!c->semi || !c->fo)
+		return -ENOMEM;
 	for (uint32_t k = 0; k < cnt; k++) {
-		semi[k] = k;
-		fo[k].best = k;
-		fo[k].anc = LW_GRAPH_NONE;
+		c->semi[k] = k;
+		c->fo[k].best = k;
+		c->fo[k].anc = LW_GRAPH_NONE;
 	}
 	for (uint32_t w = cnt - 1; w >= 1; w--) {
-		uint32_t sm = semi[w];
-		if (poff[w + 1] - poff[w] == 1) {
+		uint32_t sm = c->semi[w];
+		if (c->poff[w + 1] - c->poff[w] == 1) {
 			/* one predecessor: it is the DFS parent, an unlinked node
 			 * below w, so eval would return its own number */
-			sm = dpar[w];
+			sm = c->dpar[w];
 		} else {
-			for (uint64_t e = poff[w]; e < poff[w + 1]; e++) {
+			for (uint64_t e = c->poff[w]; e < c->poff[w + 1]; e++) {
 				/* a predecessor numbered below w is not linked yet:
 				 * eval would return its own number, so skip the
 				 * (random) forest access */
-				uint32_t pr = preds[e];
-				uint32_t b = pr < w ? pr : snca_eval(pr, fo, stk);
+				uint32_t pr = c->preds[e];
+				uint32_t b = pr < w ? pr : snca_eval(pr, c->fo, c->stk);
 				if (b < sm)
 					sm = b;
 			}
 		}
-		semi[w] = sm;
-		fo[w].best = sm;
-		fo[w].anc = dpar[w];
+		c->semi[w] = sm;
+		c->fo[w].best = sm;
+		c->fo[w].anc = c->dpar[w];
 	}
+	return 0;
+}
 
-	/* 4. immediate dominators (reusing preds as idom in DFS numbers) */
-	uint32_t *id = preds;
+/* 4. Immediate dominators (reusing preds as idom in DFS numbers). */
+static void dom_idom(dom_ctx *c, uint32_t *idom)
+{
+	uint32_t *id = c->preds;
 	id[0] = 0;
-	for (uint32_t w = 1; w < cnt; w++) {
-		uint32_t x = dpar[w];
-		while (x > semi[w])
+	for (uint32_t w = 1; w < c->cnt; w++) {
+		uint32_t x = c->dpar[w];
+		while (x > c->semi[w])
 			x = id[x];
 		id[w] = x;
 	}
-	memset(idom, 0xff, (size_t)n * sizeof *idom);
-	for (uint32_t w = 0; w < cnt; w++)
-		idom[vert[w]] = vert[id[w]];
-	rc = 0;
-out:
-	free(num); free(vert); free(dpar); free(stk); free(pos);
-	free(poff); free(preds); free(semi); free(fo);
-	free(tn_blk); free(tn_root);
+	memset(idom, 0xff, (size_t)c->n * sizeof *idom);
+	for (uint32_t w = 0; w < c->cnt; w++)
+		idom[c->vert[w]] = c->vert[id[w]];
+}
+
+int lw_graph_dominators(const lw_graph_csr *g, uint32_t *idom)
+{
+	dom_ctx c;
+	memset(&c, 0, sizeof c);
+	c.g = g;
+	c.n = lw_graph_n_nodes(g);
+	if (c.n == 0)
+		return -EINVAL;
+	c.num = malloc((size_t)c.n * sizeof *c.num);
+	c.vert = malloc((size_t)c.n * sizeof *c.vert);
+	c.dpar = malloc((size_t)c.n * sizeof *c.dpar);
+	c.stk = malloc((size_t)c.n * sizeof *c.stk);
+	int rc = c.num && c.vert && c.dpar && c.stk ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = dom_dfs(&c);
+	if (rc == 0)
+		rc = dom_preds(&c);
+	if (rc == 0)
+		rc = dom_semi(&c);
+	if (rc == 0)
+		dom_idom(&c, idom);
+	free(c.num); free(c.vert); free(c.dpar); free(c.stk);
+	free(c.poff); free(c.preds); free(c.semi); free(c.fo);
+	free(c.tn_blk); free(c.tn_root);
 	return rc;
 }
 

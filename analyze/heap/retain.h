@@ -1,13 +1,14 @@
-/* retain.h — the heap graph of one dump, symbolized and analyzed: what
- * `leakwatch retainers` and `leakwatch top --retained` read.
+/* retain.h — the heap graph of one dump, grouped by site and analyzed:
+ * what `leakwatch retainers`, `leakwatch top --retained` and the HTML
+ * report read (heap.c, retainers.c, retain_out.c; docs/RETAINERS.md).
  *
- * lw_heap_open loads a dump (lw_file_open), decodes its graph
- * (dump/lwd_graph.h), symbolizes every stack into a site (the analyzer's site
- * identity: symbolized frames, inlined frames expanded, allocator and shim
- * frames removed from the top, module by basename), groups root words into
- * root nodes (a global by the symbol that contains the word, a thread's stack,
- * a thread's registers), and runs graph.h: shortest retainer paths, dominators,
- * retained sizes, lost blocks.
+ * lw_heap_open takes a dump that is already in the store behind a model
+ * (the command loaded it, as every input): it decodes the graph
+ * (dump/lwd_graph.h), groups each sampled block by the model site of its
+ * stack — the same site top, diff and growth show, wrappers folded alike —
+ * groups root words into root nodes (a global by the symbol that contains
+ * the word, a thread's stack, a thread's registers), and runs graph.h:
+ * shortest retainer paths, dominators, retained sizes, lost blocks.
  *
  * Groups: each sampled block belongs to its site's group. An unsampled block
  * whose type hint (optional HEAP_TYPES section: its first word is an address
@@ -17,8 +18,9 @@
  *
  * lw_heap_retainers builds the aggregated retainer graph of a set of groups
  * (docs/RETAINERS.md). Everything is owned by the lw_heap / result and freed
- * with the matching *_free. Library code: returns negative codes, fills err,
- * never prints. Single-threaded.
+ * with the matching *_free; site frames belong to the model, which must
+ * outlive the heap. Library code: returns negative errno, fills err, never
+ * prints. Single-threaded.
  */
 #ifndef LW_RETAIN_H
 #define LW_RETAIN_H
@@ -42,7 +44,7 @@ enum lw_heap_group_kind {
 
 typedef struct lw_heap_group {
 	int kind;                /* enum lw_heap_group_kind */
-	lw_site site;            /* SITE: frames, call site first (id = index) */
+	lw_site site;            /* SITE: the model site; others: id = group index */
 	const char *label;       /* "function (file.c:12)", "unsampled 33..64 B" or
 	                          * "Foo (unsampled, class from vtable)" */
 	const char *cls;         /* CLASS: demangled class name ("ns::Foo"); else NULL */
@@ -59,11 +61,11 @@ typedef struct lw_heap_group {
 } lw_heap_group;
 
 typedef struct lw_heap_root {
-	uint32_t kind;           /* LWD_ROOT_GLOBAL / STACK / REGISTER */
+	uint32_t kind;           /* enum lwd_root_kind */
 	const char *label;       /* "g_sessions (app)", "thread 12 stack", ... */
 	const char *symbol;      /* GLOBAL: demangled symbol or NULL */
 	const char *module;      /* GLOBAL: module basename; else NULL */
-	uint32_t tid;            /* STACK, REGISTER: thread id */
+	uint32_t tid;            /* every kind but GLOBAL: thread id */
 	uint32_t n_refs;         /* root words in this node */
 	uint64_t retained;       /* bytes its dominator subtree holds */
 } lw_heap_root;
@@ -84,20 +86,22 @@ typedef struct lw_heap {
 	uint32_t n_def_lost, n_ind_lost;
 	uint64_t def_lost_bytes, ind_lost_bytes;
 	double seconds_load, seconds_symbols, seconds_analyze;
+	size_t n_wrappers;       /* wrappers the model folded (model.h), sorted */
+	const char *const *wrappers;
 	void *priv_;
 } lw_heap;
 
-/* Loads and analyzes a dump. Returns 0; -ENOENT if the file has no heap
- * graph (a snapshot, or a dump whose walker did not run); another negative
- * code on error. err always gets a one-line reason on failure. */
-int lw_heap_open(const char *path, lw_heap **out, char *err, size_t errlen);
-/* The same, calling progress(done, LW_HEAP_STEPS, arg) after each stage
- * (read, decode, symbolize, roots, BFS, dominators, retained, lost) so a
- * command can draw a progress bar on a terminal. */
+/* Opens and analyzes the dump at path, which must be loaded in m's store.
+ * progress (may be NULL) is called with (done, LW_HEAP_STEPS, arg) after
+ * each stage (read, decode, group, roots, BFS, dominators, retained, lost)
+ * so a command can draw a progress bar. Returns 0; -ENOENT if the file has
+ * no heap graph (a snapshot, or a dump whose walker did not run) or is not
+ * in the store; another negative errno on error. err always gets a
+ * one-line reason on failure. */
 #define LW_HEAP_STEPS 8
 typedef void (*lw_heap_progress_fn)(size_t done, size_t total, void *arg);
-int lw_heap_open_progress(const char *path, lw_heap_progress_fn progress, void *arg,
-			  lw_heap **out, char *err, size_t errlen);
+int lw_heap_open(lw_model *m, const char *path, lw_heap_progress_fn progress, void *arg,
+		 lw_heap **out, char *err, size_t errlen);
 void lw_heap_free(lw_heap *h);
 
 /* Groups whose site has a frame label matching `re`, or whose label matches
@@ -109,12 +113,12 @@ size_t lw_heap_select(const lw_heap *h, const lw_regex *re, uint8_t *sel);
  * blocks in the graph (ties: most bytes in the graph), or -1 if none. */
 long lw_heap_default_site(const lw_heap *h);
 
-/* The SITE group whose frames (function, file, line, module) equal the
- * site's, or -1: how a store site (model.h) is found in the dump. */
+/* The SITE group of a model site (by id), or -1 when the dump has no block
+ * of it. */
 long lw_heap_find_site(const lw_heap *h, const lw_site *site);
-/* `leakwatch top --retained`: the retained bytes of the site (matched by
- * frames: function, file, line, module), or -1 when the dump has no blocks
- * of that site. Matches lw_top_retained_fn (report.h); arg is the lw_heap. */
+/* `leakwatch top --retained`: the retained bytes of a model site, or -1
+ * when the dump has no block of it. Matches lw_top_retained_fn (report.h);
+ * arg is the lw_heap. */
 double lw_heap_site_retained(const lw_site *site, void *arg);
 
 /* ---- retainer graph ------------------------------------------------------ */
@@ -166,6 +170,8 @@ typedef struct lw_retainers {
 int lw_heap_retainers(const lw_heap *h, const uint8_t *sel, size_t max_paths,
 		      lw_retainers *out);
 void lw_retainers_free(lw_retainers *r);
+/* The node of aggregated id `id` on the kept paths, or NULL. */
+const lw_ret_node *lw_retainers_node(const lw_retainers *r, uint32_t id);
 
 /* Label of an aggregated id. */
 const char *lw_heap_node_label(const lw_heap *h, uint32_t id);

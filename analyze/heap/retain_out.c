@@ -16,6 +16,7 @@
 
 #include "frame.h"
 #include "json.h"
+#include "report.h"
 #include "units.h"
 
 const char *lw_heap_root_kind_name(uint32_t kind)
@@ -24,6 +25,10 @@ const char *lw_heap_root_kind_name(uint32_t kind)
 	case LWD_ROOT_GLOBAL: return "global";
 	case LWD_ROOT_STACK: return "stack";
 	case LWD_ROOT_REGISTER: return "register";
+	case LWD_ROOT_TLS: return "tls";
+	case LWD_ROOT_SPECIFIC: return "specific";
+	case LWD_ROOT_THREAD_ARG: return "thread_arg";
+	case LWD_ROOT_ALT_STACK: return "alt_stack";
 	default: return "root";
 	}
 }
@@ -170,6 +175,7 @@ void lw_retainers_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	lw_json_key(j, "definitely_lost_bytes"); lw_json_int(j, (int64_t)h->def_lost_bytes);
 	lw_json_key(j, "indirectly_lost_blocks"); lw_json_int(j, h->n_ind_lost);
 	lw_json_key(j, "indirectly_lost_bytes"); lw_json_int(j, (int64_t)h->ind_lost_bytes);
+	lw_report_json_wrappers(j, h->wrappers, h->n_wrappers);
 	lw_json_key(j, "selected");
 	lw_json_arr_begin(j);
 	for (size_t g = 0; g < h->n_groups; g++)
@@ -283,13 +289,9 @@ static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, cha
 	} else {
 		esc_cat(buf, len, gr->label);
 	}
-	uint32_t nb = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < r->n_nodes; i++)
-		if (r->nodes[i].id == id) {
-			nb = r->nodes[i].n_blocks;
-			bytes = r->nodes[i].bytes;
-		}
+	const lw_ret_node *nd = lw_retainers_node(r, id);
+	uint32_t nb = nd ? nd->n_blocks : 0;
+	uint64_t bytes = nd ? nd->bytes : 0;
 	snprintf(line, sizeof line, "\\n%u block%s, %s on paths\\nretains %s", nb,
 		 nb == 1 ? "" : "s", lw_fmt_bytes((double)bytes, b1, sizeof b1),
 		 lw_fmt_bytes((double)gr->retained, b2, sizeof b2));

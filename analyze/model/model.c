@@ -1,172 +1,45 @@
-/* model.c — the in-memory view of a store (model.h) for the reporting
- * commands: snapshot lists, one snapshot's profile by site, per-process time
- * series, pprof mappings and raw pcs. The only SQL outside db.c and
- * `leakwatch sql`; every query is parameterized and read-only, so the model
- * works on a database opened read-only too.
+/* model.c — the model of a store (model.h): its site catalog with
+ * wrappers folded, snapshot lists, and the sample types. views.c builds
+ * profiles and series on top of it.
  *
- * Invariants: values are inuse = alloc - free, clamped at 0 (estimates of
- * one stack share weights, so only rounding can make them negative); every
- * string a result hands out lives in the result's arena (priv_) and is freed
- * with it; a failed call leaves its output zeroed.
+ * The catalog is every site of the store, read in one query and folded
+ * once: raw[i] is store site i as stored (allocator frames removed),
+ * sites[fold_of[i]] the site it belongs to after wrapper folding. A folded
+ * site takes the id of its smallest member, its frames are a suffix of
+ * that member's frames, and its key is lw_site_key of those frames.
  *
- * Cost: a profile is one counters query plus one frames query and one stack
- * query per site; a series is one query per snapshot, filling a dense
- * n_sites × n_snaps array (5,000 × 1,000 values = 160 MB; the growth
- * command needs them all).
+ * Invariants: strings are interned in m->strings (pointer equality means
+ * string equality); every lw_site handed out points into the model and
+ * lives until lw_model_close or lw_model_set_wrappers. The model holds one
+ * read transaction from open to close. Only SQL outside store/ and
+ * `leakwatch sql`: read-only and parameterized, so a store opened
+ * read-only works.
  */
-#include "model.h"
+#include "model_int.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "errors.h"
+#include "lw_assert.h"
 
-/* ---- helpers ------------------------------------------------------------- */
-
-/* Frees a heap-allocated arena and everything in it. */
-static void arena_drop(lw_arena *a)
-{
-	if (!a)
-		return;
-	lw_arena_free(a);
-	free(a);
-}
-
-static sqlite3_stmt *prep(lw_db *db, const char *sql)
+sqlite3_stmt *lw_model_prep(const lw_model *m, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(m->db->h, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	return st;
 }
 
-static uint64_t i2u(int64_t v)
+uint64_t lw_model_u64(sqlite3_stmt *st, int col)
 {
+	int64_t v = sqlite3_column_int64(st, col);
 	uint64_t r;
 	memcpy(&r, &v, sizeof(r));
 	return r;
 }
-
-#define SNAP_COLUMNS \
-	"SELECT s.id, s.process_id, p.run_id, s.seq, s.kind, p.pid, p.exe, s.wall_ns," \
-	" s.t_s, s.sample_rate, s.rss_bytes, s.heap_committed, s.path" \
-	" FROM snapshots s JOIN processes p ON p.id = s.process_id"
-
-static int fill_snapshot(sqlite3_stmt *st, lw_arena *a, lw_snapshot *s)
-{
-	s->id = sqlite3_column_int64(st, 0);
-	s->process_id = sqlite3_column_int64(st, 1);
-	s->run_id = i2u(sqlite3_column_int64(st, 2));
-	s->seq = i2u(sqlite3_column_int64(st, 3));
-	s->kind = (uint32_t)sqlite3_column_int64(st, 4);
-	s->pid = (uint32_t)sqlite3_column_int64(st, 5);
-	s->exe = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 6));
-	s->wall_ns = i2u(sqlite3_column_int64(st, 7));
-	s->t_s = sqlite3_column_double(st, 8);
-	s->sample_rate = i2u(sqlite3_column_int64(st, 9));
-	s->rss_bytes = i2u(sqlite3_column_int64(st, 10));
-	s->heap_committed = i2u(sqlite3_column_int64(st, 11));
-	s->path = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 12));
-	return s->exe && s->path ? 0 : -ENOMEM;
-}
-
-/* Reads rows of SNAP_COLUMNS into a growing array. */
-static int read_snapshots(sqlite3_stmt *st, lw_arena *a, lw_snapshot **out, size_t *n_out)
-{
-	size_t n = 0, cap = 0;
-	lw_snapshot *v = NULL;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			lw_snapshot *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		if (fill_snapshot(st, a, &v[n]) < 0) {
-			free(v);
-			return -ENOMEM;
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return -EIO;
-	}
-	*out = v;
-	*n_out = n;
-	return 0;
-}
-
-static void set_values(lw_values *v, double ao, double ab, double fo, double fb)
-{
-	v->alloc_objects = ao;
-	v->alloc_bytes = ab;
-	v->inuse_objects = fmax(0.0, ao - fo);
-	v->inuse_bytes = fmax(0.0, ab - fb);
-}
-
-/* Loads the frames of one site into the arena. */
-static int load_site(sqlite3_stmt *st, lw_arena *a, int64_t site_id, lw_site *out)
-{
-	size_t n = 0, cap = 8;
-	lw_sym_frame *fr = malloc(cap * sizeof(*fr));
-	if (!fr)
-		return -ENOMEM;
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, site_id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap *= 2;
-			lw_sym_frame *nf = realloc(fr, cap * sizeof(*nf));
-			if (!nf) {
-				free(fr);
-				return -ENOMEM;
-			}
-			fr = nf;
-		}
-		lw_sym_frame *f = &fr[n++];
-		memset(f, 0, sizeof(*f));
-		f->function = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
-		f->file = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
-		f->line = sqlite3_column_int(st, 2);
-		f->module = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 3));
-		f->pc = i2u(sqlite3_column_int64(st, 4));
-		f->inlined = sqlite3_column_int(st, 5);
-		if (!f->function || !f->file || !f->module) {
-			free(fr);
-			return -ENOMEM;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		free(fr);
-		return -EIO;
-	}
-	out->id = site_id;
-	out->n_frames = n;
-	out->frames = lw_arena_alloc(a, (n ? n : 1) * sizeof(*fr));
-	if (!out->frames) {
-		free(fr);
-		return -ENOMEM;
-	}
-	memcpy(out->frames, fr, n * sizeof(*fr));
-	free(fr);
-	return 0;
-}
-
-#define SITE_FRAMES_SQL \
-	"SELECT f.function, f.file, f.line, f.module, sf.pc, sf.inlined" \
-	" FROM site_frames sf JOIN frames f ON f.id = sf.frame_id" \
-	" WHERE sf.site_id = ?1 ORDER BY sf.depth"
 
 /* ---- sample types ---------------------------------------------------------- */
 
@@ -201,23 +74,359 @@ const char *lw_sample_type_name(enum lw_sample_type t)
 	return (unsigned)t < LW_N_SAMPLE_TYPES ? type_names[t] : "?";
 }
 
-/* ---- snapshots --------------------------------------------------------------- */
+/* ---- the catalog --------------------------------------------------------------- */
 
-int lw_model_snapshots(lw_db *db, lw_snapshot_list *out)
+static const char *intern(lw_model *m, const unsigned char *s)
+{
+	return lw_map_intern(&m->strings, s ? (const char *)s : "");
+}
+
+/* Reads one site_frames row into the next frame of the catalog. */
+static int read_frame(lw_model *m, sqlite3_stmt *st, lw_sym_frame *f)
+{
+	f->function = intern(m, sqlite3_column_text(st, 1));
+	f->file = intern(m, sqlite3_column_text(st, 2));
+	f->line = sqlite3_column_int(st, 3);
+	f->module = intern(m, sqlite3_column_text(st, 4));
+	f->pc = lw_model_u64(st, 5);
+	f->inlined = sqlite3_column_int(st, 6);
+	f->offset = lw_model_u64(st, 7);
+	return f->function && f->file && f->module ? 0 : -ENOMEM;
+}
+
+/* Every site of the store, in id order, into m->raw. */
+static int read_catalog(lw_model *m)
+{
+	sqlite3_stmt *st = lw_model_prep(m,
+		"SELECT sf.site_id, f.function, f.file, f.line, f.module, sf.pc, sf.inlined,"
+		" sf.offset FROM site_frames sf JOIN frames f ON f.id = sf.frame_id"
+		" ORDER BY sf.site_id, sf.depth");
+	if (!st)
+		return -EIO;
+	size_t n_frames = 0, cap_frames = 0, cap_raw = 0;
+	size_t *first = NULL;   /* per raw site: its first frame */
+	size_t cap_first = 0;
+	int rc = 0, r = SQLITE_DONE;
+	while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (m->n_raw == 0 || m->raw[m->n_raw - 1].id != id) {
+			if (lw_grow(&m->raw, &cap_raw, m->n_raw + 1, sizeof(*m->raw)) < 0 ||
+			    lw_grow(&first, &cap_first, m->n_raw + 1, sizeof(*first)) < 0) {
+				rc = -ENOMEM;
+				break;
+			}
+			memset(&m->raw[m->n_raw], 0, sizeof(*m->raw));
+			m->raw[m->n_raw].id = id;
+			first[m->n_raw++] = n_frames;
+		}
+		if (lw_grow(&m->raw_frames, &cap_frames, n_frames + 1, sizeof(*m->raw_frames)) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = read_frame(m, st, &m->raw_frames[n_frames++]);
+		m->raw[m->n_raw - 1].n_frames++;
+	}
+	if (rc == 0 && r != SQLITE_DONE)
+		rc = -EIO;
+	sqlite3_finalize(st);
+	for (size_t i = 0; rc == 0 && i < m->n_raw; i++) {
+		m->raw[i].frames = m->raw_frames + first[i];
+		uint64_t *slot = lw_map_put_u64(&m->raw_index, (uint64_t)m->raw[i].id, NULL);
+		if (!slot)
+			rc = -ENOMEM;
+		else
+			*slot = i;
+	}
+	free(first);
+	return rc;
+}
+
+/* ---- folding -------------------------------------------------------------------- */
+
+typedef struct fold_pair {
+	uint32_t site;           /* folded site index */
+	const char *name;        /* an interned wrapper function folded into it */
+} fold_pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const fold_pair *x = a, *y = b;
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void drop_fold(lw_model *m)
+{
+	lw_arena_free(&m->fold_arena);
+	free(m->sites);
+	free(m->fold_of);
+	free(m->wrapper_names);
+	m->sites = NULL;
+	m->fold_of = NULL;
+	m->wrapper_names = NULL;
+	m->n_sites = m->n_wrapper_names = 0;
+}
+
+/* Gives each folded site its list of folded wrapper functions, and the
+ * model the sorted list of all of them. pairs is sorted here. */
+static int attach_wrappers(lw_model *m, fold_pair *pairs, size_t n)
+{
+	if (n > 1)
+		qsort(pairs, n, sizeof(*pairs), cmp_pair);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)   /* distinct (site, name) */
+		if (k == 0 || pairs[k - 1].site != pairs[i].site || pairs[k - 1].name != pairs[i].name)
+			pairs[k++] = pairs[i];
+	const char **all = malloc((k ? k : 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < k;) {
+		size_t j = i;
+		while (j < k && pairs[j].site == pairs[i].site)
+			j++;
+		const char **names = lw_arena_alloc(&m->fold_arena, (j - i) * sizeof(*names));
+		if (!names) {
+			free(all);
+			return -ENOMEM;
+		}
+		for (size_t x = i; x < j; x++)
+			names[x - i] = pairs[x].name;
+		m->sites[pairs[i].site].wrappers = names;
+		m->sites[pairs[i].site].n_wrappers = j - i;
+		i = j;
+	}
+	for (size_t i = 0; i < k; i++)
+		all[i] = pairs[i].name;
+	qsort(all, k, sizeof(*all), cmp_name);
+	size_t u = 0;
+	for (size_t i = 0; i < k; i++)
+		if (u == 0 || all[u - 1] != all[i])
+			all[u++] = all[i];
+	m->wrapper_names = all;
+	m->n_wrapper_names = u;
+	return 0;
+}
+
+/* One raw site into its folded site (found by key, or new); records the
+ * wrapper frames it lost in pairs. */
+static int fold_one(lw_model *m, size_t i, lw_map *keys, lw_strbuf *key, fold_pair **pairs,
+		    size_t *n_pairs, size_t *cap_pairs)
+{
+	const lw_site *raw = &m->raw[i];
+	size_t d = m->wrappers.names.n || m->wrappers.n_patterns
+		   ? lw_site_fold_depth(raw, &m->wrappers) : 0;
+	lw_strbuf_reset(key);
+	lw_site_key(raw->frames + d, raw->n_frames - d, key);
+	if (key->err)
+		return key->err;
+	int added;
+	const char *stored;
+	uint64_t *slot = lw_map_put(keys, key->s, key->len, &added, &stored);
+	if (!slot)
+		return -ENOMEM;
+	if (added) {
+		lw_site *s = &m->sites[m->n_sites];
+		memset(s, 0, sizeof(*s));
+		s->id = raw->id;   /* raw is in id order: the smallest member */
+		s->frames = raw->frames + d;
+		s->n_frames = raw->n_frames - d;
+		s->key = lw_arena_strdup(&m->fold_arena, stored);
+		if (!s->key)
+			return -ENOMEM;
+		*slot = m->n_sites++;
+	}
+	m->fold_of[i] = (uint32_t)*slot;
+	for (size_t k = 0; k < d; k++) {
+		if (!lw_wrappers_match(&m->wrappers, raw->frames[k].function))
+			continue;   /* a helper above the wrapper, not one itself */
+		if (lw_grow(pairs, cap_pairs, *n_pairs + 1, sizeof(**pairs)) < 0)
+			return -ENOMEM;
+		(*pairs)[(*n_pairs)++] = (fold_pair){ (uint32_t)*slot, raw->frames[k].function };
+	}
+	return 0;
+}
+
+/* (Re)builds m->sites from m->raw with m->wrappers. */
+static int fold(lw_model *m)
+{
+	drop_fold(m);
+	m->sites = malloc((m->n_raw ? m->n_raw : 1) * sizeof(*m->sites));
+	m->fold_of = malloc((m->n_raw ? m->n_raw : 1) * sizeof(*m->fold_of));
+	if (!m->sites || !m->fold_of)
+		return -ENOMEM;
+	lw_map keys;
+	lw_map_init(&keys, 1);
+	lw_strbuf key = { 0 };
+	fold_pair *pairs = NULL;
+	size_t n_pairs = 0, cap_pairs = 0;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < m->n_raw; i++)
+		rc = fold_one(m, i, &keys, &key, &pairs, &n_pairs, &cap_pairs);
+	if (rc == 0)
+		rc = attach_wrappers(m, pairs, n_pairs);
+	free(pairs);
+	lw_strbuf_free(&key);
+	lw_map_free(&keys);
+	return rc;
+}
+
+/* The wrapper set of opts: detected (unless no_wrappers) and patterns. */
+static int find_wrappers(lw_model *m, const lw_model_opts *o, char *err, size_t errlen)
+{
+	lw_wrappers_init(&m->wrappers);
+	if (!o->no_wrappers && lw_site_find_wrappers(m->raw, m->n_raw, &m->wrappers) < 0)
+		return lw_fail(err, errlen, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < o->n_wrappers; i++) {
+		char why[256];
+		int rc = lw_wrappers_add_pattern(&m->wrappers, o->wrappers[i], why, sizeof(why));
+		if (rc < 0)
+			return lw_fail(err, errlen, rc, "--wrapper '%s': %s", o->wrappers[i],
+				       rc == -ENOMEM ? "out of memory" : why);
+	}
+	return 0;
+}
+
+int lw_model_open(lw_db *db, const lw_model_opts *opts, lw_model **out, char *err,
+		  size_t errlen)
+{
+	static const lw_model_opts defaults = { 0, NULL, 0 };
+	*out = NULL;
+	lw_model *m = calloc(1, sizeof(*m));
+	if (!m)
+		return lw_fail(err, errlen, -ENOMEM, "out of memory");
+	m->db = db;
+	m->opts = opts ? *opts : defaults;
+	lw_map_init(&m->strings, 1);
+	lw_map_init(&m->raw_index, 0);
+	lw_wrappers_init(&m->wrappers);
+	int rc = 0;
+	/* one state of the store for everything this model reads */
+	if (sqlite3_get_autocommit(db->h) && sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+		m->in_txn = 1;
+	if ((rc = read_catalog(m)) < 0)
+		lw_fail(err, errlen, rc, "'%s': cannot read the sites: %s", db->path,
+			rc == -ENOMEM ? "out of memory" : sqlite3_errmsg(db->h));
+	if (rc == 0) {
+		lw_wrappers_free(&m->wrappers);
+		rc = find_wrappers(m, &m->opts, err, errlen);
+	}
+	if (rc == 0 && (rc = fold(m)) < 0)
+		lw_fail(err, errlen, rc, "out of memory");
+	if (rc < 0) {
+		lw_model_close(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void lw_model_close(lw_model *m)
+{
+	if (!m)
+		return;
+	if (m->in_txn)
+		sqlite3_exec(m->db->h, "COMMIT", NULL, NULL, NULL);
+	drop_fold(m);
+	lw_wrappers_free(&m->wrappers);
+	lw_map_free(&m->strings);
+	lw_map_free(&m->raw_index);
+	free(m->raw);
+	free(m->raw_frames);
+	free(m);
+}
+
+lw_db *lw_model_db(const lw_model *m)
+{
+	return m->db;
+}
+
+size_t lw_model_wrappers(const lw_model *m, const char *const **names)
+{
+	*names = m->wrapper_names;
+	return m->n_wrapper_names;
+}
+
+int lw_model_set_wrappers(lw_model *m, const char *const *names, size_t n)
+{
+	lw_wrappers_free(&m->wrappers);
+	lw_wrappers_init(&m->wrappers);
+	for (size_t i = 0; i < n; i++)
+		if (lw_wrappers_add(&m->wrappers, names[i]) < 0)
+			return -ENOMEM;
+	return fold(m);
+}
+
+long lw_model_fold_index(const lw_model *m, int64_t store_site_id)
+{
+	const uint64_t *i = lw_map_find_u64(&m->raw_index, (uint64_t)store_site_id);
+	return i ? (long)m->fold_of[*i] : -1;
+}
+
+const lw_site *lw_model_site(const lw_model *m, int64_t store_site_id)
+{
+	long i = lw_model_fold_index(m, store_site_id);
+	return i < 0 ? NULL : &m->sites[i];
+}
+
+/* ---- snapshots ------------------------------------------------------------------ */
+
+static int fill_snapshot(sqlite3_stmt *st, lw_arena *a, lw_snapshot *s)
+{
+	s->id = sqlite3_column_int64(st, 0);
+	s->process_id = sqlite3_column_int64(st, 1);
+	s->run_id = lw_model_u64(st, 2);
+	s->seq = lw_model_u64(st, 3);
+	s->kind = (uint32_t)sqlite3_column_int64(st, 4);
+	s->pid = (uint32_t)sqlite3_column_int64(st, 5);
+	s->exe = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 6));
+	s->wall_ns = lw_model_u64(st, 7);
+	s->t_s = sqlite3_column_double(st, 8);
+	s->sample_rate = lw_model_u64(st, 9);
+	s->rss_bytes = lw_model_u64(st, 10);
+	s->heap_committed = lw_model_u64(st, 11);
+	s->path = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 12));
+	return s->exe && s->path ? 0 : -ENOMEM;
+}
+
+int lw_model_read_snapshots(sqlite3_stmt *st, lw_arena *a, lw_snapshot **out, size_t *n_out)
+{
+	size_t n = 0, cap = 0;
+	lw_snapshot *v = NULL;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (lw_grow(&v, &cap, n + 1, sizeof(*v)) < 0 || fill_snapshot(st, a, &v[n]) < 0) {
+			free(v);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return -EIO;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+int lw_model_snapshots(lw_model *m, lw_snapshot_list *out)
 {
 	memset(out, 0, sizeof(*out));
 	lw_arena *a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	sqlite3_stmt *st = prep(db, SNAP_COLUMNS " ORDER BY s.process_id, s.seq");
-	if (!st) {
-		arena_drop(a);
-		return -EIO;
-	}
-	int rc = read_snapshots(st, a, &out->v, &out->n);
+	sqlite3_stmt *st = lw_model_prep(m, LW_SNAP_COLUMNS " ORDER BY s.process_id, s.seq");
+	int rc = st ? lw_model_read_snapshots(st, a, &out->v, &out->n) : -EIO;
 	sqlite3_finalize(st);
 	if (rc < 0) {
-		arena_drop(a);
+		lw_arena_free(a);
+		free(a);
 		memset(out, 0, sizeof(*out));
 		return rc;
 	}
@@ -230,365 +439,31 @@ void lw_snapshot_list_free(lw_snapshot_list *l)
 	if (!l)
 		return;
 	free(l->v);
-	arena_drop(l->priv_);
+	if (l->priv_) {
+		lw_arena_free(l->priv_);
+		free(l->priv_);
+	}
 	memset(l, 0, sizeof(*l));
 }
 
-/* ---- profile ------------------------------------------------------------------ */
-
-static int load_mappings(lw_db *db, lw_arena *a, const lw_snapshot *snap, lw_profile *p)
+int lw_model_find_snapshot(lw_model *m, uint64_t run_id, uint64_t seq, int64_t *snapshot_id,
+			   int64_t *process_id)
 {
-	/* Executable segments; a module without recorded segments maps whole. */
-	static const char sql[] =
-		"SELECT m.path, m.build_id, g.start, g.end, g.file_offset"
-		" FROM modules m JOIN segments g ON g.module_id = m.id"
-		" WHERE m.process_id = ?1 AND m.first_seq <= ?2 AND (g.prot & 1) != 0"
-		" UNION ALL"
-		" SELECT m.path, m.build_id, m.start, m.end, 0 FROM modules m"
-		" WHERE m.process_id = ?1 AND m.first_seq <= ?2"
-		" AND NOT EXISTS (SELECT 1 FROM segments g WHERE g.module_id = m.id)"
-		" ORDER BY 3";
-	sqlite3_stmt *st = prep(db, sql);
+	sqlite3_stmt *st = lw_model_prep(m, "SELECT s.id, s.process_id FROM snapshots s"
+					 " JOIN processes p ON p.id = s.process_id"
+					 " WHERE p.run_id = ?1 AND s.seq = ?2");
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, snap->process_id);
-	sqlite3_bind_int64(st, 2, (int64_t)snap->seq);
-	size_t n = 0, cap = 0;
-	lw_mapping *v = NULL;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			lw_mapping *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		lw_mapping *m = &v[n++];
-		m->path = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
-		m->build_id_hex = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
-		m->start = i2u(sqlite3_column_int64(st, 2));
-		m->end = i2u(sqlite3_column_int64(st, 3));
-		m->file_offset = i2u(sqlite3_column_int64(st, 4));
-		if (!m->path || !m->build_id_hex) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
+	int64_t r, q;
+	memcpy(&r, &run_id, sizeof(r));
+	memcpy(&q, &seq, sizeof(q));
+	sqlite3_bind_int64(st, 1, r);
+	sqlite3_bind_int64(st, 2, q);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*snapshot_id = sqlite3_column_int64(st, 0);
+		*process_id = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
-	}
-	lw_mapping *dst = lw_arena_alloc(a, (n ? n : 1) * sizeof(*dst));
-	if (!dst) {
-		free(v);
-		return -ENOMEM;
-	}
-	if (n)
-		memcpy(dst, v, n * sizeof(*dst));
-	free(v);
-	p->mappings = dst;
-	p->n_mappings = n;
-	return 0;
-}
-
-int lw_model_profile(lw_db *db, int64_t snapshot_id, lw_profile *out)
-{
-	memset(out, 0, sizeof(*out));
-	lw_arena *a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	int rc = -EIO;
-	sqlite3_stmt *snap_st = NULL, *cnt = NULL, *frames = NULL, *stacks = NULL;
-	lw_site *sites = NULL;
-	lw_values *values = NULL;
-	size_t n = 0, cap = 0;
-
-	snap_st = prep(db, SNAP_COLUMNS " WHERE s.id = ?1");
-	cnt = prep(db, "SELECT site_id, alloc_objects, alloc_bytes, free_objects, free_bytes"
-		       " FROM counters WHERE snapshot_id = ?1 ORDER BY site_id");
-	frames = prep(db, SITE_FRAMES_SQL);
-	stacks = prep(db, "SELECT skip, pcs FROM stacks WHERE site_id = ?1 AND process_id = ?2"
-			  " ORDER BY idx LIMIT 1");
-	if (!snap_st || !cnt || !frames || !stacks)
-		goto fail;
-	sqlite3_bind_int64(snap_st, 1, snapshot_id);
-	int r = sqlite3_step(snap_st);
-	if (r == SQLITE_DONE) {
-		rc = -ENOENT;
-		goto fail;
-	}
-	if (r != SQLITE_ROW)
-		goto fail;
-	if ((rc = fill_snapshot(snap_st, a, &out->snap)) < 0)
-		goto fail;
-	rc = -EIO;
-
-	sqlite3_bind_int64(cnt, 1, snapshot_id);
-	while ((r = sqlite3_step(cnt)) == SQLITE_ROW) {
-		lw_values v;
-		set_values(&v, sqlite3_column_double(cnt, 1), sqlite3_column_double(cnt, 2),
-			   sqlite3_column_double(cnt, 3), sqlite3_column_double(cnt, 4));
-		if (v.alloc_objects == 0 && v.alloc_bytes == 0 && v.inuse_objects == 0 &&
-		    v.inuse_bytes == 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			lw_site *ns = realloc(sites, ncap * sizeof(*ns));
-			if (!ns) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			sites = ns;
-			lw_values *nv = realloc(values, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			values = nv;
-			cap = ncap;
-		}
-		sites[n].id = sqlite3_column_int64(cnt, 0);
-		values[n] = v;
-		out->total.alloc_objects += v.alloc_objects;
-		out->total.alloc_bytes += v.alloc_bytes;
-		out->total.inuse_objects += v.inuse_objects;
-		out->total.inuse_bytes += v.inuse_bytes;
-		n++;
-	}
-	if (r != SQLITE_DONE)
-		goto fail;
-
-	out->raw_depth = calloc(n ? n : 1, sizeof(*out->raw_depth));
-	out->raw_pcs = calloc(n ? n : 1, sizeof(*out->raw_pcs));
-	if (!out->raw_depth || !out->raw_pcs) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if ((rc = load_site(frames, a, sites[i].id, &sites[i])) < 0)
-			goto fail;
-		rc = -EIO;
-		sqlite3_reset(stacks);
-		sqlite3_bind_int64(stacks, 1, sites[i].id);
-		sqlite3_bind_int64(stacks, 2, out->snap.process_id);
-		r = sqlite3_step(stacks);
-		if (r == SQLITE_ROW) {
-			int64_t skip = sqlite3_column_int64(stacks, 0);
-			const void *blob = sqlite3_column_blob(stacks, 1);
-			size_t depth = (size_t)sqlite3_column_bytes(stacks, 1) / sizeof(uint64_t);
-			if (skip < 0 || (size_t)skip > depth)
-				skip = 0;
-			size_t keep = depth - (size_t)skip;
-			uint64_t *pcs = lw_arena_alloc(a, (keep ? keep : 1) * sizeof(uint64_t));
-			if (!pcs) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			if (keep)
-				memcpy(pcs, (const uint64_t *)blob + skip, keep * sizeof(uint64_t));
-			out->raw_pcs[i] = pcs;
-			out->raw_depth[i] = (uint32_t)keep;
-		} else if (r != SQLITE_DONE) {
-			goto fail;
-		}
-	}
-	sqlite3_reset(stacks);
-	if ((rc = load_mappings(db, a, &out->snap, out)) < 0)
-		goto fail;
-
-	out->n = n;
-	out->sites = sites;
-	out->values = values;
-	out->priv_ = a;
-	sqlite3_finalize(snap_st);
-	sqlite3_finalize(cnt);
-	sqlite3_finalize(frames);
-	sqlite3_finalize(stacks);
-	return 0;
-fail:
-	sqlite3_finalize(snap_st);
-	sqlite3_finalize(cnt);
-	sqlite3_finalize(frames);
-	sqlite3_finalize(stacks);
-	free(sites);
-	free(values);
-	free(out->raw_depth);
-	free(out->raw_pcs);
-	arena_drop(a);
-	memset(out, 0, sizeof(*out));
-	return rc;
-}
-
-void lw_profile_free(lw_profile *p)
-{
-	if (!p)
-		return;
-	free(p->sites);
-	free(p->values);
-	free(p->raw_depth);
-	free(p->raw_pcs);
-	arena_drop(p->priv_);
-	memset(p, 0, sizeof(*p));
-}
-
-/* ---- series -------------------------------------------------------------------- */
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static void series_free_one(lw_series *s)
-{
-	free(s->snaps);
-	free(s->sites);
-	free(s->values);
-	free(s->samples);
-	arena_drop(s->priv_);
-	memset(s, 0, sizeof(*s));
-}
-
-static int load_series(lw_db *db, int64_t process_id, lw_series *s)
-{
-	lw_arena *a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	s->priv_ = a;
-	s->process_id = process_id;
-	int rc = -EIO, r;
-	int64_t *site_ids = NULL;
-	size_t n_sites = 0, cap = 0;
-	sqlite3_stmt *snaps = prep(db, SNAP_COLUMNS " WHERE s.process_id = ?1 ORDER BY s.seq");
-	sqlite3_stmt *ids = prep(db, "SELECT DISTINCT site_id FROM stacks WHERE process_id = ?1"
-				     " ORDER BY site_id");
-	sqlite3_stmt *cnt = prep(db, "SELECT site_id, alloc_objects, alloc_bytes, free_objects,"
-				     " free_bytes, alloc_samples, alloc_sample_bytes, free_samples,"
-				     " free_sample_bytes FROM counters WHERE snapshot_id = ?1");
-	sqlite3_stmt *frames = prep(db, SITE_FRAMES_SQL);
-	if (!snaps || !ids || !cnt || !frames)
-		goto out;
-	sqlite3_bind_int64(snaps, 1, process_id);
-	if ((rc = read_snapshots(snaps, a, &s->snaps, &s->n_snaps)) < 0)
-		goto out;
-	if (s->n_snaps > 0) {
-		s->exe = s->snaps[0].exe;
-		s->pid = s->snaps[0].pid;
-	} else {
-		s->exe = "";
-	}
-	rc = -EIO;
-	sqlite3_bind_int64(ids, 1, process_id);
-	while ((r = sqlite3_step(ids)) == SQLITE_ROW) {
-		if (n_sites == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			int64_t *nv = realloc(site_ids, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			site_ids = nv;
-			cap = ncap;
-		}
-		site_ids[n_sites++] = sqlite3_column_int64(ids, 0);
-	}
-	if (r != SQLITE_DONE)
-		goto out;
-	s->n_sites = n_sites;
-	s->sites = calloc(n_sites ? n_sites : 1, sizeof(*s->sites));
-	if (n_sites && s->n_snaps && n_sites > SIZE_MAX / sizeof(lw_values) / s->n_snaps) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	size_t n_values = n_sites * s->n_snaps;
-	s->values = calloc(n_values ? n_values : 1, sizeof(*s->values));
-	s->samples = calloc(n_values ? n_values : 1, sizeof(*s->samples));
-	if (!s->sites || !s->values || !s->samples) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n_sites; i++)
-		if ((rc = load_site(frames, a, site_ids[i], &s->sites[i])) < 0)
-			goto out;
-	rc = -EIO;
-	for (size_t k = 0; k < s->n_snaps; k++) {
-		sqlite3_reset(cnt);
-		sqlite3_bind_int64(cnt, 1, s->snaps[k].id);
-		while ((r = sqlite3_step(cnt)) == SQLITE_ROW) {
-			int64_t id = sqlite3_column_int64(cnt, 0);
-			const int64_t *hit = bsearch(&id, site_ids, n_sites, sizeof(*site_ids), cmp_i64);
-			if (!hit)
-				continue;   /* cannot happen: counters name this run's sites */
-			size_t si = (size_t)(hit - site_ids);
-			set_values(&s->values[si * s->n_snaps + k],
-				   sqlite3_column_double(cnt, 1), sqlite3_column_double(cnt, 2),
-				   sqlite3_column_double(cnt, 3), sqlite3_column_double(cnt, 4));
-			s->samples[si * s->n_snaps + k] = (lw_samples){
-				(uint64_t)sqlite3_column_int64(cnt, 5),
-				(uint64_t)sqlite3_column_int64(cnt, 6),
-				(uint64_t)sqlite3_column_int64(cnt, 7),
-				(uint64_t)sqlite3_column_int64(cnt, 8),
-			};
-		}
-		if (r != SQLITE_DONE)
-			goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(snaps);
-	sqlite3_finalize(ids);
-	sqlite3_finalize(cnt);
-	sqlite3_finalize(frames);
-	free(site_ids);
-	return rc;
-}
-
-int lw_model_series(lw_db *db, lw_series_list *out)
-{
-	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st = prep(db, "SELECT id FROM processes ORDER BY id");
-	if (!st)
-		return -EIO;
-	size_t cap = 0;
-	int r, rc = 0;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->n == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			lw_series *nv = realloc(out->v, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			out->v = nv;
-			cap = ncap;
-		}
-		lw_series *s = &out->v[out->n];
-		memset(s, 0, sizeof(*s));
-		out->n++;
-		if ((rc = load_series(db, sqlite3_column_int64(st, 0), s)) < 0)
-			break;
-	}
-	if (rc == 0 && r != SQLITE_DONE)
-		rc = -EIO;
-	sqlite3_finalize(st);
-	if (rc < 0) {
-		lw_series_list_free(out);
-		return rc;
-	}
-	return 0;
-}
-
-void lw_series_list_free(lw_series_list *l)
-{
-	if (!l)
-		return;
-	for (size_t i = 0; i < l->n; i++)
-		series_free_one(&l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
+	return step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? -ENOENT : -EIO;
 }

@@ -1,22 +1,25 @@
-/* model.h — the analyzer's in-memory view of loaded data, built from the
- * SQLite store (db.h). Reporting commands (top, diff, growth, export,
- * retainers) read only through this header; they never issue SQL themselves.
+/* model.h — the analyzer's view of a store (db.h): the sites of the site
+ * model (site.h) with wrappers folded, snapshot lists, one snapshot's
+ * profile by site, and per-process time series. Reports, the export
+ * formats and the heap graph read the store only through here.
  *
- * Identity: a *site* is a symbolized stack — the list of (function, file,
- * line, module) frames with the allocation call site first and allocator /
- * shim frames removed. Two raw stacks from different runs (ASLR, restarts,
- * rebuilds that keep the code) that symbolize to the same frames are the same
- * site. Site ids are stable within one database.
+ *   .lwd files → store (sites) → model → reports / heap graph
  *
- * Values are unbiased estimates (see docs/FORMAT.md, COUNTERS):
- * inuse = alloc - free. Times are seconds since the process's shim started.
+ * lw_model_open reads every site of the store once, detects wrappers
+ * (unless told not to), folds them, and holds one read transaction until
+ * lw_model_close, so every result comes from the same state of the store
+ * even while another command loads into it.
  *
- * Ownership: every lw_model_* result is owned by the caller and released with
- * the matching *_free function. Strings inside point into the result.
+ * Values are unbiased estimates (docs/FORMAT.md, COUNTERS): inuse = alloc -
+ * free. Times are seconds since the process's shim started.
  *
- * Errors: every lw_model_* function returns 0, or a negative errno
- * (-ENOENT: no such snapshot, -ENOMEM, -EIO: a query failed); on error the
- * output is left empty and needs no *_free.
+ * Ownership: results are the caller's, released with the matching *_free;
+ * their sites (frames, keys) belong to the model and stay valid until
+ * lw_model_close, so free results first.
+ *
+ * Errors: every function returns 0 or a negative errno (-ENOENT no such
+ * snapshot, -ENOMEM, -EIO a query failed, -EINVAL a bad --wrapper
+ * pattern); on error the output is left empty and needs no *_free.
  */
 #ifndef LW_MODEL_H
 #define LW_MODEL_H
@@ -26,12 +29,7 @@
 
 #include "db.h"
 #include "frame.h"
-
-typedef struct lw_site {
-	int64_t id;             /* sites.id in the store */
-	size_t n_frames;
-	lw_sym_frame *frames;   /* call site first */
-} lw_site;
+#include "site.h"
 
 typedef struct lw_values {
 	double alloc_objects, alloc_bytes;
@@ -47,6 +45,37 @@ double lw_values_get(const lw_values *v, enum lw_sample_type t);
 /* Parses "inuse_space" etc.; returns -1 if unknown. */
 int lw_sample_type_parse(const char *name);
 const char *lw_sample_type_name(enum lw_sample_type t);
+
+/* ---- the model ------------------------------------------------------------- */
+
+typedef struct lw_model lw_model;
+
+typedef struct lw_model_opts {
+	int no_wrappers;                /* --no-wrappers: no automatic detection */
+	const char *const *wrappers;    /* --wrapper REGEX, each a wrapper pattern */
+	size_t n_wrappers;
+} lw_model_opts;
+
+/* Opens the model of db (opts may be NULL: detect wrappers). The model
+ * borrows db, which must outlive it. 0, or a negative errno with a message
+ * in err. */
+int lw_model_open(lw_db *db, const lw_model_opts *opts, lw_model **out, char *err,
+		  size_t errlen);
+void lw_model_close(lw_model *m);
+lw_db *lw_model_db(const lw_model *m);
+
+/* The wrapper functions folded into at least one site, sorted by name. */
+size_t lw_model_wrappers(const lw_model *m, const char *const **names);
+/* Refolds with exactly these wrapper functions (no detection, no pattern):
+ * two models compared site by site (diff) must fold alike. Results made
+ * before are invalid afterwards. 0 or -ENOMEM. */
+int lw_model_set_wrappers(lw_model *m, const char *const *names, size_t n);
+
+/* The site a store site (sites.id, as stacks and counters name it) belongs
+ * to, or NULL for an unknown id. */
+const lw_site *lw_model_site(const lw_model *m, int64_t store_site_id);
+
+/* ---- snapshots ------------------------------------------------------------- */
 
 typedef struct lw_snapshot {
 	int64_t id;             /* snapshots.id */
@@ -69,14 +98,17 @@ typedef struct lw_snapshot_list {
 } lw_snapshot_list;
 
 /* All snapshots in the store (both kinds). */
-int lw_model_snapshots(lw_db *db, lw_snapshot_list *out);
+int lw_model_snapshots(lw_model *m, lw_snapshot_list *out);
 void lw_snapshot_list_free(lw_snapshot_list *l);
+/* The store ids of a run's snapshot (run_id, seq), e.g. a dump file's, and
+ * of its process. -ENOENT when the store does not have it. */
+int lw_model_find_snapshot(lw_model *m, uint64_t run_id, uint64_t seq, int64_t *snapshot_id,
+			   int64_t *process_id);
 
-/* One snapshot's figures per site, sites in id order: sites with all-zero
- * values are omitted. Mappings (executable segments of the modules loaded by
- * then, ordered by address) are included for export. raw_pcs[i] is the first
- * raw stack (lowest stack index) of the snapshot's process that symbolized to
- * sites[i], without its leading allocator-only pcs. */
+/* ---- one snapshot by site ---------------------------------------------------- */
+
+/* Mappings: executable segments of the modules loaded by then, ordered by
+ * address, for export. */
 typedef struct lw_mapping {
 	uint64_t start, end, file_offset;   /* executable segment, runtime */
 	const char *path;
@@ -86,19 +118,26 @@ typedef struct lw_mapping {
 typedef struct lw_profile {
 	lw_snapshot snap;
 	size_t n;
-	lw_site *sites;
+	lw_site *sites;         /* sites with non-zero values, in id order */
 	lw_values *values;      /* values[i] belongs to sites[i] */
 	lw_values total;
 	size_t n_mappings;
 	lw_mapping *mappings;
-	/* raw pcs per site (for pprof locations): site i has raw_depth[i] pcs */
+	/* raw pcs per site (for pprof locations): the first raw stack (lowest
+	 * stack index) of the snapshot's process that belongs to sites[i],
+	 * without its leading allocator-only pcs; site i has raw_depth[i] pcs */
 	uint32_t *raw_depth;
 	uint64_t **raw_pcs;
+	/* wrapper functions folded into these sites, sorted: outputs list them */
+	size_t n_wrappers;
+	const char *const *wrappers;
 	void *priv_;
 } lw_profile;
 
-int lw_model_profile(lw_db *db, int64_t snapshot_id, lw_profile *out);
+int lw_model_profile(lw_model *m, int64_t snapshot_id, lw_profile *out);
 void lw_profile_free(lw_profile *p);
+
+/* ---- time series --------------------------------------------------------------- */
 
 /* The sampled blocks behind a site's estimates at one snapshot (COUNTERS,
  * cumulative since the process started): what the estimates' sampling
@@ -107,7 +146,7 @@ typedef struct lw_samples {
 	uint64_t alloc, alloc_bytes, free, free_bytes;
 } lw_samples;
 
-/* Time series of one process: values[s * n_snaps + k] is site s at snapshot k. */
+/* One process: values[s * n_snaps + k] is site s at snapshot k. */
 typedef struct lw_series {
 	int64_t process_id;
 	const char *exe;
@@ -125,9 +164,11 @@ typedef struct lw_series {
 typedef struct lw_series_list {
 	size_t n;
 	lw_series *v;
+	size_t n_wrappers;               /* wrapper functions folded, sorted */
+	const char *const *wrappers;
 } lw_series_list;
 
-int lw_model_series(lw_db *db, lw_series_list *out);
+int lw_model_series(lw_model *m, lw_series_list *out);
 void lw_series_list_free(lw_series_list *l);
 
 /* Processes (one per run) with what a report's summary names: ids, the
@@ -148,7 +189,7 @@ typedef struct lw_proc_list {
 	lw_proc_info *v;
 } lw_proc_list;
 
-int lw_model_processes(lw_db *db, lw_proc_list *out);
+int lw_model_processes(lw_model *m, lw_proc_list *out);
 void lw_proc_list_free(lw_proc_list *l);
 
 #endif

@@ -39,7 +39,7 @@ void lw_proc_list_free(lw_proc_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-int lw_model_processes(lw_db *db, lw_proc_list *out)
+int lw_model_processes(lw_model *m, lw_proc_list *out)
 {
 	memset(out, 0, sizeof *out);
 	/* The executable's module is the one mapped from the same path; the
@@ -51,7 +51,7 @@ int lw_model_processes(lw_db *db, lw_proc_list *out)
 		"  ORDER BY m.id LIMIT 1)"
 		" FROM processes p ORDER BY p.id";
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(lw_model_db(m)->h, sql, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	size_t cap = 0;
 	int r, rc = 0;

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "lwd_format.h"
+#include "report_int.h"
 
 void lw_rd_progress(const lw_rd_ctx *c, const char *stage, size_t done, size_t total)
 {
@@ -142,18 +143,15 @@ long lw_rd_site_index(const lw_rd_ctx *c, int64_t id)
 	return r ? (long)(r - c->sites) : -1;
 }
 
+/* The frames the page tells apart: the order of the reports
+ * (lw_rep_cmp_frames), then inlining, then an unknown function's offset,
+ * as in the site key. */
 static int cmp_frame(const lw_sym_frame *a, const lw_sym_frame *b)
 {
-	int d = strcmp(a->function, b->function);
-	if (!d)
-		d = strcmp(a->file, b->file);
-	if (!d)
-		d = (a->line > b->line) - (a->line < b->line);
-	if (!d)
-		d = strcmp(a->module, b->module);
+	int d = lw_rep_cmp_frames(a, b);
 	if (!d)
 		d = (a->inlined > b->inlined) - (a->inlined < b->inlined);
-	if (!d)   /* unknown functions differ by their offset */
+	if (!d && lw_frame_unknown(a))
 		d = (a->offset > b->offset) - (a->offset < b->offset);
 	return d;
 }
@@ -533,26 +531,26 @@ static void ctx_free(lw_rd_ctx *c)
 	lw_heap_free(c->heap);
 }
 
-int lw_report_build(lw_db *db, const lw_report_opts *o, lw_report_data *out, char *err,
+int lw_report_build(lw_model *m, const lw_report_opts *o, lw_report_data *out, char *err,
 		    size_t errlen)
 {
 	lw_rd_ctx c;
 	memset(&c, 0, sizeof c);
 	memset(out, 0, sizeof *out);
 	err[0] = 0;
-	c.db = db;
+	c.m = m;
 	c.o = o;
 	c.out = out;
 	c.after = c.base = c.ret_group = -1;
 	int rc = -1;
 	lw_rd_progress(&c, "reading the store", 0, 1);
-	if (lw_model_snapshots(db, &c.snaps) < 0 || lw_model_processes(db, &c.procs) < 0 ||
-	    lw_model_series(db, &c.ser) < 0) {
-		snprintf(err, errlen, "'%s': cannot read the snapshots", db->path);
+	if (lw_model_snapshots(m, &c.snaps) < 0 || lw_model_processes(m, &c.procs) < 0 ||
+	    lw_model_series(m, &c.ser) < 0) {
+		snprintf(err, errlen, "'%s': cannot read the snapshots", lw_model_db(m)->path);
 		goto out;
 	}
 	if (!c.snaps.n) {
-		snprintf(err, errlen, "'%s': no snapshots", db->path);
+		snprintf(err, errlen, "'%s': no snapshots", lw_model_db(m)->path);
 		goto out;
 	}
 	const char *exe = c.snaps.v[0].exe, *slash = strrchr(exe, '/');
@@ -569,14 +567,14 @@ int lw_report_build(lw_db *db, const lw_report_opts *o, lw_report_data *out, cha
 	}
 	out->n_leaks = c.counts[LW_VERDICT_LEAK];
 	lw_rd_progress(&c, "writing the page", 0, 1);
-	FILE *m = open_memstream(&out->json, &out->json_len);
-	if (!m || write_document(&c, m) < 0 || ferror(m)) {
-		if (m)
-			fclose(m);
+	FILE *f = open_memstream(&out->json, &out->json_len);
+	if (!f || write_document(&c, f) < 0 || ferror(f)) {
+		if (f)
+			fclose(f);
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (fclose(m)) {
+	if (fclose(f)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

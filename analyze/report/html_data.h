@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
+#include "model.h"
 
 typedef struct lw_report_opts {
 	size_t n;                   /* rows of each table (growth, top, diff) */
@@ -51,7 +51,7 @@ typedef struct lw_report_data {
 
 /* Builds the document. Returns 0, or -1 with a one-line reason in err
  * (no snapshot, unknown --snapshot/--base, unreadable --dump, no memory). */
-int lw_report_build(lw_db *db, const lw_report_opts *o, lw_report_data *out,
+int lw_report_build(lw_model *m, const lw_report_opts *o, lw_report_data *out,
 		    char *err, size_t errlen);
 void lw_report_data_free(lw_report_data *d);
 

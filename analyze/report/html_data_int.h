@@ -40,7 +40,7 @@ typedef struct lw_rd_snap {
 } lw_rd_snap;
 
 typedef struct lw_rd_ctx {
-	lw_db *db;
+	lw_model *m;
 	const lw_report_opts *o;
 	lw_report_data *out;
 	lw_proc_list procs;

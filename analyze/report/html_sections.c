@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "lwd_format.h"
+#include "report.h"
 #include "retain_out.h"
 
 /* ---- growth ----------------------------------------------------------------- */
@@ -164,7 +165,9 @@ int lw_rd_write_growth(const lw_rd_ctx *c, lw_json *j)
 		/* every field of `growth --json`, by its own writer, and the
 		 * frames as an index into the page's site table */
 		lw_growth_json_fields(j, &c->growth, i);
-		lw_rd_k_int(j, "site", lw_rd_site_index(c, row->ser->sites[row->site].id));
+		const lw_site *site = &row->ser->sites[row->site];
+		lw_rd_k_int(j, "site", lw_rd_site_index(c, site->id));
+		lw_report_json_wrappers(j, site->wrappers, site->n_wrappers);
 		if (write_growth_detail(row, j) < 0)
 			return -ENOMEM;
 		lw_json_obj_end(j);
@@ -262,7 +265,7 @@ static long pick_base(lw_rd_ctx *c, size_t n_first, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->base_seq >= 0) {
-		int64_t id = lw_report_pick_snapshot(c->db, o->base_seq, err, errlen);
+		int64_t id = lw_report_pick_snapshot(c->m, o->base_seq, err, errlen);
 		return id < 0 ? -1 : snap_index_by_id(c, id);
 	}
 	return n_first ? 0 : -1;
@@ -274,7 +277,7 @@ int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 	size_t n_first = 0;
 	while (n_first < l->n && l->v[n_first].process_id == l->v[0].process_id)
 		n_first++;
-	int64_t after_id = lw_report_pick_snapshot(c->db, c->o->seq, err, errlen);
+	int64_t after_id = lw_report_pick_snapshot(c->m, c->o->seq, err, errlen);
 	if (after_id < 0)
 		return -1;
 	long after = snap_index_by_id(c, after_id);
@@ -310,10 +313,10 @@ int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 
 	for (size_t i = 0; i < c->n_sel; i++) {
 		lw_rd_progress(c, "reading profiles", i, c->n_sel);
-		int rc = lw_model_profile(c->db, c->sel[i].snap->id, &c->sel[i].prof);
+		int rc = lw_model_profile(c->m, c->sel[i].snap->id, &c->sel[i].prof);
 		if (rc < 0) {
 			snprintf(err, errlen, "'%s': cannot read snapshot %" PRIu64 ": %s",
-				 c->db->path, c->sel[i].snap->seq, strerror(-rc));
+				 lw_model_db(c->m)->path, c->sel[i].snap->seq, strerror(-rc));
 			return -1;
 		}
 		c->sel[i].loaded = 1;
@@ -530,7 +533,7 @@ int lw_rd_retainers_run(lw_rd_ctx *c, char *err, size_t errlen)
 		return -1;
 	}
 	char why[512];
-	int rc = lw_heap_open_progress(path, heap_progress, c, &c->heap, why, sizeof why);
+	int rc = lw_heap_open(c->m, path, heap_progress, c, &c->heap, why, sizeof why);
 	if (rc < 0) {
 		if (c->o->dump && rc != -ENOENT) {
 			snprintf(err, errlen, "--dump '%s': %s", path, why);

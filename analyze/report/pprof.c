@@ -392,6 +392,140 @@ static void pp_value_type(lw_pb *pb, uint32_t field, int64_t type, int64_t unit)
 	lw_pb_msg_end(pb, m);
 }
 
+/* The string indices the Profile message itself names. */
+typedef struct pp_names {
+	int64_t empty, alloc_objects, count, alloc_space, bytes, inuse_objects, inuse_space,
+		space, comment;
+	int64_t *m_file, *m_bid;    /* per mapping: path and build-id */
+} pp_names;
+
+/* Interns the fixed strings, "" first: string_table[0] must be "". */
+static int pp_names_fixed(pp_state *st, pp_names *nm)
+{
+	int rc;
+	if ((rc = pp_str(st, "", &nm->empty)) || (rc = pp_str(st, "alloc_objects", &nm->alloc_objects)) ||
+	    (rc = pp_str(st, "count", &nm->count)) || (rc = pp_str(st, "alloc_space", &nm->alloc_space)) ||
+	    (rc = pp_str(st, "bytes", &nm->bytes)) || (rc = pp_str(st, "inuse_objects", &nm->inuse_objects)) ||
+	    (rc = pp_str(st, "inuse_space", &nm->inuse_space)) || (rc = pp_str(st, "space", &nm->space)))
+		return rc;
+	return 0;
+}
+
+/* Interns the mappings' strings and the comment. */
+static int pp_names_intern(pp_state *st, const lw_profile *p, pp_names *nm)
+{
+	int rc = 0;
+	nm->m_file = calloc(p->n_mappings ? p->n_mappings : 1, sizeof(*nm->m_file));
+	nm->m_bid = calloc(p->n_mappings ? p->n_mappings : 1, sizeof(*nm->m_bid));
+	if (!nm->m_file || !nm->m_bid)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_mappings && !rc; i++) {
+		rc = pp_str(st, p->mappings[i].path, &nm->m_file[i]);
+		if (!rc)
+			rc = pp_str(st, p->mappings[i].build_id_hex, &nm->m_bid[i]);
+	}
+	char comment[512];
+	snprintf(comment, sizeof(comment), "leakwatch: %s snapshot %" PRIu64 " of pid %u (%s)",
+		 p->snap.kind == LWD_KIND_DUMP ? "dump" : "periodic", p->snap.seq,
+		 p->snap.pid, p->snap.exe ? p->snap.exe : "?");
+	return rc ? rc : pp_str(st, comment, &nm->comment);
+}
+
+/* Mapping indices sorted by start address, for pc -> mapping. */
+static int pp_map_order(pp_state *st, const lw_profile *p)
+{
+	if (!p->n_mappings)
+		return 0;
+	st->map_order = malloc(p->n_mappings * sizeof(*st->map_order));
+	if (!st->map_order)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_mappings; i++)
+		st->map_order[i] = i;
+	qsort_r(st->map_order, p->n_mappings, sizeof(*st->map_order), cmp_map_start,
+		(void *)(uintptr_t)p);
+	return 0;
+}
+
+/* One Sample per site with a non-zero rounded value; their Locations and
+ * Functions go to st->locs and st->funcs. */
+static int pp_samples(pp_state *st, const lw_profile *p, lw_pb *samples)
+{
+	size_t max_frames = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->sites[i].n_frames > max_frames)
+			max_frames = p->sites[i].n_frames;
+	size_t *starts = malloc((max_frames + 1) * sizeof(*starts));
+	uint64_t *loc_ids = malloc((max_frames + 1) * sizeof(*loc_ids));
+	int rc = starts && loc_ids ? 0 : -ENOMEM;
+	for (size_t i = 0; i < p->n && rc == 0; i++) {
+		const lw_site *s = &p->sites[i];
+		const lw_values *v = &p->values[i];
+		int64_t vals[4] = {
+			round_value(v->alloc_objects), round_value(v->alloc_bytes),
+			round_value(v->inuse_objects), round_value(v->inuse_bytes),
+		};
+		if (!vals[0] && !vals[1] && !vals[2] && !vals[3])
+			continue;
+		size_t g = lw_pprof_chains(s, starts);
+		for (size_t c = 0; c < g && rc == 0; c++)
+			rc = pp_location(st, p, s, starts[c], starts[c + 1], chain_pc(p, i, c, g),
+					 &loc_ids[c]);
+		size_t m = lw_pb_msg_begin(samples, 2);
+		lw_pb_packed_uint64(samples, 1, loc_ids, g);
+		lw_pb_packed_int64(samples, 2, vals, 4);
+		lw_pb_msg_end(samples, m);
+	}
+	free(starts);
+	free(loc_ids);
+	return rc;
+}
+
+static void pp_append(lw_pb *pb, const lw_pb *part)
+{
+	if (!part->err && !pb_reserve(pb, part->len)) {
+		memcpy(pb->buf + pb->len, part->buf, part->len);
+		pb->len += part->len;
+	}
+}
+
+/* The Profile message, fields in field-number order. */
+static void pp_profile(const pp_state *st, const lw_profile *p, const pp_names *nm,
+		       const lw_pb *samples, lw_pb *pb)
+{
+	pp_value_type(pb, 1, nm->alloc_objects, nm->count);
+	pp_value_type(pb, 1, nm->alloc_space, nm->bytes);
+	pp_value_type(pb, 1, nm->inuse_objects, nm->count);
+	pp_value_type(pb, 1, nm->inuse_space, nm->bytes);
+	pp_append(pb, samples);
+	for (size_t i = 0; i < p->n_mappings; i++) {
+		const lw_mapping *mp = &p->mappings[i];
+		size_t m = lw_pb_msg_begin(pb, 3);
+		lw_pb_uint64(pb, 1, i + 1);
+		lw_pb_uint64(pb, 2, mp->start);
+		lw_pb_uint64(pb, 3, mp->end);
+		lw_pb_uint64(pb, 4, mp->file_offset);
+		lw_pb_int64(pb, 5, nm->m_file[i]);
+		lw_pb_int64(pb, 6, nm->m_bid[i]);
+		lw_pb_bool(pb, 7, 1);
+		lw_pb_bool(pb, 8, 1);
+		lw_pb_bool(pb, 9, 1);
+		lw_pb_bool(pb, 10, 1);
+		lw_pb_msg_end(pb, m);
+	}
+	pp_append(pb, &st->locs);
+	pp_append(pb, &st->funcs);
+	for (size_t i = 0; i < st->n_strings; i++)
+		lw_pb_string(pb, 6, st->strv[i]);
+	lw_pb_int64(pb, 9, (int64_t)p->snap.wall_ns);
+	if (isfinite(p->snap.t_s) && p->snap.t_s > 0)
+		lw_pb_int64(pb, 10, (int64_t)(p->snap.t_s * 1e9));
+	pp_value_type(pb, 11, nm->space, nm->bytes);
+	lw_pb_int64(pb, 12, (int64_t)p->snap.sample_rate);
+	lw_pb_key(pb, 13, LW_PB_VARINT);     /* repeated int64 comment, unpacked */
+	lw_pb_varint(pb, (uint64_t)nm->comment);
+	lw_pb_int64(pb, 14, nm->inuse_space);
+}
+
 int lw_pprof_encode(const lw_profile *p, lw_pb *pb)
 {
 	pp_state st;
@@ -404,140 +538,23 @@ int lw_pprof_encode(const lw_profile *p, lw_pb *pb)
 	lw_pb_init(&st.funcs);
 	lw_pb samples;
 	lw_pb_init(&samples);
-	size_t *starts = NULL;
-	uint64_t *loc_ids = NULL;
-	int rc = 0;
-	int64_t s_empty, s_ao, s_count, s_as, s_bytes, s_io, s_is, s_space;
-
-	if ((rc = pp_str(&st, "", &s_empty)) || (rc = pp_str(&st, "alloc_objects", &s_ao)) ||
-	    (rc = pp_str(&st, "count", &s_count)) || (rc = pp_str(&st, "alloc_space", &s_as)) ||
-	    (rc = pp_str(&st, "bytes", &s_bytes)) || (rc = pp_str(&st, "inuse_objects", &s_io)) ||
-	    (rc = pp_str(&st, "inuse_space", &s_is)) || (rc = pp_str(&st, "space", &s_space)))
-		goto out;
-
-	if (p->n_mappings) {
-		st.map_order = malloc(p->n_mappings * sizeof(*st.map_order));
-		if (!st.map_order) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < p->n_mappings; i++)
-			st.map_order[i] = i;
-		qsort_r(st.map_order, p->n_mappings, sizeof(*st.map_order), cmp_map_start,
-			(void *)(uintptr_t)p);
+	pp_names nm;
+	memset(&nm, 0, sizeof(nm));
+	int rc = pp_names_fixed(&st, &nm);
+	if (rc == 0)
+		rc = pp_map_order(&st, p);
+	if (rc == 0)
+		rc = pp_samples(&st, p, &samples);
+	/* mapping strings are interned before the string table is written */
+	if (rc == 0)
+		rc = pp_names_intern(&st, p, &nm);
+	if (rc == 0) {
+		pp_profile(&st, p, &nm, &samples, pb);
+		rc = pb->err ? pb->err : samples.err ? samples.err : st.locs.err ? st.locs.err
+		     : st.funcs.err;
 	}
-
-	size_t max_frames = 0;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->sites[i].n_frames > max_frames)
-			max_frames = p->sites[i].n_frames;
-	starts = malloc((max_frames + 1) * sizeof(*starts));
-	loc_ids = malloc((max_frames + 1) * sizeof(*loc_ids));
-	if (!starts || !loc_ids) {
-		rc = -ENOMEM;
-		goto out;
-	}
-
-	for (size_t i = 0; i < p->n; i++) {
-		const lw_site *s = &p->sites[i];
-		const lw_values *v = &p->values[i];
-		int64_t vals[4] = {
-			round_value(v->alloc_objects), round_value(v->alloc_bytes),
-			round_value(v->inuse_objects), round_value(v->inuse_bytes),
-		};
-		if (!vals[0] && !vals[1] && !vals[2] && !vals[3])
-			continue;
-		size_t g = lw_pprof_chains(s, starts);
-		for (size_t c = 0; c < g; c++) {
-			uint64_t pc = chain_pc(p, i, c, g);
-			if ((rc = pp_location(&st, p, s, starts[c], starts[c + 1], pc, &loc_ids[c])))
-				goto out;
-		}
-		size_t m = lw_pb_msg_begin(&samples, 2);
-		lw_pb_packed_uint64(&samples, 1, loc_ids, g);
-		lw_pb_packed_int64(&samples, 2, vals, 4);
-		lw_pb_msg_end(&samples, m);
-	}
-
-	/* Mapping strings must be interned before the string table is written. */
-	int64_t *m_file = NULL, *m_bid = NULL;
-	if (p->n_mappings) {
-		m_file = calloc(p->n_mappings, sizeof(*m_file));
-		m_bid = calloc(p->n_mappings, sizeof(*m_bid));
-		if (!m_file || !m_bid) {
-			free(m_file);
-			free(m_bid);
-			rc = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < p->n_mappings && !rc; i++) {
-			rc = pp_str(&st, p->mappings[i].path, &m_file[i]);
-			if (!rc)
-				rc = pp_str(&st, p->mappings[i].build_id_hex, &m_bid[i]);
-		}
-	}
-	char comment[512];
-	int64_t s_comment = 0;
-	if (!rc) {
-		snprintf(comment, sizeof(comment), "leakwatch: %s snapshot %" PRIu64 " of pid %u (%s)",
-			 p->snap.kind == LWD_KIND_DUMP ? "dump" : "periodic", p->snap.seq,
-			 p->snap.pid, p->snap.exe ? p->snap.exe : "?");
-		rc = pp_str(&st, comment, &s_comment);
-	}
-	if (rc) {
-		free(m_file);
-		free(m_bid);
-		goto out;
-	}
-
-	/* Profile, fields in field-number order. */
-	pp_value_type(pb, 1, s_ao, s_count);
-	pp_value_type(pb, 1, s_as, s_bytes);
-	pp_value_type(pb, 1, s_io, s_count);
-	pp_value_type(pb, 1, s_is, s_bytes);
-	if (!samples.err && !pb_reserve(pb, samples.len)) {
-		memcpy(pb->buf + pb->len, samples.buf, samples.len);
-		pb->len += samples.len;
-	}
-	for (size_t i = 0; i < p->n_mappings; i++) {
-		const lw_mapping *mp = &p->mappings[i];
-		size_t m = lw_pb_msg_begin(pb, 3);
-		lw_pb_uint64(pb, 1, i + 1);
-		lw_pb_uint64(pb, 2, mp->start);
-		lw_pb_uint64(pb, 3, mp->end);
-		lw_pb_uint64(pb, 4, mp->file_offset);
-		lw_pb_int64(pb, 5, m_file[i]);
-		lw_pb_int64(pb, 6, m_bid[i]);
-		lw_pb_bool(pb, 7, 1);
-		lw_pb_bool(pb, 8, 1);
-		lw_pb_bool(pb, 9, 1);
-		lw_pb_bool(pb, 10, 1);
-		lw_pb_msg_end(pb, m);
-	}
-	free(m_file);
-	free(m_bid);
-	if (!st.locs.err && !pb_reserve(pb, st.locs.len + st.funcs.len)) {
-		memcpy(pb->buf + pb->len, st.locs.buf, st.locs.len);
-		pb->len += st.locs.len;
-		memcpy(pb->buf + pb->len, st.funcs.buf, st.funcs.len);
-		pb->len += st.funcs.len;
-	}
-	for (size_t i = 0; i < st.n_strings; i++)
-		lw_pb_string(pb, 6, st.strv[i]);
-	lw_pb_int64(pb, 9, (int64_t)p->snap.wall_ns);
-	if (isfinite(p->snap.t_s) && p->snap.t_s > 0)
-		lw_pb_int64(pb, 10, (int64_t)(p->snap.t_s * 1e9));
-	pp_value_type(pb, 11, s_space, s_bytes);
-	lw_pb_int64(pb, 12, (int64_t)p->snap.sample_rate);
-	lw_pb_key(pb, 13, LW_PB_VARINT);     /* repeated int64 comment, unpacked */
-	lw_pb_varint(pb, (uint64_t)s_comment);
-	lw_pb_int64(pb, 14, s_is);
-	rc = pb->err ? pb->err : samples.err ? samples.err : st.locs.err ? st.locs.err : st.funcs.err;
-	(void)s_empty;                  /* interned first: string_table[0] == "" */
-
-out:
-	free(starts);
-	free(loc_ids);
+	free(nm.m_file);
+	free(nm.m_bid);
 	free(st.map_order);
 	free(st.strv);
 	lw_map_free(&st.strings);

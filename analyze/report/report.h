@@ -85,11 +85,16 @@ typedef struct lw_diff_result {
 	double total_before, total_after;
 	int same_process;                /* same run: rate per hour is meaningful */
 	double seconds;                  /* after - before, when same_process */
+	size_t n_wrappers;               /* wrappers folded in either profile */
+	const char **wrappers;
 } lw_diff_result;
 
-/* Matches sites by symbolized frames (function, file, line, module), never
- * by address or store id, so the two profiles may come from different
- * processes or different databases. Returns 0 or -ENOMEM. */
+/* Matches sites by key (site/site.h: symbolized frames, unknown functions
+ * by module offset), never by address or store id, so the two profiles may
+ * come from different processes or stores; fold both alike
+ * (lw_model_set_wrappers). NEW / GONE: the site has no figure in the
+ * other profile; a site unchanged in the sample type is not a row.
+ * Returns 0 or -ENOMEM. */
 int lw_diff_compute(const lw_profile *before, const lw_profile *after,
 		    enum lw_sample_type sample, lw_diff_result *out);
 void lw_diff_result_free(lw_diff_result *r);
@@ -100,17 +105,14 @@ void lw_diff_json(const lw_profile *before, const lw_profile *after,
 		  enum lw_sample_type sample, const lw_diff_result *r, size_t n, FILE *out);
 
 /* ---- shared helpers ----------------------------------------------------- */
-/* Picks a snapshot of the store: the first process (in lw_model_snapshots
+/* Picks a snapshot of the model: the first process (in lw_model_snapshots
  * order) and, within it, sequence `seq`, or its latest when seq < 0.
  * Returns the snapshot's store id, or -1 with a message in err. */
-int64_t lw_report_pick_snapshot(lw_db *db, int64_t seq, char *err, size_t errlen);
-/* Opens PATH arguments (lw_db_open_inputs) and loads the chosen snapshot's
- * profile. On success *db must be closed after *out is freed. Returns 0,
- * or -1 with a one-line message in err. */
-int lw_report_open_profile(char *const *paths, size_t n_paths, int64_t seq,
-			   lw_db **db, lw_profile *out, char *err, size_t errlen);
-
-/* Canonical identity of a site (frames joined with separators); malloc'd. */
-char *lw_report_site_key(const lw_site *s);
+int64_t lw_report_pick_snapshot(lw_model *m, int64_t seq, char *err, size_t errlen);
+/* The wrappers an output folded, so folding is never silent: the line
+ * "Wrappers folded into their callers: a, b" (nothing when n == 0), and
+ * the JSON key "wrappers" with its array (always). */
+void lw_report_print_wrappers(const char *const *names, size_t n, int width, FILE *out);
+void lw_report_json_wrappers(lw_json *j, const char *const *names, size_t n);
 
 #endif

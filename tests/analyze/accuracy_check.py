@@ -34,19 +34,14 @@ import concurrent.futures
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lwcheck  # noqa: E402
+from lwcheck import expect as check, run  # noqa: E402
+
 RATES = [1, 4096, 65536, 524288]
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
-    return cond
 
 
 def run_one(app, shim, tmp, rate, seed):
@@ -54,8 +49,7 @@ def run_one(app, shim, tmp, rate, seed):
     env = dict(os.environ, LEAKWATCH_DIR=out, LEAKWATCH_INTERVAL="0", LD_PRELOAD=shim,
                LEAKWATCH_RATE=str(rate))
     layout = 65536 if rate == 1 else rate
-    p = subprocess.run([app, "--layout", str(layout), "--seed", str(seed)], env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    p = run([app, "--layout", str(layout), "--seed", str(seed)], env=env, timeout=300)
     if p.returncode != 0:
         raise RuntimeError(f"rate {rate} seed {seed}: exit {p.returncode}: {p.stderr[-300:]}")
     truth, pid, last = {}, None, None
@@ -101,9 +95,8 @@ def main():
                                       range(1, n_runs + 1)))
             env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, f"cache{rate}"))
             env.pop("LD_PRELOAD", None)
-            p = subprocess.run([lw, "growth", "--json", "-n", "100000"] +
-                               [r[0] for r in results], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, timeout=600)
+            p = run([lw, "growth", "--json", "-n", "100000"] + [r[0] for r in results],
+                    env=env, timeout=600)
             if not check(p.returncode == 0, f"rate {rate}: growth exit {p.returncode}: "
                          f"{p.stderr}"):
                 continue
@@ -167,11 +160,7 @@ def main():
               f"all rates: truth inside the interval for {tot[1]} of {tot[0]}")
         check(tot[2] and tot[3] >= 0.95 * tot[2],
               f"all rates: narrow intervals (<= 10%): within 10% in {tot[3]} of {tot[2]}")
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("all checks passed")
-    return 0
+    return lwcheck.finish("all checks passed")
 
 
 if __name__ == "__main__":

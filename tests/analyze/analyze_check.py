@@ -7,8 +7,8 @@ usage: analyze_check.py TEST LEAKWATCH LWGEN
 Each TEST builds its inputs in a fresh temporary directory with lwgen (a
 synthetic run written through the real writer API) or with the shim
 ($LEAKWATCH_SHIM), runs leakwatch and checks exit codes, stdout, the exact
-one-line errors on stderr and the database contents. Exit 0 pass, 1 fail,
-77 skip (the shim is not built).
+one-line errors on stderr and the database contents. Exit 0 pass, 1 fail
+(tests/lwcheck.py: check, run).
 """
 import json
 import os
@@ -19,24 +19,8 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def run(args, **kw):
-    kw.setdefault("stdout", subprocess.PIPE)
-    kw.setdefault("stderr", subprocess.PIPE)
-    kw.setdefault("text", True)
-    kw.setdefault("timeout", 90)
-    return subprocess.run(args, **kw)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lwcheck import Fail, check, run  # noqa: E402
 
 
 class Ctx:
@@ -241,16 +225,14 @@ def t_cli(c):
           r.stderr)
 
 
-def shim_or_skip():
+def require_shim():
     shim = os.environ.get("LEAKWATCH_SHIM", "")
-    if not shim or not os.path.isfile(shim):
-        print("skip: LEAKWATCH_SHIM not built")
-        sys.exit(SKIP)
+    check(shim and os.path.isfile(shim), f"LEAKWATCH_SHIM names no built shim: {shim!r}")
     return shim
 
 
 def t_run(c):
-    shim_or_skip()
+    require_shim()
     out = c.path("out")
     r = c.leakwatch("run", "-o", out, "--rate", "1", "--interval", "0.2", "--",
                     "/bin/sh", "-c", "sleep 1; exit 3")
@@ -288,7 +270,7 @@ def t_env_contract(c):
     """`run` and `snapshot` read LEAKWATCH_* values with the shim's own
     parsers: what run accepts the shim uses, what run refuses the shim
     would have refused, and snapshot signals what the shim listens to."""
-    shim = shim_or_skip()
+    shim = require_shim()
     out = c.path("out")
     r = c.leakwatch("run", "-o", out, "--rate", "64K", "--interval", "0", "--", "/bin/true")
     check(r.returncode == 0, f"run --rate 64K: {r.returncode} {r.stderr}")
@@ -360,7 +342,7 @@ def t_snapshot_errors(c):
 
 
 def t_snapshot_live(c):
-    shim = shim_or_skip()
+    shim = require_shim()
     env = dict(os.environ, LD_PRELOAD=shim, LEAKWATCH_INTERVAL="0")
     env.pop("LEAKWATCH_DIR", None)
     # default directory: leakwatch.<exe>.<pid> in the process's cwd

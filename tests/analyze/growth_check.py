@@ -24,16 +24,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lwcheck  # noqa: E402
+
 LW, APPS, GEN = sys.argv[1], sys.argv[2], sys.argv[3]
 SHIM = os.environ.get("LEAKWATCH_SHIM")
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
-    return cond
+failures = lwcheck.FAILED
+check = lwcheck.expect
 
 
 def run_app(tmp, name, args, rate=None):

@@ -26,28 +26,21 @@ The shim is LEAKWATCH_SHIM from the test environment.
 import concurrent.futures
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lwcheck  # noqa: E402
+from lwcheck import expect as check, run  # noqa: E402
+
 SCENARIOS = ["leak", "slow_leak", "rare_big_leak", "plateau", "warmup", "sawtooth",
              "bounded_churn", "restart"]
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
-    return cond
 
 
 def growth_json(lw, paths, cache):
     env = dict(os.environ, XDG_CACHE_HOME=cache)
     env.pop("LD_PRELOAD", None)
-    p = subprocess.run([lw, "growth", "--json", "-n", "100000"] + paths, env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=300)
+    p = run([lw, "growth", "--json", "-n", "100000"] + paths, env=env, timeout=300)
     if p.returncode != 0:
         raise RuntimeError(f"leakwatch growth {paths}: exit {p.returncode}: {p.stderr}")
     return json.loads(p.stdout)
@@ -61,9 +54,8 @@ def files_mode(lw, gen, seeds):
         for sc in SCENARIOS:
             for seed in range(seeds):
                 out = os.path.join(tmp, f"{sc}-{seed}")
-                p = subprocess.run([gen, "--write", out, "--scenario", sc, "--seed", str(seed)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   timeout=300)
+                p = run([gen, "--write", out, "--scenario", sc, "--seed", str(seed)],
+                        timeout=300)
                 if not check(p.returncode == 0, f"{sc} seed {seed}: writer exit "
                              f"{p.returncode}: {p.stderr}"):
                     continue
@@ -79,7 +71,7 @@ def files_mode(lw, gen, seeds):
                       f"in memory {sorted(want.items())}")
                 n += len(want)
         print(f"files: {n} site verdicts from .lwd files equal the in-memory ones"
-              if not failures else "files: mismatches")
+              if not lwcheck.FAILED else "files: mismatches")
 
 
 # ---- real programs under the shim -----------------------------------------------
@@ -107,8 +99,7 @@ def run_app(app, shim, tmp, sc, seed, duration, interval):
             args += ["--part", str(part), "--split", f"{split_of(seed):.4f}"]
         if sc == "slow_leak":
             args += ["--samples", "40"]
-        p = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=dur * 4 + 60)
+        p = run(args, env=env, timeout=dur * 4 + 60)
         if p.returncode != 0:
             raise RuntimeError(f"{sc} seed {seed}: exit {p.returncode}: {p.stderr[-300:]}")
         for line in p.stdout.splitlines():
@@ -236,11 +227,7 @@ def main():
     else:
         print(__doc__, file=sys.stderr)
         return 2
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("all checks passed")
-    return 0
+    return lwcheck.finish("all checks passed")
 
 
 if __name__ == "__main__":

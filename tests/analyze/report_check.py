@@ -36,18 +36,16 @@ import sys
 import tempfile
 import time
 
-FAILS = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lwcheck  # noqa: E402
+
+# Every check records its failure and the test goes on, so one run lists
+# every figure that differs (lwcheck.expect).
+check = lwcheck.expect
 
 
 def fail(msg):
-    FAILS.append(msg)
-    print("FAIL: " + msg, file=sys.stderr)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
+    lwcheck.expect(False, msg)
 
 
 def lw_env(tmp):
@@ -574,8 +572,7 @@ def main():
         screenshot_mode(sys.argv[2], sys.argv[3], *[int(x) for x in sys.argv[4:6]])
     else:
         fail("unknown mode %r" % mode)
-    print("%s: %d failure(s)" % (mode, len(FAILS)))
-    return 1 if FAILS else 0
+    return lwcheck.finish("%s: ok" % mode)
 
 
 if __name__ == "__main__":

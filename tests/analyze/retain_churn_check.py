@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""retain_churn_check.py — the issue's "done when" scenario end to end.
+"""retain_churn_check.py — a leaking service's retainer, end to end.
 
 usage: retain_churn_check.py LEAKWATCH LEAK_CHURN   (env LEAKWATCH_SHIM)
 

@@ -13,9 +13,7 @@
 #include <string.h>
 
 #include "graph_paths.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "../check.h"
 
 /* Small edge-list builder into CSR. */
 typedef struct builder {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "../check.h"
 #include "util.h"
 
 /* Runs fn(f) with a memory stream and returns what it wrote (malloc'd). */
@@ -312,7 +312,7 @@ int main(void)
 	CHECK(strstr(s, " 1.5 MiB  50.0%  short\n") != NULL);
 	CHECK(strstr(s, "...\n") != NULL);           /* the long site was cut */
 	CHECK(strstr(s, "caf\xc3\xa9 (x.c:1)\n") != NULL);
-	if (check_failures)
+	if (failures)
 		fprintf(stderr, "table output:\n%s", s);
 	free(s);
 

@@ -8,17 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check.h"
 #include "html.h"
 #include "html_assets.h"
-
-static int failures;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} \
-} while (0)
 
 typedef struct mem {
 	char *buf;
@@ -51,10 +43,7 @@ static char *json_of(const char *in)
 static void expect_json(const char *in, const char *want)
 {
 	char *got = json_of(in);
-	if (strcmp(got, want) != 0) {
-		fprintf(stderr, "FAIL: lw_html_json(%s)\n  got  %s\n  want %s\n", in, got, want);
-		failures++;
-	}
+	CHECK(strcmp(got, want) == 0, "lw_html_json(%s)\n  got  %s\n  want %s", in, got, want);
 	free(got);
 }
 
@@ -164,7 +153,5 @@ int main(void)
 	test_json();
 	test_svg();
 	test_page();
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	return check_finish();
 }

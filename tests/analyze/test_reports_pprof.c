@@ -12,18 +12,7 @@
 #include <zlib.h>
 
 #include "pprof.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                        \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			failures++;                                             \
-			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                           \
-			fputc('\n', stderr);                                    \
-		}                                                               \
-	} while (0)
+#include "../check.h"
 
 /* ---- a tiny protobuf decoder (independent of the encoder) --------------- */
 
@@ -343,10 +332,10 @@ static void make_profile(lw_profile *p, lw_site *sites, lw_values *vals, lw_mapp
 	s2[2] = fr("main", "/src/main.c", 7, 0);
 	s3[0] = fr("unused", "", 0, 0);
 	memset(p, 0, sizeof(*p));
-	sites[0] = (lw_site){ 1, 3, s0 };
-	sites[1] = (lw_site){ 2, 3, s1 };
-	sites[2] = (lw_site){ 3, 3, s2 };
-	sites[3] = (lw_site){ 4, 1, s3 };
+	sites[0] = (lw_site){ .id = 1, .n_frames = 3, .frames = s0 };
+	sites[1] = (lw_site){ .id = 2, .n_frames = 3, .frames = s1 };
+	sites[2] = (lw_site){ .id = 3, .n_frames = 3, .frames = s2 };
+	sites[3] = (lw_site){ .id = 4, .n_frames = 1, .frames = s3 };
 	vals[0] = (lw_values){ 1000, 64000, 900, 57600.4 };
 	vals[1] = (lw_values){ 10, 5120, 10, 5120 };
 	vals[2] = (lw_values){ 50, 800, 0, 0 };

@@ -20,17 +20,7 @@
 #include <unistd.h>
 
 #include "symbols.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-		failures++; \
-	} \
-} while (0)
+#include "../check.h"
 
 /* Line number of the marker in file, or 0. */
 static int marker_line(const char *path, const char *marker)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """vt_class_check.py — class names of unsampled C++ objects in a real heap
-dump (issue 4: "a C++ container of polymorphic objects (class names
+dump ("a C++ container of polymorphic objects (class names
 appear)"; suite `analyzer`).
 
     vt_class_check.py LEAKWATCH CPP_LEAK DUMP_HOOK_SO
@@ -26,16 +26,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lwcheck  # noqa: E402
+
 LW, APP, HOOK = sys.argv[1], sys.argv[2], sys.argv[3]
 SHIM = os.environ.get("LEAKWATCH_SHIM")
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, file=sys.stderr)
-    return cond
+failures = lwcheck.FAILED
+check = lwcheck.expect
 
 
 def lw(tmp, *args):

@@ -17,28 +17,7 @@
 #include <unistd.h>
 
 #include "lwd.h"
-
-static int lwt_failures;
-
-#define CHECK(cond)                                                               \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,    \
-				__LINE__, #cond);                                 \
-			lwt_failures++;                                           \
-		}                                                                 \
-	} while (0)
-
-#define CHECKF(cond, ...)                                                         \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__,    \
-				__LINE__, #cond);                                 \
-			fprintf(stderr, __VA_ARGS__);                             \
-			fputc('\n', stderr);                                      \
-			lwt_failures++;                                           \
-		}                                                                 \
-	} while (0)
+#include "../check.h"
 
 static inline void lwt_die(const char *what)
 {

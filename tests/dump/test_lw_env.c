@@ -24,7 +24,7 @@ static void test_size(void)
 	const char *bad[] = { "", " 1", "1 ", "-1", "+1", "1.5", "12x", "K", "1KB", "1Ki",
 			      "18446744073709551616", "17179869184G", "0x10" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECKF(lw_env_parse_size(bad[i], &v) == -EINVAL && v == 7, "'%s'", bad[i]);
+		CHECK(lw_env_parse_size(bad[i], &v) == -EINVAL && v == 7, "'%s'", bad[i]);
 	CHECK(lw_env_parse_size(NULL, &v) == -EINVAL);
 }
 
@@ -39,7 +39,7 @@ static void test_seconds(void)
 	ns = 7;
 	const char *bad[] = { "", ".", "-1", "1e3", "inf", "1s", " 1", "100000001", "1,5" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECKF(lw_env_parse_seconds(bad[i], &ns) == -EINVAL && ns == 7, "'%s'", bad[i]);
+		CHECK(lw_env_parse_seconds(bad[i], &ns) == -EINVAL && ns == 7, "'%s'", bad[i]);
 }
 
 static void test_signal(void)
@@ -61,7 +61,7 @@ static void test_signal(void)
 			      "ILL", "4", "TRAP", "5", "65", "1000", "usr2", "USR2 ", "", "12x",
 			      "RTMIN+99", "RTMIN+", "SIG" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECKF(lw_env_parse_signal(bad[i], &s) == -EINVAL && s == -1, "'%s'", bad[i]);
+		CHECK(lw_env_parse_signal(bad[i], &s) == -EINVAL && s == -1, "'%s'", bad[i]);
 }
 
 /* A fake environment and a recorder of the values the reader rejected. */
@@ -117,7 +117,7 @@ static void test_read(void)
 	lw_env_read(&e, fake_get, fake_bad, NULL);
 	CHECK(e.rate == LW_ENV_DEFAULT_RATE && e.interval_ns == LW_ENV_DEFAULT_INTERVAL_NS &&
 	      e.signo == SIGUSR2);
-	CHECKF(strstr(rejected, "LEAKWATCH_RATE=lots (a number of bytes") != NULL &&
+	CHECK(strstr(rejected, "LEAKWATCH_RATE=lots (a number of bytes") != NULL &&
 	       strstr(rejected, "; 524288);") != NULL &&
 	       strstr(rejected, "LEAKWATCH_INTERVAL=-1 (a number of seconds; 60);") != NULL &&
 	       strstr(rejected, "LEAKWATCH_SIGNAL=KILL (") != NULL && strstr(rejected, "; USR2);"),
@@ -170,8 +170,8 @@ int main(void)
 	test_signal();
 	test_read();
 	test_names();
-	if (lwt_failures) {
-		fprintf(stderr, "%d checks failed\n", lwt_failures);
+	if (failures) {
+		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
 	}
 	printf("lw_env: all checks passed\n");

@@ -267,11 +267,11 @@ static void expect(const char *name, const uint8_t *b, size_t len, int want_rc, 
 	lw_file *f = (lw_file *)1;
 	int rc = lw_file_parse(b, len, &f, err, sizeof(err));
 
-	CHECKF(rc == want_rc, "%s: rc %d, want %d (%s)", name, rc, want_rc, rc ? err : "");
+	CHECK(rc == want_rc, "%s: rc %d, want %d (%s)", name, rc, want_rc, rc ? err : "");
 	if (rc) {
-		CHECKF(f == NULL, "%s: *out not NULL on error", name);
-		CHECKF(strstr(err, want_msg) != NULL, "%s: message \"%s\" lacks \"%s\"", name, err, want_msg);
-		CHECKF(!strncmp(err, "offset ", 7) && !strchr(err, '\n'), "%s: bad message form \"%s\"", name, err);
+		CHECK(f == NULL, "%s: *out not NULL on error", name);
+		CHECK(strstr(err, want_msg) != NULL, "%s: message \"%s\" lacks \"%s\"", name, err, want_msg);
+		CHECK(!strncmp(err, "offset ", 7) && !strchr(err, '\n'), "%s: bad message form \"%s\"", name, err);
 	}
 	if (!rc)
 		lw_file_free(f);
@@ -468,8 +468,8 @@ static void test_truncation_and_bitflips(void)
 		memcpy(p, b, n);
 		err[0] = 0;
 		rc = lw_file_parse(p, n, &f, err, sizeof(err));
-		CHECKF(rc == LWD_EFORMAT && f == NULL, "prefix %zu: rc %d", n, rc);
-		CHECKF(!strncmp(err, "offset ", 7), "prefix %zu: message \"%s\"", n, err);
+		CHECK(rc == LWD_EFORMAT && f == NULL, "prefix %zu: rc %d", n, rc);
+		CHECK(!strncmp(err, "offset ", 7), "prefix %zu: message \"%s\"", n, err);
 		free(p);
 	}
 	/* section flags are bytes 4..7 of each section header */
@@ -491,7 +491,7 @@ static void test_truncation_and_bitflips(void)
 			accepted++;
 			lw_file_free(f);
 		}
-		CHECKF((rc == 0) == ok_bit, "bit %zu (byte %zu): rc %d", bit, byte, rc);
+		CHECK((rc == 0) == ok_bit, "bit %zu (byte %zu): rc %d", bit, byte, rc);
 	}
 	CHECK(accepted == allowed && allowed == 8);   /* 7 sections + END */
 	free(c);
@@ -523,7 +523,7 @@ int main(void)
 	test_structural();
 	test_truncation_and_bitflips();
 	test_args();
-	if (lwt_failures)
-		fprintf(stderr, "%d check(s) failed\n", lwt_failures);
-	return lwt_failures ? 1 : 0;
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	return failures ? 1 : 0;
 }

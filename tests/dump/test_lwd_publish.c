@@ -145,7 +145,7 @@ static void test_success(void)
 	lw_file *f = NULL;
 	char err[256];
 	int rc = lw_file_open(file, &f, err, sizeof(err));
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	lw_file_free(f);
 	free(ref);
 	free(got);
@@ -204,13 +204,13 @@ static void test_faults(void)
 			fail_errno = errnos[op];
 			rc = do_publish(&faulty, dfd, "snap-000001.lwd", lws_fill_dump, &big, &step);
 			fail_op = -1;
-			CHECKF(rc == -errnos[op], "%s #%d: rc %d", op_names[op], k, rc);
-			CHECKF(!strcmp(step, expected_step(op, k)), "%s #%d: step %s, want %s",
+			CHECK(rc == -errnos[op], "%s #%d: rc %d", op_names[op], k, rc);
+			CHECK(!strcmp(step, expected_step(op, k)), "%s #%d: step %s, want %s",
 			       op_names[op], k, step, expected_step(op, k));
-			CHECKF(count_entries(path) == 0, "%s #%d: files left behind", op_names[op], k);
+			CHECK(count_entries(path) == 0, "%s #%d: files left behind", op_names[op], k);
 			/* after the failure no more writes were attempted */
 			if (op == OP_WRITE)
-				CHECKF(calls[OP_WRITE] == k + 1 && calls[OP_FSYNC] == 0,
+				CHECK(calls[OP_WRITE] == k + 1 && calls[OP_FSYNC] == 0,
 				       "write #%d: %d writes, %d fsyncs after the error", k,
 				       calls[OP_WRITE], calls[OP_FSYNC]);
 			close(dfd);
@@ -364,7 +364,7 @@ int main(void)
 	test_names();
 	test_open_errors();
 	rm_tree(root);
-	if (lwt_failures)
-		fprintf(stderr, "%d check(s) failed\n", lwt_failures);
-	return lwt_failures ? 1 : 0;
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	return failures ? 1 : 0;
 }

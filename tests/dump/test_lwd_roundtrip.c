@@ -41,7 +41,7 @@ static void test_crc(void)
 	CHECK(lw_crc32(0, rnd, sizeof(rnd)) == ref_crc32(0, rnd, sizeof(rnd)));
 	for (size_t off = 0; off < 8; off++)
 		for (size_t n = 0; n <= 64; n++)
-			CHECKF(lw_crc32(0, rnd + off, n) == ref_crc32(0, rnd + off, n), "off %zu n %zu", off, n);
+			CHECK(lw_crc32(0, rnd + off, n) == ref_crc32(0, rnd + off, n), "off %zu n %zu", off, n);
 	for (size_t cut = 0; cut < 100; cut += 7)
 		CHECK(lw_crc32(lw_crc32(0, rnd, cut), rnd + cut, 1000 - cut) == ref_crc32(0, rnd, 1000));
 
@@ -163,7 +163,7 @@ static void test_roundtrip(uint32_t kind)
 	b = lwt_build(kind, kind == LWD_KIND_DUMP ? lws_fill_dump : lws_fill, &o, &len);
 	CHECK(len % 8 == 0);
 	rc = lw_file_parse(b, len, &f, err, sizeof(err));
-	CHECKF(rc == 0, "rc %d: %s", rc, err);
+	CHECK(rc == 0, "rc %d: %s", rc, err);
 	if (rc == 0) {
 		CHECK(err[0] == '\0');
 		CHECK(f->file_size == len);
@@ -229,11 +229,11 @@ static void test_buffering(void)
 	CHECK(ref_len > 4096);   /* so small buffers flush mid-section */
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		CHECK(lwt_build_io(&lw_io_system, caps[i], LWD_KIND_DUMP, lws_fill_dump, &o, &b, &len) == 0);
-		CHECKF(len == ref_len && !memcmp(b, ref, len), "cap %zu", caps[i]);
+		CHECK(len == ref_len && !memcmp(b, ref, len), "cap %zu", caps[i]);
 		free(b);
 		split_calls = 0;
 		CHECK(lwt_build_io(&split, caps[i], LWD_KIND_DUMP, lws_fill_dump, &o, &b, &len) == 0);
-		CHECKF(len == ref_len && !memcmp(b, ref, len), "split io, cap %zu", caps[i]);
+		CHECK(len == ref_len && !memcmp(b, ref, len), "split io, cap %zu", caps[i]);
 		free(b);
 	}
 	/* a 4 KiB buffer must have patched at least one header with pwrite,
@@ -251,7 +251,7 @@ static void test_buffering(void)
 	lw_file *f = NULL;
 	char err[256];
 	int rc = lw_file_parse(ref, ref_len, &f, err, sizeof(err));
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	if (!rc) {
 		const uint8_t *d;
 		uint64_t dl;
@@ -290,13 +290,13 @@ static void test_minor_version(void)
 	lwt_fix_crc(b, st);
 	lwt_fix_header_crc(b);
 	rc = lw_file_parse(b, len, &f, err, sizeof(err));
-	CHECKF(rc == LWD_EFORMAT, "same minor must be strict: %d %s", rc, err);
+	CHECK(rc == LWD_EFORMAT, "same minor must be strict: %d %s", rc, err);
 	lw_file_free(f);
 
 	lwt_wr16(b + 10, LWD_VERSION_MINOR + 1);
 	lwt_fix_header_crc(b);
 	rc = lw_file_parse(b, len, &f, err, sizeof(err));
-	CHECKF(rc == 0, "newer minor must be lenient: %d %s", rc, err);
+	CHECK(rc == 0, "newer minor must be lenient: %d %s", rc, err);
 	if (!rc) {
 		CHECK(f->version_minor == LWD_VERSION_MINOR + 1);
 		CHECK(f->process.reason == 77);
@@ -414,7 +414,7 @@ static void test_minimal(void)
 	char err[128];
 	int rc = lw_file_parse(b, len, &f, err, sizeof(err));
 
-	CHECKF(rc == 0, "%s", err);
+	CHECK(rc == 0, "%s", err);
 	if (!rc) {
 		CHECK(!strcmp(f->process.exe, "") && !strcmp(f->process.hostname, ""));
 		CHECK(f->process.exe_module == LWD_NONE);
@@ -434,7 +434,7 @@ int main(void)
 	test_writer_misuse();
 	test_strtab();
 	test_minimal();
-	if (lwt_failures)
-		fprintf(stderr, "%d check(s) failed\n", lwt_failures);
-	return lwt_failures ? 1 : 0;
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	return failures ? 1 : 0;
 }

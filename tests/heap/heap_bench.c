@@ -5,10 +5,14 @@
  * Builds a mimalloc heap (linked directly) of about MIB MiB in BLOCKS blocks
  * (sizes 16..(2*avg) bytes; each block's first word points to a random
  * earlier block, the rest is non-pointer data), starts THREADS idle threads
- * (default 4), then measures, in the parent:
- *   bare fork       fork() whose child exits at once (median of 5)
- *   dump pause      lw_heapgraph_stop_threads + fork + resume, as in
- *                   preload/heapdump.c (median of 5)
+ * (default 4), then measures, in the parent, interleaved round by round
+ * (21 rounds, medians and ranges):
+ *   bare fork       glibc fork() whose child exits at once
+ *   bare clone      lw_heapgraph_clone() (the dump child's raw clone, no
+ *                   exit signal) whose child exits at once
+ *   dump pause      lw_heapgraph_stop_threads + lw_heapgraph_clone + resume,
+ *                   as in preload/heapdump.c (which also takes the shim's
+ *                   uncontended locks around the clone)
  * and in one dump child: the walk (lw_heapwalk_run), the scan and the write
  * of the graph sections (lw_heapgraph_write) into OUT (default a temporary
  * file that is removed), its size, and the scan rate. Prints one line per
@@ -95,30 +99,68 @@ int main(int argc, char **argv)
 	usleep(50000);
 
 	fflush(stdout);
-	uint64_t bare[5], pause[5];
-	for (int k = 0; k < 5; k++) {
-		uint64_t a = now_ns();
-		pid_t p = fork();
-		if (p == 0) _exit(0);
-		bare[k] = now_ns() - a;
-		waitpid(p, NULL, 0);
-	}
 	lw_heapgraph_install();
 	lw_hg_threads *ts = mmap(NULL, sizeof *ts, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	for (int k = 0; k < 5; k++) {
-		uint64_t a = now_ns();
-		lw_heapgraph_stop_threads(ts);
-		pid_t p = fork();
-		if (p == 0) _exit(0);
-		lw_heapgraph_resume_threads(ts);
-		pause[k] = now_ns() - a;
-		waitpid(p, NULL, 0);
+#define ROUNDS 21
+	uint64_t bare[ROUNDS], bclone[ROUNDS], pause[ROUNDS], capture[ROUNDS], ratio[ROUNDS];
+	uint64_t cbare[ROUNDS], cclone[ROUNDS], cpause[ROUNDS];   /* the calling thread's CPU time */
+	for (int k = 0; k < ROUNDS; k++) {
+		/* the three measurements in a rotating order, so that none
+		 * always follows another */
+		for (int step = 0; step < 3; step++) {
+			uint64_t a = now_ns(), ca = cpu_ns();
+			switch ((k + step) % 3) {
+			case 0: {
+				pid_t p = fork();
+				if (p == 0) _exit(0);
+				bare[k] = now_ns() - a;
+				cbare[k] = cpu_ns() - ca;
+				waitpid(p, NULL, 0);
+				break;
+			}
+			case 1: {
+				long c = lw_heapgraph_clone();
+				if (c == 0) _exit(0);
+				bclone[k] = now_ns() - a;
+				cclone[k] = cpu_ns() - ca;
+				waitpid((pid_t)c, NULL, __WALL);
+				break;
+			}
+			default: {
+				lw_heapgraph_stop_threads(ts);
+				capture[k] = now_ns() - a;
+				long c = lw_heapgraph_clone();
+				if (c == 0) _exit(0);
+				lw_heapgraph_resume_threads(ts);
+				pause[k] = now_ns() - a;
+				cpause[k] = cpu_ns() - ca;
+				waitpid((pid_t)c, NULL, __WALL);
+				break;
+			}
+			}
+		}
+		ratio[k] = pause[k] * 1000 / (bare[k] ? bare[k] : 1);
 	}
-	qsort(bare, 5, sizeof bare[0], cmp_u64);
-	qsort(pause, 5, sizeof pause[0], cmp_u64);
-	printf("bare fork: median %.2f ms (min %.2f)\n", bare[2] / 1e6, bare[0] / 1e6);
-	printf("dump pause (capture %d threads + fork + resume): median %.2f ms (min %.2f)\n",
-	       nthreads + 1, pause[2] / 1e6, pause[0] / 1e6);
+	qsort(bare, ROUNDS, sizeof bare[0], cmp_u64);
+	qsort(bclone, ROUNDS, sizeof bclone[0], cmp_u64);
+	qsort(pause, ROUNDS, sizeof pause[0], cmp_u64);
+	qsort(ratio, ROUNDS, sizeof ratio[0], cmp_u64);
+	qsort(capture, ROUNDS, sizeof capture[0], cmp_u64);
+	qsort(cbare, ROUNDS, sizeof cbare[0], cmp_u64);
+	qsort(cclone, ROUNDS, sizeof cclone[0], cmp_u64);
+	qsort(cpause, ROUNDS, sizeof cpause[0], cmp_u64);
+	printf("bare fork: median %.2f ms (%.2f..%.2f)\n", bare[ROUNDS / 2] / 1e6, bare[0] / 1e6,
+	       bare[ROUNDS - 1] / 1e6);
+	printf("bare clone (no exit signal): median %.2f ms (%.2f..%.2f)\n", bclone[ROUNDS / 2] / 1e6,
+	       bclone[0] / 1e6, bclone[ROUNDS - 1] / 1e6);
+	printf("dump pause (capture %d threads + clone + resume): median %.2f ms (%.2f..%.2f)\n",
+	       nthreads + 1, pause[ROUNDS / 2] / 1e6, pause[0] / 1e6, pause[ROUNDS - 1] / 1e6);
+	printf("  of which the capture (signal, registers, park): median %.2f ms (%.2f..%.2f)\n",
+	       capture[ROUNDS / 2] / 1e6, capture[0] / 1e6, capture[ROUNDS - 1] / 1e6);
+	printf("dump pause / bare fork, same round: median %.2f (%.2f..%.2f)\n", ratio[ROUNDS / 2] / 1e3,
+	       ratio[0] / 1e3, ratio[ROUNDS - 1] / 1e3);
+	printf("CPU time of the calling thread, medians: bare fork %.2f ms, bare clone %.2f ms, dump pause %.2f ms\n",
+	       cbare[ROUNDS / 2] / 1e6, cclone[ROUNDS / 2] / 1e6, cpause[ROUNDS / 2] / 1e6);
 
 	fflush(stdout);
 	/* one real dump child */
@@ -129,7 +171,7 @@ int main(int argc, char **argv)
 	if (lw_heapwalk_canary_start()) { fprintf(stderr, "canary\n"); return 1; }
 	lw_heapgraph_stop_threads(ts);
 	uint64_t fa = now_ns();
-	pid_t p = fork();
+	long p = lw_heapgraph_clone();
 	if (p == 0) {
 		uint64_t w0 = now_ns();
 		lw_heapwalk hw;
@@ -185,7 +227,7 @@ int main(int argc, char **argv)
 	lw_heapgraph_resume_threads(ts);
 	lw_heapwalk_canary_release();
 	int status;
-	waitpid(p, &status, 0);
+	waitpid((pid_t)p, &status, __WALL);
 	printf("child wall (fork to exit, seen by the parent): %.3f s, status %d\n", (now_ns() - fa) / 1e9, status);
 	for (int i = 0; i < nthreads && i < 64; i++)
 		if (write(park[1], "x", 1) != 1) return 1;

@@ -14,9 +14,8 @@
 
 #include "lwd.h"
 #include "lwd_graph.h"
+#include "../check.h"
 
-static int failures;
-#define BAD(...) do { printf("heap_dump_check: " __VA_ARGS__); putchar('\n'); failures++; } while (0)
 
 int main(int argc, char **argv)
 {
@@ -62,7 +61,7 @@ int main(int argc, char **argv)
 		uint64_t a = ~(uint64_t)x;
 		uint32_t b = lw_graph_block_at(g, a);
 		n_checked++;
-		if (b == LWD_NONE) { BAD("%s block %#llx missing from HEAP_BLOCKS", kind, (unsigned long long)a); continue; }
+		if (b == LWD_NONE) { FAIL("%s block %#llx missing from HEAP_BLOCKS", kind, (unsigned long long)a); continue; }
 		int root_global_in = 0, root_thread = 0, any_root = 0;
 		for (size_t i = 0; i < g->n_roots; i++) {
 			const lw_graph_root *r = &g->roots[i];
@@ -79,18 +78,18 @@ int main(int argc, char **argv)
 			 * block recycled from the same mimalloc page can keep an old
 			 * free-list link to a slot that later became a dropped block
 			 * (seen once in ~20 CI runs: 10 of 40 dropped blocks). */
-			if (any_root || reach[b]) { BAD("dropped block %#llx is retained (root %d, in-edges %u, reachable %d)", (unsigned long long)a, any_root, indeg[b], reach[b] != 0); for (size_t i = 0; i < g->n_roots; i++) if (g->roots[i].block == b) printf("  root kind %u owner %u addr %#llx\n", g->roots[i].kind, g->roots[i].owner, (unsigned long long)g->roots[i].addr); }
+			if (any_root || reach[b]) { FAIL("dropped block %#llx is retained (root %d, in-edges %u, reachable %d)", (unsigned long long)a, any_root, indeg[b], reach[b] != 0); for (size_t i = 0; i < g->n_roots; i++) if (g->roots[i].block == b) printf("  root kind %u owner %u addr %#llx\n", g->roots[i].kind, g->roots[i].owner, (unsigned long long)g->roots[i].addr); }
 		} else if (!strcmp(kind, "session") || !strcmp(kind, "exited")) {
-			if (!root_global_in) BAD("%s block %#llx not rooted by its global", kind, (unsigned long long)a);
+			if (!root_global_in) FAIL("%s block %#llx not rooted by its global", kind, (unsigned long long)a);
 		} else if (!strcmp(kind, "payload")) {
-			if (!reach[b] || !indeg[b]) BAD("payload %#llx unreachable", (unsigned long long)a);
+			if (!reach[b] || !indeg[b]) FAIL("payload %#llx unreachable", (unsigned long long)a);
 		} else if (!strcmp(kind, "list")) {
-			if (!root_thread) BAD("list head %#llx not rooted by the list thread's stack", (unsigned long long)a);
+			if (!root_thread) FAIL("list head %#llx not rooted by the list thread's stack", (unsigned long long)a);
 			/* the whole list hangs off it: 100 reachable nodes of its size */
 		}
 	}
-	if (n_checked < 60) BAD("only %zu addresses in the app output", n_checked);
-	if (!gs || !ge || list_tid < 0) BAD("app output incomplete");
+	if (n_checked < 60) FAIL("only %zu addresses in the app output", n_checked);
+	if (!gs || !ge || list_tid < 0) FAIL("app output incomplete");
 	if (failures == 0)
 		printf("ok blocks=%zu edges=%llu roots=%zu threads=%zu checked=%zu\n", g->n_blocks,
 		       (unsigned long long)g->n_edges, g->n_roots, g->n_threads, n_checked);

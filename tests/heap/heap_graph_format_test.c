@@ -23,22 +23,20 @@
 
 #include "lwd.h"
 #include "lwd_graph.h"
-
-static int failures;
-#define CHECK(c, ...) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #c); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } } while (0)
+#include "../check.h"
 
 /* What to break. */
 enum breakage {
 	OK = 0, B_UNSORTED, B_OVERLAP, B_ZERO_SIZE, B_EDGE_RANGE, B_EDGE_ORDER, B_ROOT_KIND,
 	B_ROOT_MODULE, B_ROOT_THREAD, B_ROOT_REG, B_ROOT_BLOCK, B_ROOT_FLAGS, B_ROOT_ORDER,
 	B_LIVE_RANGE, B_LIVE_OUTSIDE, B_STACK_MISMATCH, B_NO_EDGES, B_THREAD_FLAGS,
-	B_THREAD_REGS, B_THREAD_RANGE, B_EDGE_COUNT, N_BREAKAGE
+	B_THREAD_REGS, B_THREAD_RANGE, B_EDGE_COUNT, B_ROOT_TLS_THREAD, N_BREAKAGE
 };
 static const char *const names[N_BREAKAGE] = {
 	"ok", "unsorted", "overlap", "zero-size", "edge-range", "edge-order", "root-kind",
 	"root-module", "root-thread", "root-reg", "root-block", "root-flags", "root-order",
 	"live-range", "live-outside", "stack-mismatch", "no-edges", "thread-flags",
-	"thread-regs", "thread-range", "edge-count",
+	"thread-regs", "thread-range", "edge-count", "root-tls-thread",
 };
 
 #define NB 6
@@ -123,6 +121,12 @@ static int build(enum breakage br, uint8_t **out, size_t *len)
 			   br == B_ROOT_FLAGS ? 0x10 : LWD_ROOTF_INTERIOR); nr++;
 	lw_writer_put_root(&w, LWD_ROOT_STACK, br == B_ROOT_THREAD ? 2 : 0, 0x7200, 4, 0); nr++;
 	lw_writer_put_root(&w, LWD_ROOT_REGISTER, 0, br == B_ROOT_REG ? 3 : 1, 1, 0); nr++;
+	/* the thread-owned kinds that followed (TLS, setspecific, start
+	 * argument, coroutine stack): owner is a thread index */
+	lw_writer_put_root(&w, LWD_ROOT_TLS, br == B_ROOT_TLS_THREAD ? 2 : 0, 0x7f00, 2, 0); nr++;
+	lw_writer_put_root(&w, LWD_ROOT_SPECIFIC, 0, 0x7f80, 3, LWD_ROOTF_INTERIOR); nr++;
+	lw_writer_put_root(&w, LWD_ROOT_THREAD_ARG, 0, 0x7fc0, 4, 0); nr++;
+	lw_writer_put_root(&w, LWD_ROOT_ALT_STACK, 0, baddr[5] + 64, 0, 0); nr++;
 	lw_writer_section_set_count(&w, nr);
 	lw_writer_section_end(&w);
 
@@ -170,7 +174,11 @@ static void check_ok(void)
 	rc = lw_graph_decode(f, &g, err, sizeof err);
 	CHECK(rc == 0, "decode: %s", err);
 	if (rc == 0) {
-		CHECK(g->n_blocks == NB && g->n_threads == 2 && g->n_roots == 4, "counts %zu %zu %zu", g->n_blocks, g->n_threads, g->n_roots);
+		CHECK(g->n_blocks == NB && g->n_threads == 2 && g->n_roots == 8, "counts %zu %zu %zu", g->n_blocks, g->n_threads, g->n_roots);
+		CHECK(g->roots[4].kind == LWD_ROOT_TLS && g->roots[5].kind == LWD_ROOT_SPECIFIC &&
+		      g->roots[5].flags == LWD_ROOTF_INTERIOR && g->roots[6].kind == LWD_ROOT_THREAD_ARG &&
+		      g->roots[6].block == 4 && g->roots[7].kind == LWD_ROOT_ALT_STACK &&
+		      g->roots[7].addr == baddr[5] + 64, "thread-owned root kinds");
 		CHECK(g->n_edges == 4, "edges %llu (repeat not removed?)", (unsigned long long)g->n_edges);
 		CHECK(g->out_start[1] - g->out_start[0] == 2 && g->out_to[g->out_start[0]] == 1 &&
 		      g->out_to[g->out_start[0] + 1] == 2, "CSR of block 0");

@@ -10,6 +10,12 @@
  *   - a thread that blocks every signal (so it cannot be captured) and sits
  *     in read() holds block K on its stack: it is recorded WHOLE_STACK (sp
  *     from /proc/self/task/TID/syscall) and K is a STACK root of it;
+ *   - thread roots: the main thread's __thread t_keep (its static TLS is
+ *     ld.so's allocation, outside any stack) roots M as a TLS root; the
+ *     list thread's pthread_setspecific value S is a SPECIFIC root; the
+ *     uncaptured thread's __thread T is a TLS root (its descriptor found at
+ *     the top of its stack mapping); the layout probe found every offset;
+ *   - the child comes from lw_heapgraph_clone: the parent gets no SIGCHLD;
  *   - H was allocated by a thread that exited and is rooted by g_exited;
  *   - D, whose only pointer was overwritten, has no root and no in-edge;
  *   - A carries its sample (live index 0, stack 0);
@@ -40,7 +46,10 @@ void *volatile g_table;          /* -> A */
 void *volatile g_exited;         /* -> H, allocated by an exited thread */
 /* known addresses, stored complemented so that these globals do not
  * themselves point into the blocks (the scan is conservative) */
-static uint64_t A, B, C, D, E, F, G, H, K;
+static uint64_t A, B, C, D, E, F, G, H, K, M, S, T;
+__thread void *t_keep;           /* main: M; deaf thread: T */
+static pthread_key_t spec_key;
+static volatile int sigchld_seen;
 static uint32_t deaf_tid;
 static int deaf_pipe[2];
 #define X(v) (~(uint64_t)(v))
@@ -66,6 +75,11 @@ static void *list_thread(void *arg)
 	struct node *volatile head = mi_calloc(1, sizeof(struct node));
 	head->next = mi_calloc(1, sizeof(struct node));
 	head->next->next = mi_calloc(1, sizeof(struct node));
+	void *sv = mi_malloc(777);
+	memset(sv, 0, 777);
+	S = X(sv);
+	pthread_setspecific(spec_key, sv);
+	sv = NULL;
 	E = X(head);
 	F = X(head->next);
 	G = X(head->next->next);
@@ -84,6 +98,11 @@ static void *deaf_thread(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	deaf_tid = (uint32_t)syscall(SYS_gettid);
+	void *tv = mi_malloc(3333);
+	memset(tv, 0, 3333);
+	t_keep = tv;
+	T = X(tv);
+	tv = NULL;
 	void *volatile k = mi_malloc(4444);
 	K = X(k);
 	char c;
@@ -184,9 +203,14 @@ static void child(lw_hg_threads *ts)
 	if (!HAS_EDGE(e, fb) || !HAS_EDGE(fb, gg)) FAIL("list E -> F -> G broken");
 	uint32_t kb = lw_graph_block_at(g, X(K));
 	if (kb == LWD_NONE) FAIL("K missing");
-	int root_a = 0, root_h = 0, root_e = 0, root_k = 0;
+	uint32_t mb = lw_graph_block_at(g, X(M)), sb = lw_graph_block_at(g, X(S)), tb = lw_graph_block_at(g, X(T));
+	if (mb == LWD_NONE || sb == LWD_NONE || tb == LWD_NONE) FAIL("M, S or T missing");
+	int root_a = 0, root_h = 0, root_e = 0, root_k = 0, root_m = 0, root_s = 0, root_t = 0;
 	for (size_t k = 0; k < g->n_roots; k++) {
 		const lw_graph_root *r = &g->roots[k];
+		if (r->kind == LWD_ROOT_TLS && r->block == mb && g->threads[r->owner].tid == (uint32_t)getppid()) root_m = 1;
+		if (r->kind == LWD_ROOT_SPECIFIC && r->block == sb && g->threads[r->owner].tid == list_tid) root_s = 1;
+		if (r->kind == LWD_ROOT_TLS && r->block == tb && g->threads[r->owner].tid == deaf_tid) root_t = 1;
 		if (r->kind == LWD_ROOT_GLOBAL && r->block == a && r->addr == (uint64_t)&g_table && r->owner == 0) root_a = 1;
 		if (r->kind == LWD_ROOT_GLOBAL && r->block == h && r->addr == (uint64_t)&g_exited) root_h = 1;
 		if ((r->kind == LWD_ROOT_STACK || r->kind == LWD_ROOT_REGISTER) && r->block == e &&
@@ -195,6 +219,9 @@ static void child(lw_hg_threads *ts)
 		    (g->threads[r->owner].flags & LWD_THREADF_WHOLE_STACK)) root_k = 1;
 		if (r->block == d) FAIL("D (dropped) is rooted (kind %u, owner %u, addr %#llx)", r->kind, r->owner, (unsigned long long)r->addr);
 	}
+	if (!root_m) FAIL("the main thread's static TLS does not root M");
+	if (!root_s) FAIL("the list thread's pthread_setspecific slot does not root S");
+	if (!root_t) FAIL("the uncaptured thread's static TLS does not root T");
 	if (!root_a) FAIL("g_table does not root A");
 	if (!root_h) FAIL("g_exited does not root H (exited thread's block)");
 	if (!root_e) FAIL("list thread's stack does not root E");
@@ -229,6 +256,44 @@ static void child(lw_hg_threads *ts)
 	_exit(0);
 }
 
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	sigchld_seen = 1;
+}
+
+/* Captures the threads, clones the dump child and waits for it, as
+ * preload/heapdump.c does from the shim's writer thread. */
+static void *dumper(void *arg)
+{
+	int *stp = arg;
+	dl_iterate_phdr(phdr_cb, NULL);
+	if (lw_heapgraph_install()) FAIL("install");
+	const lw_hg_tls_layout *L = lw_heapgraph_layout();
+	if (!L->tcb_size || !L->static_size || L->spec_off < 0 || L->arg_off < 0 || !L->main_tp)
+		FAIL("thread layout incomplete: tcb %llu static %llu spec %lld arg %lld main_tp %#llx",
+		     (unsigned long long)L->tcb_size, (unsigned long long)L->static_size,
+		     (long long)L->spec_off, (long long)L->arg_off, (unsigned long long)L->main_tp);
+	signal(SIGCHLD, on_sigchld);
+	lw_hg_threads *ts = mmap(NULL, sizeof *ts, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ts == MAP_FAILED) FAIL("mmap");
+	if (lw_heapwalk_canary_start()) FAIL("canary");
+	if (lw_heapgraph_stop_threads(ts)) FAIL("stop threads");
+	long pid = lw_heapgraph_clone();
+	if (pid == 0) child(ts);
+	lw_heapgraph_resume_threads(ts);
+	lw_heapwalk_canary_release();
+	if (pid < 0) FAIL("clone: %ld", pid);
+	int st;
+	errno = 0;
+	if (waitpid(-1, &st, WNOHANG) != -1 || errno != ECHILD) FAIL("waitpid(-1) sees the dump child");
+	if (waitpid((pid_t)pid, &st, __WALL) != pid) FAIL("waitpid");
+	*stp = st;
+	usleep(20000);
+	if (sigchld_seen) FAIL("SIGCHLD raised by the dump child");
+	return NULL;
+}
+
 int main(void)
 {
 	if (mi_version() != 209) { printf("SKIP: mimalloc %d\n", mi_version()); return 77; }
@@ -240,6 +305,12 @@ int main(void)
 	b[0] = (char *)c + 8;          /* interior pointer */
 	A = X(a); B = X(b); C = X(c);
 	g_table = a;
+	void *m = mi_malloc(2222);
+	memset(m, 0, 2222);
+	t_keep = m;
+	M = X(m);
+	m = NULL;
+	pthread_key_create(&spec_key, NULL);
 	void *volatile d = mi_malloc(1000);
 	D = X(d);
 	memset(d, 0, 1000);
@@ -256,19 +327,12 @@ int main(void)
 	while (!K) usleep(1000);
 	usleep(20000);                 /* let it block in read() */
 
-	dl_iterate_phdr(phdr_cb, NULL);
-	if (lw_heapgraph_install()) FAIL("install");
-	lw_hg_threads *ts = mmap(NULL, sizeof *ts, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ts == MAP_FAILED) FAIL("mmap");
-	if (lw_heapwalk_canary_start()) FAIL("canary");
-	if (lw_heapgraph_stop_threads(ts)) FAIL("stop threads");
-	pid_t pid = fork();
-	if (pid == 0) child(ts);
-	lw_heapgraph_resume_threads(ts);
-	lw_heapwalk_canary_release();
-	if (pid < 0) FAIL("fork");
-	int st;
-	if (waitpid(pid, &st, 0) != pid) FAIL("waitpid");
+	/* the dump is taken by another thread, as the shim's writer thread
+	 * does, so that the main thread is captured like any other */
+	static int st;
+	pthread_t td;
+	pthread_create(&td, NULL, dumper, &st);
+	pthread_join(td, NULL);
 	if (write(park_pipe[1], "x", 1) != 1 || write(deaf_pipe[1], "x", 1) != 1) FAIL("write");
 	pthread_join(t2, NULL);
 	pthread_join(t3, NULL);

@@ -24,9 +24,7 @@
 
 #include "lwd.h"
 #include "lwd_graph.h"
-
-static int failures;
-#define CHECK(c, ...) do { if (!(c)) { fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #c); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } } while (0)
+#include "../check.h"
 
 enum variant {
 	V_OK = 0, V_NONE, V_UNKNOWN_OPTIONAL, V_RANGE, V_ORDER, V_REPEAT, V_RESERVED,

@@ -27,13 +27,8 @@ POLL_TIMEOUT = 30.0      # seconds to wait for a file or a line (loaded 2-core m
 RUN_TIMEOUT = 120.0      # seconds a whole program may run before it counts as hung
 
 
-class TestFailure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise TestFailure(msg)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lwcheck import Fail as TestFailure, check  # noqa: E402  (tests/lwcheck.py)
 
 
 def log(msg):

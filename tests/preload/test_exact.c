@@ -28,6 +28,7 @@
 #define LEAKWATCH_WEAK   /* resolved from the preloaded shim at run time */
 #include "leakwatch.h"
 #include "lwd.h"
+#include "../check.h"
 
 enum { S_MALLOC, S_CALLOC, S_REALLOC, S_MEMALIGN, S_STRDUP, S_THREAD, S_COUNT };
 static const char *site_names[S_COUNT] = {
@@ -47,14 +48,6 @@ static struct held {
 	uint32_t tid;
 } held[MAXLIVE];
 static int n_held;
-static int failures;
-
-static void expect(int ok, const char *what)
-{
-	printf("%-64s %s\n", what, ok ? "ok" : "FAIL");
-	if (!ok)
-		failures++;
-}
 
 static uint32_t tid(void) { return (uint32_t)syscall(SYS_gettid); }
 
@@ -169,7 +162,7 @@ static void check_counters(const lw_file *f, const char *label)
 			continue;
 		if (s == S_STRDUP ? direct : !direct) {
 			snprintf(what, sizeof(what), "%s: innermost frame of %s stack", label, site_names[s]);
-			expect(0, what);
+			check(0, what);
 		}
 		got[s].allocs += c->alloc_samples;
 		got[s].alloc_bytes += c->alloc_sample_bytes;
@@ -190,7 +183,7 @@ static void check_counters(const lw_file *f, const char *label)
 			 label, site_names[s], (unsigned long long)got[s].allocs,
 			 (unsigned long long)got[s].alloc_bytes, (unsigned long long)got[s].frees,
 			 (unsigned long long)got[s].free_bytes);
-		expect(ok, what);
+		check(ok, what);
 		if (!ok)
 			printf("   truth: %llu/%llu B alloc, %llu/%llu B free\n",
 			       (unsigned long long)t->allocs, (unsigned long long)t->alloc_bytes,
@@ -243,25 +236,25 @@ int main(void)
 	pthread_join(th, NULL);
 
 	if (!leakwatch_dump || !leakwatch_snapshot) {
-		expect(0, "leakwatch_dump/leakwatch_snapshot resolved (shim preloaded)");
+		check(0, "leakwatch_dump/leakwatch_snapshot resolved (shim preloaded)");
 		return 1;
 	}
 	int rc = leakwatch_dump();
-	expect(rc == 0, "leakwatch_dump() returns 0");
+	check(rc == 0, "leakwatch_dump() returns 0");
 	rc = leakwatch_snapshot();
-	expect(rc == 0, "leakwatch_snapshot() returns 0");
+	check(rc == 0, "leakwatch_snapshot() returns 0");
 
 	lw_file *f = NULL;
 	if (!find_file(dir, "dump-", path, sizeof(path)) ||
 	    lw_file_open(path, &f, err, sizeof(err)) != 0) {
-		expect(0, "dump file found and valid");
+		check(0, "dump file found and valid");
 		printf("   %s: %s\n", path, err);
 		return 1;
 	}
-	expect(f->kind == LWD_KIND_DUMP && f->process.sample_rate == 1 &&
+	check(f->kind == LWD_KIND_DUMP && f->process.sample_rate == 1 &&
 	       f->process.pid == (uint32_t)getpid() && f->process.reason == LWD_REASON_API,
 	       "dump header: kind, rate 1, pid, reason API");
-	expect(f->n_modules > 0 && f->process.exe_module < f->n_modules &&
+	check(f->n_modules > 0 && f->process.exe_module < f->n_modules &&
 	       f->modules[f->process.exe_module].build_id_len > 0,
 	       "module map with the executable's build-id");
 	check_counters(f, "dump");
@@ -290,16 +283,16 @@ int main(void)
 	char what[128];
 	snprintf(what, sizeof(what), "LIVE_BLOCKS of the sites == blocks held (%d of %d)", matched,
 		 n_held);
-	expect(live_ok && matched == n_held, what);
+	check(live_ok && matched == n_held, what);
 	lw_file_free(f);
 
 	f = NULL;
 	if (!find_file(dir, "snap-", path, sizeof(path)) ||
 	    lw_file_open(path, &f, err, sizeof(err)) != 0) {
-		expect(0, "snapshot file found and valid");
+		check(0, "snapshot file found and valid");
 		return 1;
 	}
-	expect(f->kind == LWD_KIND_SNAPSHOT && f->n_live == 0 && f->seq == 1,
+	check(f->kind == LWD_KIND_SNAPSHOT && f->n_live == 0 && f->seq == 1,
 	       "snapshot: kind, no live blocks, seq 1 after the dump's 0");
 	check_counters(f, "snap");
 	lw_file_free(f);

@@ -11,20 +11,12 @@
 #include <cstring>
 #include <malloc.h>
 #include <new>
-
-static int failures;
+#include "../check.h"
 
 static bool in_shim(const void *addr)
 {
 	Dl_info di;
 	return addr && dladdr(addr, &di) && di.dli_fname && strstr(di.dli_fname, "libleakwatch.so");
-}
-
-static void expect(bool ok, const char *what)
-{
-	printf("%-60s %s\n", what, ok ? "ok" : "FAIL");
-	if (!ok)
-		failures++;
 }
 
 int main()
@@ -46,7 +38,7 @@ int main()
 	char what[128];
 	for (const char *s : syms) {
 		snprintf(what, sizeof(what), "dlsym(RTLD_DEFAULT, \"%s\") is in libleakwatch.so", s);
-		expect(in_shim(dlsym(RTLD_DEFAULT, s)), what);
+		check(in_shim(dlsym(RTLD_DEFAULT, s)), what);
 	}
 
 	// The program's own references (through its GOT) bind to the shim too.
@@ -54,14 +46,14 @@ int main()
 	void (*volatile pf)(void *) = &free;
 	void *(*volatile pn)(size_t) = static_cast<void *(*)(size_t)>(&::operator new);
 	void (*volatile pd)(void *) noexcept = static_cast<void (*)(void *) noexcept>(&::operator delete);
-	expect(in_shim((void *)pm), "&malloc (program GOT) is in libleakwatch.so");
-	expect(in_shim((void *)pf), "&free (program GOT) is in libleakwatch.so");
-	expect(in_shim((void *)pn), "&operator new (program GOT) is in libleakwatch.so");
-	expect(in_shim((void *)pd), "&operator delete (program GOT) is in libleakwatch.so");
+	check(in_shim((void *)pm), "&malloc (program GOT) is in libleakwatch.so");
+	check(in_shim((void *)pf), "&free (program GOT) is in libleakwatch.so");
+	check(in_shim((void *)pn), "&operator new (program GOT) is in libleakwatch.so");
+	check(in_shim((void *)pd), "&operator delete (program GOT) is in libleakwatch.so");
 
 	// Memory comes from mimalloc.
 	auto in_heap = (bool (*)(const void *))dlsym(RTLD_DEFAULT, "mi_is_in_heap_region");
-	expect(in_heap != nullptr, "mi_is_in_heap_region is available (libmimalloc loaded)");
+	check(in_heap != nullptr, "mi_is_in_heap_region is available (libmimalloc loaded)");
 	if (in_heap) {
 		void *a = malloc(100), *b = calloc(10, 10), *c = realloc(malloc(10), 5000);
 		void *d = nullptr;
@@ -71,12 +63,12 @@ int main()
 		int *i = new int(5);
 		struct alignas(128) A { char x[128]; };
 		A *j = new A;
-		expect(in_heap(a) && in_heap(b) && in_heap(c), "malloc/calloc/realloc blocks are mimalloc's");
-		expect(rc == 0 && in_heap(d) && in_heap(e) && in_heap(f) && in_heap(g),
+		check(in_heap(a) && in_heap(b) && in_heap(c), "malloc/calloc/realloc blocks are mimalloc's");
+		check(rc == 0 && in_heap(d) && in_heap(e) && in_heap(f) && in_heap(g),
 		       "posix_memalign/aligned_alloc/memalign/valloc blocks are mimalloc's");
-		expect(in_heap(h) && in_heap(i) && in_heap(j), "new / new[] / aligned new blocks are mimalloc's");
+		check(in_heap(h) && in_heap(i) && in_heap(j), "new / new[] / aligned new blocks are mimalloc's");
 		char *s = strdup("libc's own allocation");
-		expect(in_heap(s), "strdup (malloc called from inside libc) is mimalloc's");
+		check(in_heap(s), "strdup (malloc called from inside libc) is mimalloc's");
 		free(a); free(b); free(c); free(d); free(e); free(f); free(g); free(s);
 		delete[] h; delete i; delete j;
 	}

@@ -24,15 +24,14 @@
 #include <stdlib.h>
 
 #include "sampler.h"
+#include "../check.h"
 
-static int failures;
-
-static void check(int ok, const char *what, double est, double truth, double sigma)
+/* One estimate against the truth: a line for the log, a check. */
+static void check_estimate(int ok, const char *what, double est, double truth, double sigma)
 {
 	printf("%-52s est %.6g truth %.6g sigma %.4g z %+.2f %s\n", what, est, truth, sigma,
 	       sigma > 0 ? (est - truth) / sigma : 0.0, ok ? "ok" : "FAIL");
-	if (!ok)
-		failures++;
+	check(ok, what);
 }
 
 enum mix { TINY, NEAR, HUGE_, MIXED };
@@ -96,18 +95,18 @@ int main(void)
 				snprintf(what, sizeof(what), "rate %llu %s seed %llu bytes",
 					 (unsigned long long)rates[ri], names[m],
 					 (unsigned long long)seeds[si]);
-				check(fabs(r.bytes_est - r.bytes_true) <= 5 * sb, what, r.bytes_est,
+				check_estimate(fabs(r.bytes_est - r.bytes_true) <= 5 * sb, what, r.bytes_est,
 				      r.bytes_true, sb);
 				snprintf(what, sizeof(what), "rate %llu %s seed %llu objects",
 					 (unsigned long long)rates[ri], names[m],
 					 (unsigned long long)seeds[si]);
-				check(fabs(r.obj_est - r.obj_true) <= 5 * so, what, r.obj_est,
+				check_estimate(fabs(r.obj_est - r.obj_true) <= 5 * so, what, r.obj_est,
 				      r.obj_true, so);
 				if (m == HUGE_) {
 					/* power: the naive estimator must be rejected */
 					snprintf(what, sizeof(what), "  naive estimator rejected (%s)",
 						 names[m]);
-					check(fabs(r.naive_bytes - r.bytes_true) > 5 * sb, what,
+					check_estimate(fabs(r.naive_bytes - r.bytes_true) > 5 * sb, what,
 					      r.naive_bytes, r.bytes_true, sb);
 				}
 			}
@@ -119,7 +118,7 @@ int main(void)
 		for (long i = 0; i < n; i++)
 			hits += lw_sampler_account(&countdown, &rng, rate, 3 * rate);
 		double p = 1 - exp(-3.0), sigma = sqrt(n * p * (1 - p));
-		check(fabs(hits - n * p) <= 5 * sigma, "P(sample | s = 3 rate) * n", (double)hits,
+		check_estimate(fabs(hits - n * p) <= 5 * sigma, "P(sample | s = 3 rate) * n", (double)hits,
 		      n * p, sigma);
 	}
 
@@ -129,7 +128,7 @@ int main(void)
 		long taken = 0;
 		for (long i = 0; i < 10000; i++)
 			taken += lw_sampler_account(&countdown, &rng, 1, (uint64_t)(i % 100));
-		check(taken == 10000 && lw_sampler_weight(12345, 1) == 1.0, "rate 1: all sampled",
+		check_estimate(taken == 10000 && lw_sampler_weight(12345, 1) == 1.0, "rate 1: all sampled",
 		      (double)taken, 10000, 0);
 	}
 
@@ -144,7 +143,7 @@ int main(void)
 			sum += (double)d;
 		}
 		double sigma = (double)rate / sqrt(n);   /* sd of Exp is its mean */
-		check(!bad && fabs(sum / n - (double)rate) <= 5 * sigma, "mean of exponential draws",
+		check_estimate(!bad && fabs(sum / n - (double)rate) <= 5 * sigma, "mean of exponential draws",
 		      sum / n, (double)rate, sigma);
 	}
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <unistd.h>
 #include <vector>
+#include "../check.h"
 
 // The realloc-failure checks below keep using the old pointer after a
 // realloc that (by design) returned NULL; GCC cannot see that through the
@@ -20,15 +21,6 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuse-after-free"
 #endif
-
-static int failures;
-
-static void expect(bool ok, const char *what)
-{
-	printf("%-64s %s\n", what, ok ? "ok" : "FAIL");
-	if (!ok)
-		failures++;
-}
 
 static bool aligned(const void *p, size_t al)
 {
@@ -53,7 +45,7 @@ int main()
 {
 	Dl_info di;
 	void *m = dlsym(RTLD_DEFAULT, "malloc");
-	expect(m && dladdr(m, &di) && strstr(di.dli_fname, "libleakwatch.so"),
+	check(m && dladdr(m, &di) && strstr(di.dli_fname, "libleakwatch.so"),
 	       "running under libleakwatch.so");
 
 	// errno preserved across successful calls
@@ -65,61 +57,61 @@ int main()
 		free(q);
 		free(p);
 		if (errno != 1234) {
-			expect(false, "errno preserved across malloc/calloc/realloc/free");
+			check(false, "errno preserved across malloc/calloc/realloc/free");
 			break;
 		}
 		if (round == 999)
-			expect(true, "errno preserved across malloc/calloc/realloc/free");
+			check(true, "errno preserved across malloc/calloc/realloc/free");
 	}
 	errno = 1234;
 	{
 		int *ip = new int[100];
 		delete[] ip;
 	}
-	expect(errno == 1234, "errno preserved across new[]/delete[]");
+	check(errno == 1234, "errno preserved across new[]/delete[]");
 
 	// malloc
 	errno = 0;
 	res = malloc(huge);
-	expect(res == nullptr && errno == ENOMEM, "malloc(SIZE_MAX/2) -> NULL, ENOMEM");
+	check(res == nullptr && errno == ENOMEM, "malloc(SIZE_MAX/2) -> NULL, ENOMEM");
 	void *z = malloc(0);
-	expect(z != nullptr, "malloc(0) -> unique pointer");
+	check(z != nullptr, "malloc(0) -> unique pointer");
 	free(z);
 	free(nullptr);
 
 	// calloc
 	errno = 0;
 	res = calloc(huge, 4);
-	expect(res == nullptr && errno == ENOMEM, "calloc overflow -> NULL, ENOMEM");
+	check(res == nullptr && errno == ENOMEM, "calloc overflow -> NULL, ENOMEM");
 	errno = 0;
 	res = calloc(smax, smax);
-	expect(res == nullptr && errno == ENOMEM, "calloc(SIZE_MAX, SIZE_MAX) -> NULL, ENOMEM");
+	check(res == nullptr && errno == ENOMEM, "calloc(SIZE_MAX, SIZE_MAX) -> NULL, ENOMEM");
 	{
 		unsigned char *c = (unsigned char *)calloc(1000, 7);
 		bool zero = c != nullptr;
 		for (int i = 0; zero && i < 7000; i++)
 			zero = c[i] == 0;
-		expect(zero, "calloc memory is zeroed");
+		check(zero, "calloc memory is zeroed");
 		free(c);
 	}
 
 	// realloc
 	{
 		char *p = (char *)realloc(nullptr, 10);
-		expect(p != nullptr, "realloc(NULL, n) allocates");
+		check(p != nullptr, "realloc(NULL, n) allocates");
 		memcpy(p, "abcdefghi", 10);
 		p = (char *)realloc(p, 100000);
-		expect(p && memcmp(p, "abcdefghi", 10) == 0, "realloc grows and keeps contents");
+		check(p && memcmp(p, "abcdefghi", 10) == 0, "realloc grows and keeps contents");
 		p = (char *)realloc(p, 5);
-		expect(p && memcmp(p, "abcde", 5) == 0, "realloc shrinks and keeps contents");
+		check(p && memcmp(p, "abcde", 5) == 0, "realloc shrinks and keeps contents");
 		errno = 1234;
 		void *r = realloc(p, 0);
-		expect(r == nullptr && errno == 1234, "realloc(p, 0) frees and returns NULL (glibc)");
+		check(r == nullptr && errno == 1234, "realloc(p, 0) frees and returns NULL (glibc)");
 		void *q = malloc(10);
 		errno = 0;
 		res = realloc(q, huge);
 		void *r2 = res;
-		expect(r2 == nullptr && errno == ENOMEM, "realloc(p, huge) -> NULL, ENOMEM, p kept");
+		check(r2 == nullptr && errno == ENOMEM, "realloc(p, huge) -> NULL, ENOMEM, p kept");
 		if (r2 == nullptr) {
 			memset(q, 1, 10);
 			free(q);
@@ -132,10 +124,10 @@ int main()
 		void *p = malloc(8);
 		res = reallocarray(p, huge, 4);
 		void *r = res;
-		expect(r == nullptr && errno == ENOMEM, "reallocarray overflow -> NULL, ENOMEM");
+		check(r == nullptr && errno == ENOMEM, "reallocarray overflow -> NULL, ENOMEM");
 		if (r == nullptr)
 			p = reallocarray(p, 100, 8);
-		expect(p != nullptr && malloc_usable_size(p) >= 800, "reallocarray(p, 100, 8)");
+		check(p != nullptr && malloc_usable_size(p) >= 800, "reallocarray(p, 100, 8)");
 		free(p);
 	}
 
@@ -143,52 +135,52 @@ int main()
 	{
 		void *p = (void *)1;
 		errno = 1234;
-		expect(posix_memalign(&p, 3, 10) == EINVAL && errno == 1234 && p == (void *)1,
+		check(posix_memalign(&p, 3, 10) == EINVAL && errno == 1234 && p == (void *)1,
 		       "posix_memalign(align 3) -> EINVAL, errno and *out untouched");
-		expect(posix_memalign(&p, 24, 10) == EINVAL, "posix_memalign(align 24) -> EINVAL");
-		expect(posix_memalign(&p, 4, 10) == EINVAL, "posix_memalign(align 4 < sizeof(void*)) -> EINVAL");
-		expect(posix_memalign(&p, 0, 10) == EINVAL, "posix_memalign(align 0) -> EINVAL");
+		check(posix_memalign(&p, 24, 10) == EINVAL, "posix_memalign(align 24) -> EINVAL");
+		check(posix_memalign(&p, 4, 10) == EINVAL, "posix_memalign(align 4 < sizeof(void*)) -> EINVAL");
+		check(posix_memalign(&p, 0, 10) == EINVAL, "posix_memalign(align 0) -> EINVAL");
 		errno = 1234;
-		expect(posix_memalign(&p, 8, huge) == ENOMEM && errno == 1234, "posix_memalign(huge) -> ENOMEM, errno untouched");
+		check(posix_memalign(&p, 8, huge) == ENOMEM && errno == 1234, "posix_memalign(huge) -> ENOMEM, errno untouched");
 		for (size_t al = 8; al <= 65536; al *= 2) {
 			void *q = nullptr;
 			if (posix_memalign(&q, al, 100) != 0 || !aligned(q, al)) {
-				expect(false, "posix_memalign alignments 8..64K");
+				check(false, "posix_memalign alignments 8..64K");
 				break;
 			}
 			free(q);
 			if (al == 65536)
-				expect(true, "posix_memalign alignments 8..64K");
+				check(true, "posix_memalign alignments 8..64K");
 		}
-		expect(errno == 1234, "posix_memalign success keeps errno");
+		check(errno == 1234, "posix_memalign success keeps errno");
 	}
 
 	// aligned_alloc / memalign / valloc / pvalloc (glibc 2.36 semantics)
 	{
 		void *p = aligned_alloc(64, 100);
-		expect(p && aligned(p, 64), "aligned_alloc(64, 100)");
+		check(p && aligned(p, 64), "aligned_alloc(64, 100)");
 		free(p);
 		p = aligned_alloc(align48, 100);   // 2.36: rounded up to 64
-		expect(p && aligned(p, 64), "aligned_alloc(48, 100) rounds alignment up to 64");
+		check(p && aligned(p, 64), "aligned_alloc(48, 100) rounds alignment up to 64");
 		free(p);
 		errno = 0;
 		res = aligned_alloc(align_too_big, 10);
-		expect(res == nullptr && errno == EINVAL,
+		check(res == nullptr && errno == EINVAL,
 		       "aligned_alloc(align > SIZE_MAX/2+1) -> NULL, EINVAL");
 		p = memalign(4096, 10);
-		expect(p && aligned(p, 4096), "memalign(4096, 10)");
+		check(p && aligned(p, 4096), "memalign(4096, 10)");
 		free(p);
 		long ps = sysconf(_SC_PAGESIZE);
 		p = valloc(10);
-		expect(p && aligned(p, (size_t)ps), "valloc page aligned");
+		check(p && aligned(p, (size_t)ps), "valloc page aligned");
 		free(p);
 		p = pvalloc(10);
-		expect(p && aligned(p, (size_t)ps) && malloc_usable_size(p) >= (size_t)ps,
+		check(p && aligned(p, (size_t)ps) && malloc_usable_size(p) >= (size_t)ps,
 		       "pvalloc page aligned, rounded up to a page");
 		free(p);
 		errno = 0;
 		res = pvalloc(smax - 10);
-		expect(res == nullptr && errno == ENOMEM, "pvalloc overflow -> NULL, ENOMEM");
+		check(res == nullptr && errno == ENOMEM, "pvalloc overflow -> NULL, ENOMEM");
 	}
 
 	// small blocks with 16-byte alignment requests (mimalloc's 8-byte blocks
@@ -203,7 +195,7 @@ int main()
 			free(q);
 			free(r);
 		}
-		expect(ok, "posix_memalign/memalign/aligned_alloc(16, tiny) are 16-aligned");
+		check(ok, "posix_memalign/memalign/aligned_alloc(16, tiny) are 16-aligned");
 	}
 
 	// malloc_usable_size
@@ -214,7 +206,7 @@ int main()
 			ok = p && malloc_usable_size(p) >= n;
 			free(p);
 		}
-		expect(ok, "malloc_usable_size >= requested, 0 for NULL");
+		check(ok, "malloc_usable_size >= requested, 0 for NULL");
 	}
 
 	// C++: every new/delete form
@@ -247,11 +239,11 @@ int main()
 			void *f = ::operator new[](100, std::align_val_t(al));
 			::operator delete[](f, std::align_val_t(al));
 		}
-		expect(al_ok, "aligned new/new[] (+nothrow) 16..8192 and matching deletes");
+		check(al_ok, "aligned new/new[] (+nothrow) 16..8192 and matching deletes");
 		std::vector<std::string> v;
 		for (int i = 0; i < 1000; i++)
 			v.push_back(std::string(i % 50 + 20, 'x'));
-		expect(v.size() == 1000 && v[999].size() == 69, "std::vector<std::string> works");
+		check(v.size() == 1000 && v[999].size() == 69, "std::vector<std::string> works");
 	}
 
 	// C++ failure semantics
@@ -263,7 +255,7 @@ int main()
 		} catch (const std::bad_alloc &) {
 			caught = true;
 		}
-		expect(caught, "operator new(huge) throws std::bad_alloc");
+		check(caught, "operator new(huge) throws std::bad_alloc");
 		caught = false;
 		try {
 			void *p = ::operator new[](huge, std::align_val_t(64));
@@ -271,9 +263,9 @@ int main()
 		} catch (const std::bad_alloc &) {
 			caught = true;
 		}
-		expect(caught, "operator new[](huge, align 64) throws std::bad_alloc");
-		expect(::operator new(huge, std::nothrow) == nullptr, "operator new(huge, nothrow) -> nullptr");
-		expect(::operator new[](huge, std::align_val_t(64), std::nothrow) == nullptr,
+		check(caught, "operator new[](huge, align 64) throws std::bad_alloc");
+		check(::operator new(huge, std::nothrow) == nullptr, "operator new(huge, nothrow) -> nullptr");
+		check(::operator new[](huge, std::align_val_t(64), std::nothrow) == nullptr,
 		       "operator new[](huge, align, nothrow) -> nullptr");
 		caught = false;
 		std::set_new_handler(counting_handler);
@@ -283,7 +275,7 @@ int main()
 		} catch (const std::bad_alloc &) {
 			caught = true;
 		}
-		expect(caught && handler_calls == 3, "new_handler called until removed, then bad_alloc");
+		check(caught && handler_calls == 3, "new_handler called until removed, then bad_alloc");
 	}
 
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);

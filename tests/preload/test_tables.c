@@ -23,16 +23,7 @@
 #include "lwd_format.h"
 #include "sampler.h"
 #include "stacktab.h"
-
-static int failures;
-
-static void expect(int ok, const char *what)
-{
-	if (!ok) {
-		printf("FAIL: %s\n", what);
-		failures++;
-	}
-}
+#include "../check.h"
 
 /* ---- livetab ------------------------------------------------------------ */
 #define NADDR 50000
@@ -71,10 +62,10 @@ static void verify_livetab(const char *when)
 	size_t total = lw_livetab_copy(copy, NADDR + 16);
 	snprintf(what, sizeof(what), "%s: count %zu copy %zu model %zu", when, lw_livetab_count(),
 		 total, model_n);
-	expect(total == model_n && lw_livetab_count() == model_n, what);
+	check(total == model_n && lw_livetab_count() == model_n, what);
 	n_seen = 0;
 	lw_livetab_foreach(collect, NULL);
-	expect(n_seen == model_n, "foreach sees every entry");
+	check(n_seen == model_n, "foreach sees every entry");
 	if (total != model_n || n_seen != model_n)
 		return;
 	qsort(copy, total, sizeof(copy[0]), cmp_addr);
@@ -89,7 +80,7 @@ static void verify_livetab(const char *when)
 		k++;
 	}
 	snprintf(what, sizeof(what), "%s: entries and filter equal the model", when);
-	expect(ok, what);
+	check(ok, what);
 	uint64_t sum = 0;
 	int saturated = 0;
 	for (uint32_t i = 0; i < (1u << LW_LIVE_FILTER_BITS); i++) {
@@ -99,7 +90,7 @@ static void verify_livetab(const char *when)
 	}
 	snprintf(what, sizeof(what), "%s: filter counters sum %llu == entries %zu", when,
 		 (unsigned long long)sum, model_n);
-	expect(saturated || sum == model_n, what);
+	check(saturated || sum == model_n, what);
 }
 
 static void test_livetab(void)
@@ -114,7 +105,7 @@ static void test_livetab(void)
 			struct lw_live out;
 			int got = lw_livetab_remove(addr_of(i), &out);
 			if (got != (model[i].addr != 0) || (got && !same_entry(&out, &model[i]))) {
-				expect(0, "remove returns the model's entry");
+				check(0, "remove returns the model's entry");
 				return;
 			}
 			if (got) {
@@ -130,7 +121,7 @@ static void test_livetab(void)
 			int rc = lw_livetab_insert(&e, &old);
 			int had = model[i].addr != 0;
 			if (rc != had || (had && !same_entry(&old, &model[i]))) {
-				expect(0, "insert reports the replaced entry");
+				check(0, "insert reports the replaced entry");
 				return;
 			}
 			if (!had)
@@ -154,7 +145,7 @@ static void test_livetab(void)
 		}
 	}
 	verify_livetab("livetab drained");
-	expect(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)), "filter clear after drain");
+	check(!lw_livetab_maybe((void *)(uintptr_t)addr_of(7)), "filter clear after drain");
 }
 
 /* ---- stacktab ------------------------------------------------------------ */
@@ -223,11 +214,11 @@ static void test_stacktab(void)
 		counts &= c.alloc_samples == expect_allocs[s] && c.alloc_sample_bytes == expect_bytes[s] &&
 			  c.alloc_objects_est == (double)expect_allocs[s];
 	}
-	expect(agree, "all threads got the same id for the same stack (and ids are stable)");
-	expect(valid, "distinct stacks have distinct ids below the stack count");
-	expect(lw_stacktab_count() == NSTACKS, "stack count equals the distinct stacks");
-	expect(roundtrip, "stored pcs/depth/flags round-trip");
-	expect(counts, "per-stack counters equal the exact sums");
+	check(agree, "all threads got the same id for the same stack (and ids are stable)");
+	check(valid, "distinct stacks have distinct ids below the stack count");
+	check(lw_stacktab_count() == NSTACKS, "stack count equals the distinct stacks");
+	check(roundtrip, "stored pcs/depth/flags round-trip");
+	check(counts, "per-stack counters equal the exact sums");
 }
 
 int main(void)
