@@ -158,11 +158,50 @@ static int parse_signal(const char *s, struct lw_env *e)
 	return lw_env_parse_signal(s, &e->signo);
 }
 
+static int parse_children(const char *s, struct lw_env *e)
+{
+	if (strcmp(s, "all") == 0)
+		e->children = LW_CHILDREN_ALL;
+	else if (strcmp(s, "none") == 0)
+		e->children = LW_CHILDREN_NONE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* "<16 lowercase hex digits>:<absolute path>" */
+static int parse_parent(const char *s, struct lw_env *e)
+{
+	uint64_t id = 0;
+	for (int i = 0; i < 16; i++) {
+		int d = hex_digit(s[i]);
+		if (d < 0)
+			return -EINVAL;
+		id = id << 4 | (uint64_t)d;
+	}
+	if (s[16] != ':' || s[17] != '/')
+		return -EINVAL;
+	e->parent_run_id = id;
+	e->parent_dir = s + 17;
+	return 0;
+}
+
 static const struct lw_env_var vars[] = {
 	{ LW_ENV_DIR, "a directory", "./leakwatch.<exe>.<pid>", parse_dir },
 	{ LW_ENV_RATE, "a number of bytes (K/M/G suffixes allowed)", "524288", parse_rate },
 	{ LW_ENV_INTERVAL, "a number of seconds", "60", parse_interval },
 	{ LW_ENV_SIGNAL, "a signal that can be caught, or none", "USR2", parse_signal },
+	{ LW_ENV_CHILDREN, "all or none", "all", parse_children },
+	{ LW_ENV_PARENT, "<run id>:<directory> (set by the shim)", "no parent", parse_parent },
 };
 
 void lw_env_defaults(struct lw_env *e)
@@ -171,6 +210,9 @@ void lw_env_defaults(struct lw_env *e)
 	e->rate = LW_ENV_DEFAULT_RATE;
 	e->interval_ns = LW_ENV_DEFAULT_INTERVAL_NS;
 	e->signo = SIGUSR2;
+	e->children = LW_CHILDREN_ALL;
+	e->parent_dir = NULL;
+	e->parent_run_id = 0;
 }
 
 void lw_env_read(struct lw_env *e, lw_env_get_fn get, lw_env_bad_fn bad, void *arg)
@@ -229,6 +271,14 @@ static void put_u64(struct out *o, uint64_t v)
 	put_str(o, tmp + n);
 }
 
+/* "<exe base>.<pid>" */
+static void put_leaf(struct out *o, const char *exe, uint64_t pid)
+{
+	put_str(o, lw_env_exe_base(exe));
+	put_str(o, ".");
+	put_u64(o, pid);
+}
+
 static int finish(struct out *o)
 {
 	if (o->cap > 0 && o->overflow)
@@ -250,18 +300,39 @@ int lw_env_leaf(char *buf, size_t cap, const char *exe, uint64_t pid)
 	struct out o = { buf, cap, 0, cap == 0 };
 	if (cap > 0)
 		buf[0] = '\0';
-	put_str(&o, lw_env_exe_base(exe));
-	put_str(&o, ".");
-	put_u64(&o, pid);
+	put_leaf(&o, exe, pid);
 	return finish(&o);
 }
 
-int lw_env_outdir(char *buf, size_t cap, const char *cwd, const char *dir, const char *exe,
-		  uint64_t pid)
+int lw_env_parent_entry(char *buf, size_t cap, uint64_t run_id, const char *dir)
 {
 	struct out o = { buf, cap, 0, cap == 0 };
+	char hex[17];
 	if (cap > 0)
 		buf[0] = '\0';
+	for (int i = 15; i >= 0; i--, run_id >>= 4)
+		hex[i] = "0123456789abcdef"[run_id & 15];
+	hex[16] = '\0';
+	put_str(&o, LW_ENV_PARENT "=");
+	put_str(&o, hex);
+	put_str(&o, ":");
+	put_str(&o, dir);
+	return finish(&o);
+}
+
+int lw_env_outdir(char *buf, size_t cap, const char *cwd, const struct lw_env *e,
+		  const char *exe, uint64_t pid)
+{
+	struct out o = { buf, cap, 0, cap == 0 };
+	const char *dir = e ? e->dir : NULL;
+	if (cap > 0)
+		buf[0] = '\0';
+	if (e != NULL && e->parent_dir != NULL) {
+		put_str(&o, e->parent_dir);
+		put_str(&o, "/");
+		put_leaf(&o, exe, pid);
+		return finish(&o);
+	}
 	if (dir != NULL && dir[0] == '/') {
 		put_str(&o, dir);
 		return finish(&o);
@@ -275,9 +346,7 @@ int lw_env_outdir(char *buf, size_t cap, const char *cwd, const char *dir, const
 		put_str(&o, dir);
 	} else {
 		put_str(&o, "leakwatch.");
-		put_str(&o, lw_env_exe_base(exe));
-		put_str(&o, ".");
-		put_u64(&o, pid);
+		put_leaf(&o, exe, pid);
 	}
 	return finish(&o);
 }

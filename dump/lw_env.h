@@ -27,6 +27,12 @@
 #define LW_ENV_RATE "LEAKWATCH_RATE"
 #define LW_ENV_INTERVAL "LEAKWATCH_INTERVAL"
 #define LW_ENV_SIGNAL "LEAKWATCH_SIGNAL"
+#define LW_ENV_CHILDREN "LEAKWATCH_CHILDREN"
+/* Set by the shim, not by people: in the environment of a program that a
+ * watched process starts (exec*, posix_spawn), "<run id, 16 hex digits>:
+ * <absolute directory>": the starting process's run and the directory the
+ * new program nests its own "<exe>.<pid>" directory in. */
+#define LW_ENV_PARENT "LEAKWATCH_PARENT"
 /* Read by `leakwatch run` only: path of libleakwatch.so. */
 #define LW_ENV_SHIM "LEAKWATCH_SHIM"
 /* Read by the analyzer only: size bound of its per-input cache databases
@@ -42,7 +48,12 @@ struct lw_env {
 	uint64_t rate;          /* mean bytes between samples, >= 1 (1: every allocation) */
 	uint64_t interval_ns;   /* 0: no periodic snapshots */
 	int signo;              /* dump signal; 0: none */
+	int children;           /* LW_CHILDREN_ALL or LW_CHILDREN_NONE */
+	const char *parent_dir; /* LEAKWATCH_PARENT's directory, NULL when unset */
+	uint64_t parent_run_id; /* LEAKWATCH_PARENT's run id */
 };
+
+enum { LW_CHILDREN_ALL = 0, LW_CHILDREN_NONE = 1 };
 
 /* One variable: its name, what a valid value looks like ("a number of
  * bytes") and the default as text ("524288"), for messages. */
@@ -81,14 +92,21 @@ int lw_env_parse_signal(const char *s, int *signo);       /* "USR2", "SIGHUP", "
  * executable ("unknown" when empty). All functions return the length written
  * (the buffer is always NUL-terminated when cap > 0) or -ENAMETOOLONG. */
 
+/* The LEAKWATCH_PARENT=... environment entry (name included) for a program
+ * started by run run_id whose files nest in dir. */
+int lw_env_parent_entry(char *buf, size_t cap, uint64_t run_id, const char *dir);
+
 /* Base name of a path; "unknown" for NULL or an empty base name. */
 const char *lw_env_exe_base(const char *exe);
 /* "<exe>.<pid>" */
 int lw_env_leaf(char *buf, size_t cap, const char *exe, uint64_t pid);
-/* The absolute output directory: dir if absolute; cwd/dir if relative;
- * cwd/leakwatch.<exe>.<pid> if dir is NULL or empty. -EINVAL when a
- * relative result is needed and cwd is not absolute. */
-int lw_env_outdir(char *buf, size_t cap, const char *cwd, const char *dir, const char *exe,
-		  uint64_t pid);
+/* The absolute output directory of process pid running exe with settings e
+ * (NULL: defaults) and working directory cwd at start:
+ * <LEAKWATCH_PARENT's directory>/<exe>.<pid> for a program started by a
+ * watched process; else LEAKWATCH_DIR if absolute, cwd/LEAKWATCH_DIR if
+ * relative, cwd/leakwatch.<exe>.<pid> without it. -EINVAL when a relative
+ * result is needed and cwd is not absolute. */
+int lw_env_outdir(char *buf, size_t cap, const char *cwd, const struct lw_env *e,
+		  const char *exe, uint64_t pid);
 
 #endif /* LW_ENV_H */

@@ -97,6 +97,7 @@ typedef struct lw_process_info {
 	uint32_t exe_module;
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
+	uint32_t exit_status;    /* 0, or LWD_EXIT_STATUS_KNOWN | status (exit snapshots) */
 } lw_process_info;
 
 typedef struct lw_module_info {
@@ -144,6 +145,10 @@ void lw_strtab_init(lw_strtab *t, char *buf, size_t cap);
 uint32_t lw_strtab_add(lw_strtab *t, const char *s);
 int lw_writer_put_strtab(lw_writer *w, const lw_strtab *t);
 
+/* The temporary a file is written under before it is renamed; one left in
+ * a directory belongs to a writer that died or was replaced by exec. */
+#define LW_PUBLISH_TMP_PREFIX ".tmp-"
+
 /* Publishes a file atomically in directory `dirfd`: creates a temporary
  * ".tmp-<name>" with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC mode 0600, calls
  * fill(w, arg) to write sections between lw_writer_begin and
@@ -166,6 +171,7 @@ typedef struct lw_process {
 	uint32_t exe_module;                     /* LWD_NONE or < n_modules */
 	uint64_t alloc_calls, free_calls;
 	uint32_t reason;
+	uint32_t exit_status;                    /* 0, or LWD_EXIT_STATUS_KNOWN | status */
 } lw_process;
 
 typedef struct lw_module {

@@ -22,8 +22,8 @@
 
 #include "lwd.h"
 
-#define LW_TMP_PREFIX ".tmp-"
-#define LW_TMP_PREFIX_LEN 5
+#define LW_TMP_PREFIX LW_PUBLISH_TMP_PREFIX
+#define LW_TMP_PREFIX_LEN (sizeof(LW_PUBLISH_TMP_PREFIX) - 1)
 
 static int lw_pub_err(void)
 {

@@ -630,6 +630,7 @@ static int lw_parse_process(lw_parse *c)
 	p->alloc_calls = lw_rd64(r + 104);
 	p->free_calls = lw_rd64(r + 112);
 	p->reason = lw_rd32(r + 120);
+	p->exit_status = lw_rd32(r + 124);
 	if (p->exe_module != LWD_NONE && p->exe_module >= c->f->n_modules)
 		return LW_BAD(c, at + 100, "PROCESS record 0: exe_module %u outside the %zu modules",
 			      p->exe_module, c->f->n_modules);
@@ -637,8 +638,10 @@ static int lw_parse_process(lw_parse *c)
 		return LW_BAD(c, at + 48, "PROCESS record 0: sample_rate is 0 (must be >= 1)");
 	if (c->strict && (p->reason < LWD_REASON_INTERVAL || p->reason > LWD_REASON_API))
 		return LW_BAD(c, at + 120, "PROCESS record 0: unknown reason %u", p->reason);
-	if (c->strict && lw_rd32(r + 124) != 0)
-		return LW_BAD(c, at + 124, "PROCESS record 0: reserved field is not zero");
+	if (c->strict && p->exit_status != 0 &&
+	    (p->reason != LWD_REASON_EXIT || (p->exit_status & ~0xffu) != LWD_EXIT_STATUS_KNOWN))
+		return LW_BAD(c, at + 124, "PROCESS record 0: exit_status 0x%x is neither 0 nor "
+			      "0x100 + a status in an exit snapshot", p->exit_status);
 	return 0;
 }
 

@@ -332,6 +332,7 @@ int lw_writer_put_process(lw_writer *w, const lw_process_info *p)
 	lw_le64(r + 104, p->alloc_calls);
 	lw_le64(r + 112, p->free_calls);
 	lw_le32(r + 120, p->reason);
+	lw_le32(r + 124, p->exit_status);
 	return lw_writer_put(w, r, sizeof(r));
 }
 

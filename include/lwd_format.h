@@ -22,8 +22,9 @@
 #define LWD_MAGIC "LEAKWTCH"     /* 8 bytes, no terminator on disk */
 #define LWD_MAGIC_LEN 8
 #define LWD_VERSION_MAJOR 1      /* readers refuse a larger major */
-#define LWD_VERSION_MINOR 1      /* readers accept any minor of their major;
-                                  * 1 added the heap-graph sections 8..11 */
+#define LWD_VERSION_MINOR 2      /* readers accept any minor of their major;
+                                  * 1 added the heap-graph sections 8..11,
+                                  * 2 the PROCESS exit_status field */
 
 #define LWD_MAX_DEPTH 128        /* frames per stack */
 #define LWD_MAX_BUILD_ID 64      /* bytes of a GNU build-id note we keep */
@@ -77,7 +78,8 @@ enum lwd_section {
 /* PROCESS record, 128 bytes.
  *   0  u32 pid
  *   4  u32 ppid
- *   8  u64 parent_run_id    run_id of the process we were forked from, 0 if none
+ *   8  u64 parent_run_id    run_id of the watched process we were forked from or
+ *                           started by (exec, posix_spawn), 0 if none
  *  16  u64 wall_ns          CLOCK_REALTIME when the file's data was captured
  *  24  u64 mono_ns          CLOCK_MONOTONIC at capture
  *  32  u64 start_wall_ns    CLOCK_REALTIME when the shim started in this process
@@ -94,7 +96,9 @@ enum lwd_section {
  * 104  u64 alloc_calls      allocation calls seen by the shim so far (approximate)
  * 112  u64 free_calls       free calls seen so far (approximate)
  * 120  u32 reason           enum lwd_reason
- * 124  u32 reserved         zero
+ * 124  u32 exit_status      exit snapshots: LWD_EXIT_STATUS_KNOWN | the status
+ *                           the process passed to exit() or returned from main
+ *                           (low 8 bits); 0 when unknown and in every other file
  */
 #define LWD_PROCESS_SIZE 128
 
@@ -104,6 +108,8 @@ enum lwd_reason {
 	LWD_REASON_SIGNAL = 3,   /* LEAKWATCH_SIGNAL */
 	LWD_REASON_API = 4,      /* leakwatch_dump() / leakwatch_snapshot() */
 };
+
+#define LWD_EXIT_STATUS_KNOWN 0x100u
 
 #define LWD_NONE 0xffffffffu
 

@@ -138,6 +138,7 @@ static void fill_process(struct lw_snap *s)
 	p->alloc_calls = a;
 	p->free_calls = f;
 	p->reason = s->reason;
+	p->exit_status = s->reason == LWD_REASON_EXIT ? lw_run.exit_status : 0;
 }
 
 struct lw_snap *lw_snap_new(uint32_t kind, uint32_t reason)
@@ -366,6 +367,8 @@ static int fill(lw_writer *w, void *arg)
 	return w->err;
 }
 
+const lw_io *lw_snap_io = &lw_io_system;
+
 int lw_snap_publish(struct lw_snap *s, int dirfd, const char *name, uint64_t seq,
 		    lw_snap_extra_fn extra, void *arg, const char **step)
 {
@@ -375,7 +378,7 @@ int lw_snap_publish(struct lw_snap *s, int dirfd, const char *name, uint64_t seq
 		*step = "buffer";
 		return -ENOMEM;
 	}
-	int rc = lw_publish(&lw_io_system, dirfd, name, buf, PUBLISH_BUF, s->kind, lw_run.run_id,
+	int rc = lw_publish(lw_snap_io, dirfd, name, buf, PUBLISH_BUF, s->kind, lw_run.run_id,
 			    seq, fill, &pb, step);
 	lw_mem_unmap(buf, PUBLISH_BUF);
 	return rc;

@@ -44,6 +44,10 @@ int lw_snap_add_tables(struct lw_snap *s, int nolock);
 struct lw_snap *lw_snap_capture(uint32_t kind, uint32_t reason);
 void lw_snap_free(struct lw_snap *s);
 
+/* The I/O functions lw_snap_publish uses: the real syscalls, except for the
+ * final snapshot of a very short process (writer.c). */
+extern const lw_io *lw_snap_io;
+
 typedef int (*lw_snap_extra_fn)(lw_writer *w, void *arg);
 /* Writes the capture as file `name` in dirfd with sequence number seq.
  * 0 or -errno; *step names the failing step. */
@@ -76,6 +80,7 @@ void lw_snap_io_reinit(void);   /* fork child */
 struct lw_run_info {
 	uint64_t run_id, parent_run_id;
 	uint64_t start_wall_ns, start_mono_ns;
+	uint32_t exit_status;    /* for the exit snapshot: LWD_EXIT_STATUS_KNOWN | status, or 0 */
 };
 extern struct lw_run_info lw_run;
 

@@ -6,8 +6,8 @@
  * highest ticket whose file has been written (with its result in *_rc); a
  * waiter with ticket t sleeps on state_cond until *_done >= t or shutdown.
  * Locks: state_lock (fork order 4) guards the request/ticket fields,
- * writer_running, shutting_down and parked; it is never held during file
- * writing. The semaphore and the signal flag need no lock.
+ * writer_running, writer_busy, shutting_down and parked; it is never held
+ * during file writing. The semaphore and the signal flag need no lock.
  */
 #include "writer.h"
 
@@ -21,8 +21,10 @@
 #include <time.h>
 
 #include "core.h"
+#include "execwrap.h"
 #include "fork.h"
 #include "heapdump.h"
+#include "livetab.h"
 #include "lw_env.h"
 #include "lwd_format.h"
 #include "outdir.h"
@@ -39,6 +41,7 @@ static atomic_int sig_pending;
 static uint64_t dump_req, dump_done, snap_req, snap_done;
 static int dump_rc, snap_rc;
 static int writer_running, shutting_down, parked;
+static int writer_busy;   /* the writer is past its shutting_down check, working */
 static int started;
 
 void lw_writer_state_lock(void) { pthread_mutex_lock(&state_lock); }
@@ -104,6 +107,9 @@ static void *writer_main(void *arg)
 	uint64_t interval = lw_cfg.interval_ns;
 	uint64_t next = interval ? lw_now_mono() + interval : 0;
 	for (;;) {
+		pthread_mutex_lock(&state_lock);
+		writer_busy = 0;   /* from here until it works again, exit need not wait */
+		pthread_mutex_unlock(&state_lock);
 		if (interval) {
 			struct timespec ts;
 			deadline_after(&ts, next);
@@ -121,6 +127,7 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&state_lock);
 			return NULL;
 		}
+		writer_busy = 1;
 		uint64_t d = dump_req, s = snap_req;
 		int want_dump = d > dump_done, want_snap = s > snap_done;
 		pthread_mutex_unlock(&state_lock);
@@ -186,6 +193,8 @@ static int request(int dump)
 	int rc;
 	if (!started)
 		return -ENOSYS;
+	if (lw_outdir_dormant())
+		return -ECANCELED;   /* a forked child under LEAKWATCH_CHILDREN=none */
 	lw_guard_enter();
 	pthread_mutex_lock(&state_lock);
 	if (shutting_down) {
@@ -241,6 +250,107 @@ int leakwatch_snapshot(void)
 }
 
 /* ---- lifecycle ------------------------------------------------------------------ */
+/* How the process ends: glibc's exit() runs the handlers registered with
+ * atexit/on_exit in reverse order, and the ELF destructors (ours, lw_fini)
+ * from one of them (_dl_fini, registered before main, after every library
+ * constructor). A handler registered by our constructor therefore runs after
+ * lw_fini, and on_exit() hands it the exit status: lw_fini parks the writer
+ * thread, on_process_exit writes the final snapshot with the status. Without
+ * the handler (on_exit failed) lw_fini writes it, status unknown. Neither
+ * runs on _exit(), on a fatal signal or on exec. */
+static int exit_hooked;          /* on_process_exit is registered */
+static int park_state;           /* 0 not tried, 1 the writer stopped, -1 it did not in 30 s */
+static int final_done;           /* the final snapshot was decided */
+static size_t live_at_start;     /* sampled live blocks a forked child inherited */
+
+static void on_process_exit(int status, void *arg);
+
+/* Stops the writer thread: it finishes a file in progress, then exits.
+ * Returns 1 once it can no longer write: parked, never started, or idle —
+ * an idle writer checks shutting_down under state_lock before any work, so
+ * it parks itself whenever it wakes, and exit does not wait for it to be
+ * scheduled (that wait cost a short process milliseconds on a busy host).
+ * Tried once: a writer stuck for 30 s is not waited for a second time.
+ * Exiting thread, guard held. */
+static int park_writer(void)
+{
+	if (park_state != 0)
+		return park_state > 0;
+	pthread_mutex_lock(&state_lock);
+	shutting_down = 1;
+	pthread_cond_broadcast(&state_cond);
+	int running = writer_running && writer_busy;
+	pthread_mutex_unlock(&state_lock);
+	if (running) {
+		sem_post(&wake);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 30;
+		pthread_mutex_lock(&state_lock);
+		while (!parked)
+			if (pthread_cond_timedwait(&state_cond, &state_lock, &ts) == ETIMEDOUT)
+				break;
+		running = !parked;
+		pthread_mutex_unlock(&state_lock);
+	}
+	park_state = running ? -1 : 1;
+	return park_state > 0;
+}
+
+/* Whether the final snapshot is worth a file. A process that lived shorter
+ * than its first interval (60 s when periodic snapshots are off), wrote no
+ * file (none was asked for, no interval passed) and holds no sampled block
+ * it allocated itself leaves nothing behind, not even its directory, unless
+ * it owns a directory someone named (LEAKWATCH_DIR, `leakwatch run`). */
+static int final_wanted(void)
+{
+	if (lw_outdir_dormant())
+		return 0;
+	if (lw_outdir_written() > 0)
+		return 1;
+	uint64_t first = lw_cfg.interval_ns ? lw_cfg.interval_ns : LW_ENV_DEFAULT_INTERVAL_NS;
+	if (lw_now_mono() - lw_run.start_mono_ns >= first)
+		return 1;
+	if (lw_livetab_count() > live_at_start)
+		return 1;
+	return lw_outdir_named();
+}
+
+/* A process younger than this at exit writes its final snapshot without
+ * fsync (of the file and of the directory): the two fsyncs were most of
+ * what a short process paid for its one file. It stays safe: the file is
+ * still written under a temporary name and renamed into place, so no reader
+ * ever sees part of it; only a crash of the machine within the kernel's
+ * writeback delay can lose it or leave it truncated, and every reader
+ * rejects a truncated file (END record, CRCs). */
+#define LW_SHORT_LIFE_NS 1000000000ull
+
+static int fsync_skipped(int fd)
+{
+	(void)fd;
+	return 0;
+}
+
+/* exit_status: LWD_EXIT_STATUS_KNOWN | status, or 0 when unknown. */
+static void final_snapshot(uint32_t exit_status)
+{
+	static lw_io io_no_fsync;
+	if (final_done || !park_writer())
+		return;
+	final_done = 1;
+	lw_core_flush_counts();
+	if (!final_wanted())
+		return;
+	lw_run.exit_status = exit_status;
+	if (lw_now_mono() - lw_run.start_mono_ns < LW_SHORT_LIFE_NS) {
+		io_no_fsync = lw_io_system;
+		io_no_fsync.fsync = fsync_skipped;
+		lw_snap_io = &io_no_fsync;
+	}
+	lw_snap_write(LWD_KIND_SNAPSHOT, LWD_REASON_EXIT);
+	lw_snap_io = &lw_io_system;
+}
+
 __attribute__((constructor)) static void lw_init(void)
 {
 	int e = errno;
@@ -248,14 +358,17 @@ __attribute__((constructor)) static void lw_init(void)
 	lw_guard_enter();
 	parse_env(&env);
 	lw_run.run_id = lw_random64();
+	lw_run.parent_run_id = env.parent_dir != NULL ? env.parent_run_id : 0;
 	lw_run.start_wall_ns = lw_now_wall();
 	lw_run.start_mono_ns = lw_now_mono();
+	lw_spawn_init();
 	lw_unwind_init();
-	lw_outdir_init(env.dir);
+	lw_outdir_init(&env);
 	sem_init(&wake, 0, 0);
 	lw_fork_install();
 	install_signal();
 	start_writer();
+	exit_hooked = on_exit(on_process_exit, NULL) == 0;
 	started = 1;
 	lw_core_start();
 	lw_guard_leave();
@@ -268,28 +381,22 @@ __attribute__((destructor)) static void lw_fini(void)
 		return;   /* exit() from inside the shim (e.g. a signal handler): no safe snapshot */
 	int e = errno;
 	lw_guard_enter();
-	pthread_mutex_lock(&state_lock);
-	shutting_down = 1;
-	pthread_cond_broadcast(&state_cond);
-	int running = writer_running;
-	pthread_mutex_unlock(&state_lock);
-	if (running) {
-		/* Park the writer: it finishes a file in progress, then exits. */
-		sem_post(&wake);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 30;
-		pthread_mutex_lock(&state_lock);
-		while (!parked)
-			if (pthread_cond_timedwait(&state_cond, &state_lock, &ts) == ETIMEDOUT)
-				break;
-		running = !parked;
-		pthread_mutex_unlock(&state_lock);
-	}
-	if (!running) {
-		lw_core_flush_counts();
-		lw_snap_write(LWD_KIND_SNAPSHOT, LWD_REASON_EXIT);
-	}
+	if (exit_hooked)
+		park_writer();   /* before the libraries after us tear down */
+	else
+		final_snapshot(0);
+	lw_guard_leave();
+	errno = e;
+}
+
+static void on_process_exit(int status, void *arg)
+{
+	(void)arg;
+	if (!started || lw_tls.guard != 0)
+		return;
+	int e = errno;
+	lw_guard_enter();
+	final_snapshot(LWD_EXIT_STATUS_KNOWN | ((uint32_t)status & 0xffu));
 	lw_guard_leave();
 	errno = e;
 }
@@ -309,6 +416,10 @@ void lw_writer_child(void)
 	dump_rc = snap_rc = 0;
 	parked = 0;
 	writer_running = 0;
-	if (!shutting_down)
+	writer_busy = 0;
+	park_state = 0;
+	final_done = 0;
+	live_at_start = lw_livetab_count();
+	if (!shutting_down && !lw_outdir_dormant())
 		start_writer();
 }

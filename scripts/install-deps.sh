@@ -6,7 +6,7 @@ pkgs=(
   build-essential clang libclang-rt-14-dev meson ninja-build pkg-config
   libmimalloc-dev libmimalloc2.0 libsqlite3-dev sqlite3
   libgraphviz-dev graphviz libdw-dev libelf-dev elfutils zlib1g-dev
-  golang-go python3 g++ binutils file procps libxml2-utils
+  golang-go python3 g++ binutils file procps git libxml2-utils
   libjemalloc2 libgoogle-perftools4 heaptrack hyperfine linux-perf
   redis-server redis-tools groff-base man-db
   chromium chromium-driver python3-selenium

@@ -16,7 +16,10 @@
  * --stress F: F forks while --hammer T threads (default 2) allocate and free
  * without pause, so forks happen while the shim's locks are likely held.
  * Each child allocates, frees, starts and joins a thread, and leaves with
- * _exit(0) (every 8th with exit(0), writing its final snapshot). Prints
+ * _exit(0); children 7, 15, ... hold a 16 MiB block (sampled with
+ * probability 1 - e^-32 at the default rate) and leave with exit(0), so
+ * they write a final snapshot; children 3, 11, ... leave with exit(0)
+ * holding nothing they allocated, so they leave no files. Prints
  * "stress forks=F ok=N"; exit code 1 if any child failed.
  * Children are waited one at a time; a hung child hangs the parent, which
  * the test's timeout catches.
@@ -126,6 +129,16 @@ static void *child_thread(void *arg)
 	return NULL;
 }
 
+/* A block held until exit, never touched (no RSS). */
+LW_APP_NOINLINE static void child_hold(size_t size)
+{
+	struct blk *b = malloc(size);
+	if (!b)
+		abort();
+	b->next = g_list;
+	g_list = b;
+}
+
 static int run_stress(long forks, long hammers)
 {
 	pthread_t th[16];
@@ -149,6 +162,8 @@ static int run_stress(long forks, long hammers)
 				_exit(3);
 			pthread_join(t, NULL);
 			if (f % 8 == 7)
+				child_hold(16u << 20);
+			if (f % 4 == 3)
 				exit(0);
 			_exit(0);
 		}

@@ -65,6 +65,23 @@ int lw_args_other(int c, char *const *argv, lw_cmd_model *mo, void (*usage)(FILE
 
 int lw_args_model_option(int c, const char *arg, lw_cmd_model *mo)
 {
+	if (c == LW_OPT_PID) {
+		uint64_t pid;
+		if (lw_parse_u64(arg, &pid) < 0 || pid == 0 || pid > INT32_MAX) {
+			lw_error("--pid '%s': expected a process id", arg);
+			return 2;
+		}
+		mo->proc.pid = (int64_t)pid;
+		return 1;
+	}
+	if (c == LW_OPT_EXE) {
+		if (!*arg || strchr(arg, '/')) {
+			lw_error("--exe '%s': expected a program name (no '/')", arg);
+			return 2;
+		}
+		mo->proc.name = arg;
+		return 1;
+	}
 	if (c == LW_OPT_NO_WRAPPERS) {
 		mo->opts.no_wrappers = 1;
 		return 1;
@@ -134,25 +151,43 @@ int lw_cmd_open(char *const *paths, size_t n_paths, const lw_model_opts *opts, l
 	return 0;
 }
 
+int lw_cmd_choose(lw_model *m, char *const *paths, size_t n_paths, const lw_cmd_model *mo,
+		  lw_proc_choice *out)
+{
+	char err[1024];
+	if (lw_model_choose_process(m, mo ? &mo->proc : NULL, out, err, sizeof(err)) < 0) {
+		lw_error("%s", err);
+		return 1;
+	}
+	snprintf(out->where, sizeof(out->where), "%s%s", n_paths ? paths[0] : "",
+		 n_paths > 1 ? " \u2026" : "");
+	return 0;
+}
+
 int lw_cmd_open_profile(char *const *paths, size_t n_paths, int64_t seq,
-			const lw_model_opts *opts, lw_db **db, lw_model **m, lw_profile *out)
+			const lw_cmd_model *mo, lw_db **db, lw_model **m, lw_proc_choice *choice,
+			lw_profile *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (lw_cmd_open(paths, n_paths, opts, db, m))
+	if (lw_cmd_open(paths, n_paths, mo ? &mo->opts : NULL, db, m))
 		return 1;
 	char err[1024];
-	int64_t id = lw_report_pick_snapshot(*m, seq, err, sizeof(err));
-	int rc = id < 0 ? -1 : lw_model_profile(*m, id, out);
-	if (rc < 0) {
-		if (id >= 0)
-			lw_error("'%s': cannot read snapshot %" PRId64, (*db)->path, id);
-		else
+	int64_t id = -1;
+	int rc = -1;
+	if (lw_cmd_choose(*m, paths, n_paths, mo, choice) == 0) {
+		id = lw_report_pick_snapshot(*m, choice->process_id, seq, err, sizeof(err));
+		if (id < 0)
 			lw_error("%s", err);
+		else if ((rc = lw_model_profile(*m, id, out)) < 0)
+			lw_error("'%s': cannot read snapshot %" PRId64, (*db)->path, id);
+	}
+	if (rc < 0) {
 		lw_cmd_close(*db, *m, NULL);
 		*db = NULL;
 		*m = NULL;
 		return 1;
 	}
+	out->proc = choice;
 	return 0;
 }
 

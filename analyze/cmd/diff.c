@@ -26,7 +26,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: leakwatch diff T1 T2 [-n N] [--sample inuse_space|inuse_objects|"
 	      "alloc_space|alloc_objects]\n"
-	      "                      " LW_MODEL_USAGE " [--json]\n"
+	      "                      " LW_PROC_USAGE " " LW_MODEL_USAGE " [--json]\n"
 	      "  T1, T2: a .lwd file, or a directory / database (its latest snapshot)\n", out);
 }
 
@@ -56,12 +56,16 @@ static int same_wrappers(lw_model *m[2])
 	return rc;
 }
 
-/* The latest snapshot of the first process of each input. */
-static int open_profiles(lw_model *m[2], lw_profile prof[2])
+/* The latest snapshot before teardown of each input's process (the watched
+ * one, or --pid / --exe). */
+static int open_profiles(lw_model *m[2], char *const *paths, const lw_cmd_model *mo,
+			 lw_proc_choice proc[2], lw_profile prof[2])
 {
 	char err[1024];
 	for (int i = 0; i < 2; i++) {
-		int64_t id = lw_report_pick_snapshot(m[i], -1, err, sizeof(err));
+		if (lw_cmd_choose(m[i], &paths[i], 1, mo, &proc[i]))
+			return -1;
+		int64_t id = lw_report_pick_snapshot(m[i], proc[i].process_id, -1, err, sizeof(err));
 		if (id < 0) {
 			lw_error("%s", err);
 			return -1;
@@ -71,6 +75,7 @@ static int open_profiles(lw_model *m[2], lw_profile prof[2])
 				 (long long)id);
 			return -1;
 		}
+		prof[i].proc = &proc[i];
 	}
 	return 0;
 }
@@ -82,6 +87,7 @@ int lw_cmd_diff(int argc, char **argv)
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,12 +132,13 @@ int lw_cmd_diff(int argc, char **argv)
 	lw_db *db[2] = { NULL, NULL };
 	lw_model *m[2] = { NULL, NULL };
 	lw_profile prof[2];
+	lw_proc_choice proc[2];
 	int status = 1;
 	memset(prof, 0, sizeof(prof));
 	for (int i = 0; i < 2; i++)
 		if (lw_cmd_open(&argv[optind + i], 1, &model.opts, &db[i], &m[i]))
 			goto out;
-	if (same_wrappers(m) < 0 || open_profiles(m, prof) < 0)
+	if (same_wrappers(m) < 0 || open_profiles(m, &argv[optind], &model, proc, prof) < 0)
 		goto out;
 	lw_diff_result r;
 	if (lw_diff_compute(&prof[0], &prof[1], sample, &r)) {

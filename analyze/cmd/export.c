@@ -30,7 +30,7 @@ static void usage(FILE *out)
 	fputs("usage: leakwatch export PATH... --format pprof|collapsed|text -o FILE\n"
 	      "                        [--snapshot SEQ] [--sample inuse_space|inuse_objects|"
 	      "alloc_space|alloc_objects]\n"
-	      "                        " LW_MODEL_USAGE "\n", out);
+	      "                        " LW_PROC_USAGE " " LW_MODEL_USAGE "\n", out);
 }
 
 static int write_format(const lw_profile *p, enum export_format f, enum lw_sample_type t,
@@ -69,6 +69,7 @@ int lw_cmd_export(int argc, char **argv)
 		{ "snapshot", required_argument, NULL, OPT_SNAPSHOT },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -142,7 +143,8 @@ int lw_cmd_export(int argc, char **argv)
 	lw_db *db = NULL;
 	lw_model *m = NULL;
 	lw_profile prof;
-	if (lw_cmd_open_profile(argv + optind, (size_t)(argc - optind), seq, &model.opts, &db, &m,
+	lw_proc_choice proc;
+	if (lw_cmd_open_profile(argv + optind, (size_t)(argc - optind), seq, &model, &db, &m, &proc,
 				&prof))
 		return 1;
 	int status = 0;

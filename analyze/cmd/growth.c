@@ -1,10 +1,11 @@
 /* cmd/growth.c — `leakwatch growth PATH... [-n N] [--sample inuse_space|
  * inuse_objects] [--min-snapshots K] [--watch-for SIZE] [--fail-on-leak]
- * [--json] [--wrapper REGEX] [--no-wrappers]`.
+ * [--json] [--pid PID] [--exe NAME] [--wrapper REGEX] [--no-wrappers]`.
  *
  * Role: opens the inputs as a model (args.h lw_cmd_open: the site model
- * with wrappers folded), reads every process's time series (model.h
- * lw_model_series), has
+ * with wrappers folded), chooses the process (lw_cmd_choose: the watched
+ * one by default), reads the time series of that program and its restarts
+ * (model.h lw_model_program; with --pid that process alone), has
  * growth.h judge, adjust and rank them (lw_growth_rank: the same report
  * `leakwatch report` draws), and prints it: per process what it could
  * have seen (detection limit, how long to watch), then the ranked sites
@@ -54,7 +55,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: leakwatch growth PATH... [-n N] [--sample inuse_space|inuse_objects]\n"
 	      "                        [--min-snapshots K] [--watch-for BYTES_PER_S]\n"
-	      "                        [--fail-on-leak] [--json] " LW_MODEL_USAGE "\n", out);
+	      "                        [--fail-on-leak] [--json]\n"
+	      "                        " LW_PROC_USAGE " " LW_MODEL_USAGE "\n", out);
 }
 
 /* ---- output helpers --------------------------------------------------------- */
@@ -182,10 +184,10 @@ static void print_process(const lw_growth_report *g, const lw_growth_process *p,
 			  const glyphs *gl, FILE *out)
 {
 	const lw_series *s = p->ser;
-	const char *exe = s->exe && *s->exe ? s->exe : "?";
+	const char *name = s->name && *s->name ? s->name : "?";
 	char d[32], r[32], w[32], lim[48];
 	fprintf(out, "process %" PRIu32 " (%s): %zu snapshot%s over %s", s->pid,
-		lw_base_name(exe), p->n_snaps, p->n_snaps == 1 ? "" : "s",
+		name, p->n_snaps, p->n_snaps == 1 ? "" : "s",
 		lw_fmt_duration(p->span_s, d, sizeof(d)));
 	if (p->skipped) {
 		fputs(" (too few, skipped)\n", out);
@@ -213,11 +215,14 @@ static void print_process(const lw_growth_report *g, const lw_growth_process *p,
 }
 
 static void print_rows(const lw_series_list *l, const lw_growth_report *g, const growth_args *a,
-		       int width, FILE *out)
+		       const lw_proc_choice *proc, int width, FILE *out)
 {
 	const glyphs *gl = pick_glyphs();
+	if (width < 60)
+		width = 80;
 	for (size_t p = 0; p < g->n_procs; p++)
 		print_process(g, &g->procs[p], gl, out);
+	lw_report_print_process(proc, NULL, "", width, out);
 	lw_report_print_wrappers(l->wrappers, l->n_wrappers, 0, out);
 	fprintf(out, "%zu sites by %s: %zu leak, %zu growing, %zu plateau, %zu stable\n\n",
 		g->n_sites, lw_sample_type_name(a->sample), g->counts[LW_VERDICT_LEAK],
@@ -229,8 +234,6 @@ static void print_rows(const lw_series_list *l, const lw_growth_report *g, const
 	int multi = 0;
 	for (size_t i = 1; i < g->n_sites; i++)
 		multi |= g->sites[i].ser != g->sites[0].ser;
-	if (width < 60)
-		width = 80;
 	/* fixed columns take 65 (74 with a pid): the sparkline gets the rest */
 	int spark = width - (multi ? 74 : 65);
 	if (spark < 6)
@@ -302,10 +305,22 @@ static int growth_run(const growth_args *a)
 {
 	lw_db *db = NULL;
 	lw_model *m = NULL;
+	lw_proc_choice proc;
 	if (lw_cmd_open(a->paths, a->n_paths, &a->model.opts, &db, &m))
 		return 1;
+	if (lw_cmd_choose(m, a->paths, a->n_paths, &a->model, &proc)) {
+		lw_cmd_close(db, m, NULL);
+		return 1;
+	}
+	/* the chosen program with its restarts (one family of tests), or with
+	 * --pid the one process */
+	int64_t *ids = NULL;
+	size_t n_ids = 0;
 	lw_series_list l;
-	int rc = lw_model_series(m, &l);
+	int rc = lw_model_program(m, &proc, &ids, &n_ids);
+	if (rc == 0)
+		rc = lw_model_series_of(m, ids, n_ids, &l);
+	free(ids);
 	if (rc < 0) {
 		lw_error("'%s': cannot read the snapshots: %s", a->paths[0], strerror(-rc));
 		lw_cmd_close(db, m, NULL);
@@ -336,15 +351,16 @@ static int growth_run(const growth_args *a)
 		usable += !g.procs[p].skipped;
 	if (usable == 0) {
 		lw_error("'%s': growth needs at least %" PRIu64 " snapshots of one process; "
-			 "the most any process has is %zu", a->paths[0], a->min_snaps,
-			 g.best_snaps);
+			 "the most %s%s (pid %" PRIu32 ") has is %zu%s", a->paths[0], a->min_snaps,
+			 l.n > 1 ? "any process named " : "", proc.name, proc.pid, g.best_snaps,
+			 proc.n_others ? " (--pid/--exe to choose another)" : "");
 		lw_growth_report_free(&g);
 		goto out;
 	}
 	if (a->json)
 		print_json(&g, a, stdout);
 	else
-		print_rows(&l, &g, a, lw_term_width(), stdout);
+		print_rows(&l, &g, a, &proc, lw_term_width(), stdout);
 	int leak = g.counts[LW_VERDICT_LEAK] > 0;
 	lw_growth_report_free(&g);
 	if (fflush(stdout)) {
@@ -368,6 +384,7 @@ int lw_cmd_growth(int argc, char **argv)
 		{ "fail-on-leak", no_argument, NULL, OPT_FAIL },
 		{ "json", no_argument, NULL, OPT_JSON },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

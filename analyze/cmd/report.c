@@ -32,12 +32,15 @@
 static void usage(FILE *out)
 {
 	fputs("usage: leakwatch report PATH... [-o FILE.html] [--dump DUMP] [--base SNAPSHOT]\n"
-	      "                        [--snapshot SEQ] [-n N] [--json] " LW_MODEL_USAGE "\n"
+	      "                        [--snapshot SEQ] [-n N] [--json] " LW_PROC_USAGE "\n"
+	      "                        " LW_MODEL_USAGE "\n"
 	      "  -o FILE       the page (default " DEFAULT_OUTPUT "; '-' for stdout)\n"
 	      "  --dump DUMP   heap dump for the retainer graph (default: the newest loaded)\n"
 	      "  --base SNAP   diff base: a sequence number or a loaded .lwd file\n"
 	      "                (default: the first snapshot)\n"
-	      "  --snapshot N  snapshot shown first (default: the latest)\n"
+	      "  --snapshot N  snapshot shown first (default: the latest before the\n"
+	      "                process's teardown, so not its exit snapshot)\n"
+	      LW_PROC_HELP
 	      "  -n N          rows per table (default 20)\n"
 	      "  --json        print the page's data document instead of writing the page\n"
 	      "  --wrapper RE  also fold functions matching RE into their callers, as\n"
@@ -179,6 +182,7 @@ int lw_cmd_report(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	lw_report_opts o;
@@ -245,6 +249,7 @@ int lw_cmd_report(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	o.proc = &mo.proc;
 	o.inputs = argv + optind;
 	o.n_inputs = (size_t)(argc - optind);
 	return report_run(argv + optind, (size_t)(argc - optind), &o, &mo, output, json);

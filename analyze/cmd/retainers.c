@@ -145,10 +145,10 @@ static void print_group_summary(const lw_heap *h, const lw_heap_group *gr, FILE 
 static void print_heading(const lw_heap *h, const uint8_t *sel, size_t max, int width,
 			  FILE *out)
 {
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], name[LW_PROC_NAME_MAX];
 	const lw_file *f = h->file;
 	fprintf(out, "dump %s: pid %u (%s)\n", h->path, f->process.pid,
-		lw_base_name(f->process.exe));
+		lw_proc_name(f->process.cmdline, f->process.exe, name, sizeof(name)));
 	fprintf(out, "heap: %zu blocks, %s; reachable %u blocks, %s\n", h->dg->n_blocks,
 		hb((double)h->total_bytes, b1, sizeof b1), h->an.n_reachable,
 		hb((double)h->reachable_bytes, b2, sizeof b2));

@@ -268,7 +268,7 @@ int lw_cmd_snapshot(int argc, char **argv)
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	if (lw_env_outdir(want, sizeof(want), cwd, cfg.dir, exe, (uint64_t)pid) < 0)
+	if (lw_env_outdir(want, sizeof(want), cwd, &cfg, exe, (uint64_t)pid) < 0)
 		want[0] = '\0';
 	free(env);
 	char dir[PATH_MAX * 3];

@@ -42,7 +42,7 @@ static void usage(FILE *out)
 	      "alloc_space|alloc_objects]\n"
 	      "                     [--cum] [--focus REGEX] [--by function|site]"
 	      " [--snapshot SEQ] [--retained]\n"
-	      "                     " LW_MODEL_USAGE " [--json]\n", out);
+	      "                     " LW_PROC_USAGE " " LW_MODEL_USAGE " [--json]\n", out);
 }
 
 /* --retained: the heap graph of the one dump given, for the column. */
@@ -66,6 +66,7 @@ static int top_run(top_args *a)
 	lw_model *m = NULL;
 	lw_heap *heap = NULL;
 	lw_profile prof;
+	lw_proc_choice proc;
 	lw_regex *re = NULL;
 	int status = 1;
 
@@ -78,7 +79,7 @@ static int top_run(top_args *a)
 		a->opts.focus = re;
 		a->opts.focus_text = a->focus;
 	}
-	if (lw_cmd_open_profile(a->paths, a->n_paths, a->seq, &a->model.opts, &db, &m, &prof)) {
+	if (lw_cmd_open_profile(a->paths, a->n_paths, a->seq, &a->model, &db, &m, &proc, &prof)) {
 		lw_regex_free(re);
 		return 1;
 	}
@@ -152,6 +153,7 @@ int lw_cmd_top(int argc, char **argv)
 		{ "json", no_argument, NULL, 261 },
 		{ "retained", no_argument, NULL, 262 },
 		LW_MODEL_OPTIONS,
+		LW_PROC_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

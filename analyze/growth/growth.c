@@ -118,6 +118,17 @@ static void process_summary(const lw_series *s, const lw_growth_opts *o,
 	}
 }
 
+/* 1 when the ranking judges process process_id (opts.only). */
+static int judged(const lw_growth_opts *o, int64_t process_id)
+{
+	if (!o->only)
+		return 1;
+	for (size_t i = 0; i < o->n_only; i++)
+		if (o->only[i] == process_id)
+			return 1;
+	return 0;
+}
+
 int lw_growth_rank(const lw_series_list *l, const lw_growth_opts *o,
 		   lw_growth_report *out)
 {
@@ -126,10 +137,14 @@ int lw_growth_rank(const lw_series_list *l, const lw_growth_opts *o,
 	    (o->sample != LW_INUSE_SPACE && o->sample != LW_INUSE_OBJECTS))
 		return -EINVAL;
 	out->opts = *o;
+	out->opts.only = NULL;   /* read during the call only */
+	out->opts.n_only = 0;
 	lw_growth_params_default(&out->params);
 	const lw_growth_params *prm = &out->params;
 	size_t total = 0, maxn = 1;
 	for (size_t p = 0; p < l->n; p++) {
+		if (!judged(o, l->v[p].process_id))
+			continue;
 		if (l->v[p].n_snaps > out->best_snaps)
 			out->best_snaps = l->v[p].n_snaps;
 		if (l->v[p].n_snaps >= o->min_snaps)
@@ -146,13 +161,14 @@ int lw_growth_rank(const lw_series_list *l, const lw_growth_opts *o,
 		lw_growth_report_free(out);
 		return -ENOMEM;
 	}
-	out->n_procs = l->n;
 	size_t nr = 0, done = 0;
 	int rc = 0;
 	for (size_t p = 0; p < l->n && rc == 0; p++) {
 		const lw_series *s = &l->v[p];
 		size_t n = s->n_snaps;
-		process_summary(s, o, prm, sc.a[A_Y], &out->procs[p]);
+		if (!judged(o, s->process_id))
+			continue;
+		process_summary(s, o, prm, sc.a[A_Y], &out->procs[out->n_procs++]);
 		if (n < o->min_snaps)
 			continue;
 		for (size_t k = 0; k < n; k++) {
@@ -271,6 +287,8 @@ static void json_process(lw_json *j, const lw_growth_report *g, const lw_series 
 	lw_json_int(j, ser->pid);
 	lw_json_key(j, "exe");
 	lw_json_str(j, ser->exe);
+	lw_json_key(j, "name");
+	lw_json_str(j, ser->name);
 	if (p) {
 		lw_json_key(j, "n_snapshots");
 		lw_json_int(j, (int64_t)p->n_snaps);

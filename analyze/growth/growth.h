@@ -1,8 +1,9 @@
 /* growth.h — the growth ranking of a store, as one call.
  *
- * lw_growth_rank() judges every site of every process (trend.h), adjusts
- * all their p-values together (Benjamini–Hochberg: one family for the whole
- * store, restarts included), ranks the sites most suspect first, and works
+ * lw_growth_rank() judges every site of the processes asked for (trend.h;
+ * the commands ask for one program and its restarts: lw_model_program),
+ * adjusts all their p-values together (Benjamini–Hochberg: one family,
+ * restarts included), ranks the sites most suspect first, and works
  * out what could not be seen: the detection limit of every site and of
  * every process, and how long to keep watching to see a leak of a given
  * size. `leakwatch growth` prints this report and `leakwatch report` draws
@@ -32,6 +33,7 @@
 #define LW_GROWTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "json.h"
 #include "model.h"
@@ -42,6 +44,10 @@ typedef struct lw_growth_opts {
 	size_t min_snaps;            /* >= 3 (default 3) */
 	double watch_slope;          /* the leak the watch-time advice is about,
 	                              * bytes/s (default 1024) */
+	/* the processes judged (processes.id, n_only of them), read during
+	 * the call only; NULL: every process of the list */
+	const int64_t *only;
+	size_t n_only;
 	/* optional progress: called every few sites with (done, total) */
 	void (*progress)(void *arg, size_t done, size_t total);
 	void *progress_arg;
@@ -89,7 +95,7 @@ typedef struct lw_growth_report {
 	size_t n_sites;
 	lw_growth_site *sites;       /* ranked: rank = index + 1 */
 	size_t n_procs;
-	lw_growth_process *procs;    /* in the list's order */
+	lw_growth_process *procs;    /* those judged, in the list's order */
 	size_t counts[LW_N_VERDICTS];
 	size_t best_snaps;           /* the most snapshots any process has */
 } lw_growth_report;

@@ -165,7 +165,10 @@ void lw_retainers_json(const lw_heap *h, const uint8_t *sel, const lw_retainers 
 	lw_json_obj_begin(j);
 	lw_json_key(j, "dump"); lw_json_str(j, h->path);
 	lw_json_key(j, "pid"); lw_json_int(j, f->process.pid);
+	char name[LW_PROC_NAME_MAX];
 	lw_json_key(j, "exe"); lw_json_str(j, f->process.exe);
+	lw_json_key(j, "name");
+	lw_json_str(j, lw_proc_name(f->process.cmdline, f->process.exe, name, sizeof(name)));
 	lw_json_key(j, "blocks"); lw_json_int(j, (int64_t)h->dg->n_blocks);
 	lw_json_key(j, "bytes"); lw_json_int(j, (int64_t)h->total_bytes);
 	lw_json_key(j, "heap_edges"); lw_json_int(j, (int64_t)h->dg->n_edges);

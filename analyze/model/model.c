@@ -391,7 +391,23 @@ static int fill_snapshot(sqlite3_stmt *st, lw_arena *a, lw_snapshot *s)
 	s->rss_bytes = lw_model_u64(st, 10);
 	s->heap_committed = lw_model_u64(st, 11);
 	s->path = lw_arena_strdup(a, (const char *)sqlite3_column_text(st, 12));
-	return s->exe && s->path ? 0 : -ENOMEM;
+	char name[LW_PROC_NAME_MAX];
+	const char *cmdline = (const char *)sqlite3_column_text(st, 13);
+	s->name = lw_arena_strdup(a, lw_proc_name(cmdline, s->exe, name, sizeof(name)));
+	s->reason = (uint32_t)sqlite3_column_int64(st, 14);
+	s->exit_status = lw_snapshot_is_exit(s) ? lw_exit_status_decode(sqlite3_column_int64(st, 15))
+					       : -1;
+	return s->exe && s->path && s->name ? 0 : -ENOMEM;
+}
+
+int lw_snapshot_is_exit(const lw_snapshot *s)
+{
+	return s->kind == LWD_KIND_SNAPSHOT && s->reason == LWD_REASON_EXIT;
+}
+
+const char *lw_snapshot_kind_name(const lw_snapshot *s)
+{
+	return s->kind == LWD_KIND_DUMP ? "dump" : lw_snapshot_is_exit(s) ? "exit snapshot" : "snapshot";
 }
 
 int lw_model_read_snapshots(sqlite3_stmt *st, lw_arena *a, lw_snapshot **out, size_t *n_out)

@@ -83,13 +83,24 @@ typedef struct lw_snapshot {
 	uint64_t run_id, seq;
 	uint32_t kind;          /* LWD_KIND_* */
 	uint32_t pid;
-	const char *exe;
+	const char *exe;        /* absolute path of the executable */
+	const char *name;       /* the process as it was started (lw_proc_name) */
 	uint64_t wall_ns;
 	double t_s;             /* seconds since the shim started in that process */
 	uint64_t sample_rate;
 	uint64_t rss_bytes, heap_committed;
 	const char *path;       /* file it was loaded from */
+	uint32_t reason;        /* LWD_REASON_*: LWD_REASON_EXIT is the exit snapshot,
+	                         * written after the program's teardown */
+	int exit_status;        /* exit snapshot: the status given to exit(), -1 unknown;
+	                         * -1 in every other snapshot */
 } lw_snapshot;
+
+/* 1 for the snapshot a process writes at exit, after its own teardown
+ * freed what it held: reports show the one before it by default. */
+int lw_snapshot_is_exit(const lw_snapshot *s);
+/* "exit snapshot", "dump" or "snapshot". */
+const char *lw_snapshot_kind_name(const lw_snapshot *s);
 
 typedef struct lw_snapshot_list {
 	size_t n;
@@ -131,6 +142,9 @@ typedef struct lw_profile {
 	/* wrapper functions folded into these sites, sorted: outputs list them */
 	size_t n_wrappers;
 	const char *const *wrappers;
+	/* set by the caller: the process shown and the others, which outputs
+	 * mention (lw_report_print_process); NULL: nothing said */
+	const struct lw_proc_choice *proc;
 	void *priv_;
 } lw_profile;
 
@@ -150,9 +164,11 @@ typedef struct lw_samples {
 typedef struct lw_series {
 	int64_t process_id;
 	const char *exe;
+	const char *name;       /* as started (lw_proc_name) */
 	uint32_t pid;
 	size_t n_snaps;
-	lw_snapshot *snaps;     /* ordered by seq */
+	lw_snapshot *snaps;     /* ordered by seq; the exit snapshot only when the
+	                         * process wrote nothing else (lw_snapshot_is_exit) */
 	size_t n_sites;
 	lw_site *sites;
 	lw_values *values;      /* n_sites * n_snaps */
@@ -169,19 +185,30 @@ typedef struct lw_series_list {
 } lw_series_list;
 
 int lw_model_series(lw_model *m, lw_series_list *out);
+/* The series of the processes ids[0..n_ids) (processes.id; n_ids 0: all,
+ * as lw_model_series), ordered by id. */
+int lw_model_series_of(lw_model *m, const int64_t *ids, size_t n_ids, lw_series_list *out);
 void lw_series_list_free(lw_series_list *l);
 
+/* ---- processes ------------------------------------------------------------------ */
+
 /* Processes (one per run) with what a report's summary names: ids, the
- * parent run (fork children), host, command line and the executable's
- * build-id. Ordered by store id (first load), like lw_model_series.
- * Defined in process.c. */
+ * parent run (fork children, programs a watched process started), host,
+ * command line, the name it was started by, the executable's build-id,
+ * and how it ended. Ordered by store id (first load), like lw_model_series.
+ * Defined in process.c, like everything below. */
 typedef struct lw_proc_info {
 	int64_t id;             /* processes.id */
-	uint64_t run_id, parent_run_id;   /* parent_run_id 0: not a fork child */
+	uint64_t run_id, parent_run_id;   /* parent_run_id 0: started by no watched process */
 	uint32_t pid, ppid;
 	const char *exe, *hostname, *cmdline;
+	const char *name;                 /* as started (lw_proc_name) */
 	const char *build_id_hex;         /* of the executable's module, "" if unknown */
 	uint64_t start_wall_ns, sample_rate;
+	unsigned depth;                   /* '/' in the shallowest path of its files */
+	int64_t exit_seq;                 /* its exit snapshot, -1 when it wrote none */
+	int exit_status;                  /* given to exit(), -1 unknown or no exit snapshot */
+	double exit_t_s;
 } lw_proc_info;
 
 typedef struct lw_proc_list {
@@ -191,5 +218,67 @@ typedef struct lw_proc_list {
 
 int lw_model_processes(lw_model *m, lw_proc_list *out);
 void lw_proc_list_free(lw_proc_list *l);
+
+/* The name a process was started by, into buf: the last component of
+ * argv[0] (the first word of the command line the shim records), else of
+ * the executable's path. A program started through a symbolic link (Debian's
+ * redis-server → redis-check-rdb) is named by the link. */
+#define LW_PROC_NAME_MAX 64
+const char *lw_proc_name(const char *cmdline, const char *exe, char *buf, size_t len);
+/* The status an exit snapshot recorded (stored as docs/FORMAT.md says:
+ * 0x100 + the status), or -1 when it is unknown. */
+int lw_exit_status_decode(int64_t stored);
+
+/* Which process a report shows. By default the watched one: the process
+ * at the top of the process tree (no parent among the loaded processes)
+ * whose files lie shallowest in the inputs (the process `leakwatch run`
+ * started owns the top of its directory; what it starts writes below),
+ * first loaded among equals, and then followed across exec (the same pid
+ * and parent: the last program it ran). A filter narrows the candidates
+ * to a pid and/or a name (as started, or the executable's file name). */
+typedef struct lw_proc_filter {
+	int64_t pid;            /* 0: any */
+	const char *name;       /* NULL: any */
+} lw_proc_filter;
+
+enum lw_chosen_by { LW_CHOSEN_WATCHED = 0, LW_CHOSEN_PID, LW_CHOSEN_NAME };
+
+#define LW_PROC_NAMES 8
+typedef struct lw_name_count {
+	char name[LW_PROC_NAME_MAX];
+	size_t count;
+} lw_name_count;
+
+typedef struct lw_proc_choice {
+	int64_t process_id;                 /* processes.id of the chosen process */
+	uint32_t pid;
+	char name[LW_PROC_NAME_MAX];        /* as started */
+	enum lw_chosen_by by;
+	char exec_from[LW_PROC_NAME_MAX];   /* the program it ran before its last exec, "" */
+	int64_t exit_seq;                   /* how it ended: lw_proc_info */
+	int exit_status;
+	double exit_t_s;
+	size_t n_others;                    /* the other processes in the store */
+	size_t n_names;                     /* their names, most frequent first */
+	lw_name_count names[LW_PROC_NAMES];
+	int more_names;                     /* more names than LW_PROC_NAMES */
+	char where[256];                    /* the inputs, as the command names them */
+} lw_proc_choice;
+
+/* 0, -ENOENT when no process matches (err lists those there are), or
+ * another negative errno. */
+int lw_model_choose_process(lw_model *m, const lw_proc_filter *f, lw_proc_choice *out,
+			    char *err, size_t errlen);
+/* The processes judged together with the chosen one c (a growth ranking):
+ * c's process and, unless c was chosen by pid, every process started under
+ * the same name (restarts of the program), their ids ascending into *ids
+ * (n_ids; free() it). c's count of other processes and their names is
+ * redone without them, so its "also in" line names the programs left out.
+ * 0, -ENOENT (c's process is not in m) or another negative errno. */
+int lw_model_program(lw_model *m, lw_proc_choice *c, int64_t **ids, size_t *n_ids);
+/* The others' names as one phrase, most frequent first: "readlink ×38,
+ * dirname, bash" ("…" when there are more names than LW_PROC_NAMES).
+ * Returns buf. */
+const char *lw_proc_names_line(const lw_proc_choice *c, char *buf, size_t len);
 
 #endif

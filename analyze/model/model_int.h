@@ -34,7 +34,8 @@ sqlite3_stmt *lw_model_prep(const lw_model *m, const char *sql);
 uint64_t lw_model_u64(sqlite3_stmt *st, int col);
 #define LW_SNAP_COLUMNS \
 	"SELECT s.id, s.process_id, p.run_id, s.seq, s.kind, p.pid, p.exe, s.wall_ns," \
-	" s.t_s, s.sample_rate, s.rss_bytes, s.heap_committed, s.path" \
+	" s.t_s, s.sample_rate, s.rss_bytes, s.heap_committed, s.path, p.cmdline," \
+	" s.reason, s.exit_status" \
 	" FROM snapshots s JOIN processes p ON p.id = s.process_id"
 /* Rows of LW_SNAP_COLUMNS into a malloc'd array, strings in a. */
 int lw_model_read_snapshots(sqlite3_stmt *st, lw_arena *a, lw_snapshot **out, size_t *n_out);

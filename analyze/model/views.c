@@ -341,17 +341,27 @@ static int load_series(lw_model *m, int64_t process_id, lw_series *s)
 	lw_arena *a = calloc(1, sizeof(*a));
 	uint32_t *col = calloc(m->n_sites ? m->n_sites : 1, sizeof(*col));
 	sums *acc = calloc(m->n_sites ? m->n_sites : 1, sizeof(*acc));
-	sqlite3_stmt *snaps = lw_model_prep(m, LW_SNAP_COLUMNS " WHERE s.process_id = ?1 ORDER BY s.seq");
+	/* the exit snapshot comes after the program's teardown: it is no point
+	 * of the series unless the process wrote nothing else */
+	sqlite3_stmt *snaps = lw_model_prep(m, LW_SNAP_COLUMNS " WHERE s.process_id = ?1"
+					    " AND NOT (s.kind = ?2 AND s.reason = ?3 AND EXISTS"
+					    " (SELECT 1 FROM snapshots o WHERE o.process_id = ?1"
+					    "  AND NOT (o.kind = ?2 AND o.reason = ?3)))"
+					    " ORDER BY s.seq");
 	s->priv_ = a;
 	s->process_id = process_id;
 	s->exe = "";
+	s->name = "";
 	int rc = !a || !col || !acc ? -ENOMEM : !snaps ? -EIO : 0;
 	if (rc == 0) {
 		sqlite3_bind_int64(snaps, 1, process_id);
+		sqlite3_bind_int(snaps, 2, LWD_KIND_SNAPSHOT);
+		sqlite3_bind_int(snaps, 3, LWD_REASON_EXIT);
 		rc = lw_model_read_snapshots(snaps, a, &s->snaps, &s->n_snaps);
 	}
 	if (rc == 0 && s->n_snaps > 0) {
 		s->exe = s->snaps[0].exe;
+		s->name = s->snaps[0].name;
 		s->pid = s->snaps[0].pid;
 	}
 	if (rc == 0)
@@ -366,6 +376,21 @@ static int load_series(lw_model *m, int64_t process_id, lw_series *s)
 
 int lw_model_series(lw_model *m, lw_series_list *out)
 {
+	return lw_model_series_of(m, NULL, 0, out);
+}
+
+static int wanted(const int64_t *ids, size_t n_ids, int64_t id)
+{
+	if (n_ids == 0)
+		return 1;
+	for (size_t i = 0; i < n_ids; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+int lw_model_series_of(lw_model *m, const int64_t *ids, size_t n_ids, lw_series_list *out)
+{
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st = lw_model_prep(m, "SELECT id FROM processes ORDER BY id");
 	if (!st)
@@ -373,6 +398,8 @@ int lw_model_series(lw_model *m, lw_series_list *out)
 	size_t cap = 0;
 	int r, rc = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!wanted(ids, n_ids, sqlite3_column_int64(st, 0)))
+			continue;
 		if (lw_grow(&out->v, &cap, out->n + 1, sizeof(*out->v)) < 0) {
 			rc = -ENOMEM;
 			break;

@@ -42,10 +42,32 @@ const char *lw_rep_fmt_pct(double v, double total, char *buf, size_t len)
 
 void lw_rep_snap_desc(const lw_snapshot *s, char *buf, size_t len)
 {
-	char clk[32];
-	snprintf(buf, len, "%s %" PRIu64 " of pid %u at %s",
-		 s->kind == LWD_KIND_DUMP ? "dump" : "snapshot", s->seq, s->pid,
-		 lw_fmt_clock(s->t_s, clk, sizeof(clk)));
+	char clk[32], status[48] = "";
+	if (lw_snapshot_is_exit(s))
+		lw_report_exit_phrase(s->exit_status, status, sizeof(status));
+	snprintf(buf, len, "%s %" PRIu64 " of %s (pid %u) at %s%s%s", lw_snapshot_kind_name(s),
+		 s->seq, s->name, s->pid, lw_fmt_clock(s->t_s, clk, sizeof(clk)),
+		 status[0] ? ", after teardown, " : "", status);
+}
+
+const char *lw_report_reason_name(uint32_t reason)
+{
+	switch (reason) {
+	case LWD_REASON_INTERVAL: return "interval";
+	case LWD_REASON_EXIT: return "exit";
+	case LWD_REASON_SIGNAL: return "signal";
+	case LWD_REASON_API: return "api";
+	}
+	return "unknown";
+}
+
+const char *lw_report_exit_phrase(int status, char *buf, size_t len)
+{
+	if (status >= 0)
+		snprintf(buf, len, "exit status %d", status);
+	else
+		snprintf(buf, len, "exit status unknown");
+	return buf;
 }
 
 void lw_rep_json_snapshot(lw_json *j, const lw_snapshot *s)
@@ -59,6 +81,15 @@ void lw_rep_json_snapshot(lw_json *j, const lw_snapshot *s)
 	lw_json_int(j, s->pid);
 	lw_json_key(j, "exe");
 	lw_json_str(j, s->exe);
+	lw_json_key(j, "name");
+	lw_json_str(j, s->name);
+	lw_json_key(j, "reason");
+	lw_json_str(j, lw_report_reason_name(s->reason));
+	lw_json_key(j, "exit_status");
+	if (s->exit_status >= 0)
+		lw_json_int(j, s->exit_status);
+	else
+		lw_json_null(j);
 	lw_json_key(j, "t_s");
 	lw_json_num(j, s->t_s);
 	lw_json_key(j, "wall_ns");
@@ -152,7 +183,8 @@ void lw_report_json_wrappers(lw_json *j, const char *const *names, size_t n)
 	lw_json_arr_end(j);
 }
 
-int64_t lw_report_pick_snapshot(lw_model *m, int64_t seq, char *err, size_t errlen)
+int64_t lw_report_pick_snapshot(lw_model *m, int64_t process_id, int64_t seq, char *err,
+				size_t errlen)
 {
 	lw_snapshot_list l;
 	memset(&l, 0, sizeof(l));
@@ -160,18 +192,131 @@ int64_t lw_report_pick_snapshot(lw_model *m, int64_t seq, char *err, size_t errl
 		snprintf(err, errlen, "cannot list snapshots of '%s'", lw_model_db(m)->path);
 		return -1;
 	}
-	int64_t id = -1;
-	if (!l.n) {
-		snprintf(err, errlen, "'%s': no snapshots", lw_model_db(m)->path);
-	} else {
-		int64_t proc = l.v[0].process_id;
-		for (size_t i = 0; i < l.n && l.v[i].process_id == proc; i++)
-			if (seq < 0 || l.v[i].seq == (uint64_t)seq)
-				id = l.v[i].id;   /* ordered by seq: the last one wins */
-		if (id < 0)
-			snprintf(err, errlen, "no snapshot with sequence %" PRId64 " in pid %u", seq,
-				 l.v[0].pid);
+	/* ordered by seq: the last match wins; by default the last one before
+	 * teardown, the exit snapshot only when there is nothing else */
+	int64_t id = -1, exit_id = -1;
+	uint32_t pid = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const lw_snapshot *s = &l.v[i];
+		if (s->process_id != process_id)
+			continue;
+		pid = s->pid;
+		if (seq >= 0 ? s->seq == (uint64_t)seq : !lw_snapshot_is_exit(s))
+			id = s->id;
+		else if (seq < 0)
+			exit_id = s->id;
 	}
+	if (id < 0)
+		id = exit_id;
+	if (id < 0 && seq >= 0)
+		snprintf(err, errlen, "no snapshot with sequence %" PRId64 " in pid %u", seq, pid);
+	else if (id < 0)
+		snprintf(err, errlen, "'%s': no snapshots", lw_model_db(m)->path);
 	lw_snapshot_list_free(&l);
 	return id;
+}
+
+/* ---- the process shown, and the others -------------------------------------------- */
+
+/* Prints text wrapped at spaces to width columns (counted in bytes, so a
+ * multi-byte character only wraps early), continuation lines indented. */
+static void print_wrapped(const char *prefix, const char *text, int width, FILE *out)
+{
+	size_t room = width > 20 ? (size_t)width : 80, indent = 0;
+	const char *s = text;
+	while (*s) {
+		size_t max = room - strlen(prefix) - indent, n = strlen(s);
+		if (n > max) {
+			size_t cut = max;
+			while (cut > 0 && s[cut] != ' ')
+				cut--;
+			if (cut == 0)   /* one word longer than the line */
+				cut = strcspn(s, " ");
+			n = cut;
+		}
+		fprintf(out, "%s%*s%.*s\n", prefix, (int)indent, "", (int)n, s);
+		s += n;
+		while (*s == ' ')
+			s++;
+		indent = 2;
+	}
+}
+
+void lw_report_print_process(const lw_proc_choice *c, const lw_snapshot *shown,
+			     const char *prefix, int width, FILE *out)
+{
+	char who[160], what[512], phrase[48], line[1024];
+	if (c->exec_from[0])
+		snprintf(who, sizeof(who), "%s (pid %u, exec'd from %s)", c->name, c->pid,
+			 c->exec_from);
+	else
+		snprintf(who, sizeof(who), "%s (pid %u)", c->name, c->pid);
+	line[0] = '\0';
+	if (c->exit_seq >= 0) {
+		lw_report_exit_phrase(c->exit_status, phrase, sizeof(phrase));
+		if (shown && lw_snapshot_is_exit(shown))
+			snprintf(line, sizeof(line), "%s ended with %s", who, phrase);
+		else if (shown)
+			snprintf(line, sizeof(line), "%s ended with %s; its exit snapshot %" PRId64
+				 " (after teardown) is not shown: --snapshot %" PRId64, who, phrase,
+				 c->exit_seq, c->exit_seq);
+		else
+			snprintf(line, sizeof(line), "%s ended with %s; its exit snapshot %" PRId64
+				 " (after teardown) is left out of the series", who, phrase,
+				 c->exit_seq);
+	} else if (c->exec_from[0]) {
+		snprintf(line, sizeof(line), "%s", who);
+	}
+	if (line[0])
+		print_wrapped(prefix, line, width, out);
+	if (c->n_others == 0)
+		return;
+	snprintf(line, sizeof(line), "also in %s: %zu other process%s (%s); --pid/--exe to "
+		 "choose", c->where[0] ? c->where : "the inputs", c->n_others,
+		 c->n_others == 1 ? "" : "es", lw_proc_names_line(c, what, sizeof(what)));
+	print_wrapped(prefix, line, width, out);
+}
+
+void lw_report_json_process(lw_json *j, const lw_proc_choice *c)
+{
+	static const char *const by[] = { "watched", "pid", "exe" };
+	lw_json_obj_begin(j);
+	lw_json_key(j, "chosen_by");
+	lw_json_str(j, by[c->by]);
+	lw_json_key(j, "pid");
+	lw_json_int(j, c->pid);
+	lw_json_key(j, "name");
+	lw_json_str(j, c->name);
+	lw_json_key(j, "exec_from");
+	lw_json_str(j, c->exec_from[0] ? c->exec_from : NULL);
+	lw_json_key(j, "ended");
+	if (c->exit_seq >= 0) {
+		lw_json_obj_begin(j);
+		lw_json_key(j, "exit_status");
+		if (c->exit_status >= 0)
+			lw_json_int(j, c->exit_status);
+		else
+			lw_json_null(j);
+		lw_json_key(j, "exit_seq");
+		lw_json_int(j, c->exit_seq);
+		lw_json_key(j, "t_s");
+		lw_json_num(j, c->exit_t_s);
+		lw_json_obj_end(j);
+	} else {
+		lw_json_null(j);
+	}
+	lw_json_key(j, "others");
+	lw_json_int(j, (int64_t)c->n_others);
+	lw_json_key(j, "other_names");
+	lw_json_arr_begin(j);
+	for (size_t i = 0; i < c->n_names; i++) {
+		lw_json_obj_begin(j);
+		lw_json_key(j, "name");
+		lw_json_str(j, c->names[i].name);
+		lw_json_key(j, "count");
+		lw_json_int(j, (int64_t)c->names[i].count);
+		lw_json_obj_end(j);
+	}
+	lw_json_arr_end(j);
+	lw_json_obj_end(j);
 }

@@ -164,7 +164,7 @@ void lw_diff_print(const lw_profile *before, const lw_profile *after,
 		width = 80;
 	if (width < 60)
 		width = 60;
-	char a[64], b[64], c[64], d[64], sb[160], sa[160];
+	char a[64], b[64], c[64], d[64], sb[256], sa[256];
 	double delta = r->total_after - r->total_before;
 	fprintf(out, "%s: before %s, after %s, delta %s", lw_sample_type_name(sample),
 		lw_rep_fmt_value(sample, r->total_before, a, sizeof(a)),
@@ -175,6 +175,10 @@ void lw_diff_print(const lw_profile *before, const lw_profile *after,
 	lw_rep_snap_desc(&before->snap, sb, sizeof(sb));
 	lw_rep_snap_desc(&after->snap, sa, sizeof(sa));
 	fprintf(out, "before: %s\nafter:  %s\n", sb, sa);
+	if (before->proc)
+		lw_report_print_process(before->proc, &before->snap, "before: ", width, out);
+	if (after->proc)
+		lw_report_print_process(after->proc, &after->snap, "after:  ", width, out);
 	if (has_rate(r)) {
 		double per_h = delta / r->seconds * 3600.0;
 		if (lw_rep_is_space_type(sample))

@@ -305,18 +305,19 @@ static uint64_t first_wall_ns(const lw_rd_ctx *c)
 	return t0 == UINT64_MAX ? 0 : t0;
 }
 
-/* "first", "restart" (the same program again), "child" (forked from a
+/* "first" (the process the page is about: lw_model_choose_process),
+ * "restart" (the same program again), "child" (forked from or started by a
  * process of the inputs) or "other" (another program). */
 static const char *proc_role(const lw_rd_ctx *c, size_t i)
 {
 	const lw_proc_info *p = &c->procs.v[i];
+	if (p->id == c->proc.process_id)
+		return "first";
 	if (p->parent_run_id)
 		for (size_t k = 0; k < c->procs.n; k++)
 			if (c->procs.v[k].run_id == p->parent_run_id)
 				return "child";
-	if (i == 0)
-		return "first";
-	return strcmp(p->exe, c->procs.v[0].exe) == 0 ? "restart" : "other";
+	return strcmp(p->name, c->proc.name) == 0 ? "restart" : "other";
 }
 
 static void write_processes(const lw_rd_ctx *c, lw_json *j)
@@ -337,6 +338,7 @@ static void write_processes(const lw_rd_ctx *c, lw_json *j)
 		lw_rd_k_str(j, "run_id", hex);
 		lw_rd_k_str(j, "role", proc_role(c, i));
 		lw_rd_k_str(j, "exe", p->exe);
+		lw_rd_k_str(j, "name", p->name);
 		lw_rd_k_str(j, "build_id", p->build_id_hex);
 		lw_rd_k_str(j, "hostname", p->hostname);
 		lw_rd_k_str(j, "cmdline", p->cmdline);
@@ -553,8 +555,9 @@ int lw_report_build(lw_model *m, const lw_report_opts *o, lw_report_data *out, c
 		snprintf(err, errlen, "'%s': no snapshots", lw_model_db(m)->path);
 		goto out;
 	}
-	const char *exe = c.snaps.v[0].exe, *slash = strrchr(exe, '/');
-	snprintf(out->title, sizeof out->title, "%s", slash ? slash + 1 : exe);
+	if (lw_model_choose_process(m, o->proc, &c.proc, err, errlen) < 0)
+		goto out;
+	snprintf(out->title, sizeof out->title, "%s", c.proc.name);
 	out->n_snapshots = c.snaps.n;
 	for (size_t i = 0; i < c.snaps.n; i++)
 		out->n_dumps += c.snaps.v[i].kind == LWD_KIND_DUMP;

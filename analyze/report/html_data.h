@@ -26,8 +26,9 @@
 
 typedef struct lw_report_opts {
 	size_t n;                   /* rows of each table (growth, top, diff) */
-	int64_t seq;                /* snapshot shown: -1 = the first process's latest */
-	int64_t base_seq;           /* diff base: -1 = the first process's first */
+	const lw_proc_filter *proc; /* the process the page is about (NULL: the watched one) */
+	int64_t seq;                /* snapshot shown: -1 = its latest before teardown */
+	int64_t base_seq;           /* diff base: -1 = its first */
 	const char *base_path;      /* or the base by file (a loaded .lwd), NULL */
 	const char *dump;           /* dump for retainers; NULL = newest loaded dump */
 	char *const *inputs;        /* PATH arguments, listed in the page */

@@ -44,6 +44,7 @@ typedef struct lw_rd_ctx {
 	const lw_report_opts *o;
 	lw_report_data *out;
 	lw_proc_list procs;
+	lw_proc_choice proc;     /* the process the page is about */
 	lw_snapshot_list snaps;
 	lw_series_list ser;
 	/* growth: the ranking `leakwatch growth` prints (growth.h) */

@@ -152,9 +152,9 @@ int lw_rd_write_growth(const lw_rd_ctx *c, lw_json *j)
 	lw_json_obj_end(j);
 	lw_json_key(j, "skipped_pids");
 	lw_json_arr_begin(j);
-	for (size_t p = 0; p < c->ser.n; p++)
-		if (c->ser.v[p].n_snaps < LW_RD_MIN_SNAPSHOTS)
-			lw_json_int(j, c->ser.v[p].pid);
+	for (size_t p = 0; p < c->growth.n_procs; p++)
+		if (c->growth.procs[p].skipped)
+			lw_json_int(j, c->growth.procs[p].ser->pid);
 	lw_json_arr_end(j);
 	lw_json_key(j, "rows");
 	lw_json_arr_begin(j);
@@ -182,26 +182,38 @@ static void growth_progress(void *arg, size_t done, size_t total)
 	lw_rd_progress(arg, "judging growth", done, total);
 }
 
+/* The ranking of the page's program: the process it is about and that
+ * program's restarts (lw_model_program), as `growth` ranks them. */
 int lw_rd_growth_run(lw_rd_ctx *c)
 {
-	size_t best = 0, usable = 0;
-	for (size_t p = 0; p < c->ser.n; p++) {
-		best = c->ser.v[p].n_snaps > best ? c->ser.v[p].n_snaps : best;
-		usable += c->ser.v[p].n_snaps >= LW_RD_MIN_SNAPSHOTS;
-	}
-	if (!usable) {
-		snprintf(c->growth_note, sizeof c->growth_note,
-			 "growth needs at least %d snapshots of one process; the most any "
-			 "process has is %zu", LW_RD_MIN_SNAPSHOTS, best);
-		return 0;
-	}
+	lw_proc_choice prog = c->proc;   /* its "also in" count stays the page's */
+	int64_t *ids = NULL;
+	size_t n_ids = 0;
+	int rc = lw_model_program(c->m, &prog, &ids, &n_ids);
+	if (rc < 0)
+		return rc;
 	lw_growth_opts go;
 	lw_growth_opts_default(&go);
 	go.min_snaps = LW_RD_MIN_SNAPSHOTS;
+	go.only = ids;
+	go.n_only = n_ids;
 	go.progress = growth_progress;
 	go.progress_arg = c;
-	if (lw_growth_rank(&c->ser, &go, &c->growth) < 0)
-		return -ENOMEM;
+	rc = lw_growth_rank(&c->ser, &go, &c->growth);
+	free(ids);
+	if (rc < 0)
+		return rc;
+	size_t usable = 0;
+	for (size_t p = 0; p < c->growth.n_procs; p++)
+		usable += !c->growth.procs[p].skipped;
+	if (!usable) {
+		snprintf(c->growth_note, sizeof c->growth_note,
+			 "growth needs at least %d snapshots of one process; the most %s%s "
+			 "(pid %" PRIu32 ") has is %zu", LW_RD_MIN_SNAPSHOTS,
+			 n_ids > 1 ? "any process named " : "", c->proc.name, c->proc.pid,
+			 c->growth.best_snaps);
+		return 0;
+	}
 	for (size_t i = 0; i < LW_N_VERDICTS; i++)
 		c->counts[i] = c->growth.counts[i];
 	size_t shown = c->growth.n_sites < c->o->n ? c->growth.n_sites : c->o->n;
@@ -248,8 +260,8 @@ static long sel_find(const lw_rd_ctx *c, long snap_index)
 }
 
 /* The base of the diff: --base FILE (a loaded snapshot, by path), --base SEQ,
- * or the first snapshot of the first process. */
-static long pick_base(lw_rd_ctx *c, size_t n_first, char *err, size_t errlen)
+ * or the first snapshot of the process the page is about (at index lo). */
+static long pick_base(lw_rd_ctx *c, size_t lo, size_t n_first, char *err, size_t errlen)
 {
 	const lw_report_opts *o = c->o;
 	if (o->base_path) {
@@ -265,23 +277,27 @@ static long pick_base(lw_rd_ctx *c, size_t n_first, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->base_seq >= 0) {
-		int64_t id = lw_report_pick_snapshot(c->m, o->base_seq, err, errlen);
+		int64_t id = lw_report_pick_snapshot(c->m, c->proc.process_id, o->base_seq, err,
+						     errlen);
 		return id < 0 ? -1 : snap_index_by_id(c, id);
 	}
-	return n_first ? 0 : -1;
+	return n_first ? (long)lo : -1;
 }
 
 int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 {
 	const lw_snapshot_list *l = &c->snaps;
-	size_t n_first = 0;
-	while (n_first < l->n && l->v[n_first].process_id == l->v[0].process_id)
+	/* the process's snapshots: [lo, lo + n_first) of the list */
+	size_t lo = 0, n_first = 0;
+	while (lo < l->n && l->v[lo].process_id != c->proc.process_id)
+		lo++;
+	while (lo + n_first < l->n && l->v[lo + n_first].process_id == c->proc.process_id)
 		n_first++;
-	int64_t after_id = lw_report_pick_snapshot(c->m, c->o->seq, err, errlen);
+	int64_t after_id = lw_report_pick_snapshot(c->m, c->proc.process_id, c->o->seq, err, errlen);
 	if (after_id < 0)
 		return -1;
 	long after = snap_index_by_id(c, after_id);
-	long base = pick_base(c, n_first, err, errlen);
+	long base = pick_base(c, lo, n_first, err, errlen);
 	if (after < 0 || base < 0)
 		return -1;
 
@@ -300,13 +316,14 @@ int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 			dumps++;
 		}
 	/* the latest snapshot of every other process (restarts, children) */
-	for (size_t i = n_first; i < l->n && c->n_sel < k; i++)
-		if (i + 1 == l->n || l->v[i + 1].process_id != l->v[i].process_id)
+	for (size_t i = 0; i < l->n && c->n_sel < k; i++)
+		if (l->v[i].process_id != c->proc.process_id &&
+		    (i + 1 == l->n || l->v[i + 1].process_id != l->v[i].process_id))
 			sel_add(c, i, "process");
-	/* the rest evenly over the first process */
+	/* the rest evenly over the process the page is about */
 	size_t room = k > c->n_sel ? k - c->n_sel : 0;
 	for (size_t i = 0; i < room && n_first > 1; i++)
-		sel_add(c, (n_first - 1) * (i + 1) / (room + 1), "");
+		sel_add(c, lo + (n_first - 1) * (i + 1) / (room + 1), "");
 	qsort(c->sel, c->n_sel, sizeof *c->sel, cmp_sel);
 	c->after = sel_find(c, after);
 	c->base = base == after ? -1 : sel_find(c, base);
@@ -320,6 +337,8 @@ int lw_rd_select_snapshots(lw_rd_ctx *c, char *err, size_t errlen)
 			return -1;
 		}
 		c->sel[i].loaded = 1;
+		if (c->sel[i].snap->process_id == c->proc.process_id)
+			c->sel[i].prof.proc = &c->proc;   /* top's documents say what `top` says */
 		for (size_t s = 0; s < c->sel[i].prof.n; s++)
 			if (lw_rd_sites_add(c, &c->sel[i].prof.sites[s]) < 0) {
 				snprintf(err, errlen, "out of memory");

@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "hashmap.h"
+#include "report.h"
 #include "strbuf.h"
 
 /* ---- protobuf encoder --------------------------------------------------- */
@@ -424,10 +425,18 @@ static int pp_names_intern(pp_state *st, const lw_profile *p, pp_names *nm)
 		if (!rc)
 			rc = pp_str(st, p->mappings[i].build_id_hex, &nm->m_bid[i]);
 	}
-	char comment[512];
-	snprintf(comment, sizeof(comment), "leakwatch: %s snapshot %" PRIu64 " of pid %u (%s)",
-		 p->snap.kind == LWD_KIND_DUMP ? "dump" : "periodic", p->snap.seq,
-		 p->snap.pid, p->snap.exe ? p->snap.exe : "?");
+	/* what the file is: a dump, a periodic or requested snapshot, or the
+	 * exit snapshot, written after the program's teardown */
+	char comment[512], status[48] = "";
+	const lw_snapshot *s = &p->snap;
+	const char *what = s->kind == LWD_KIND_DUMP ? "dump"
+			   : lw_snapshot_is_exit(s) ? "exit snapshot"
+			   : s->reason == LWD_REASON_INTERVAL ? "periodic snapshot" : "requested snapshot";
+	if (lw_snapshot_is_exit(s))
+		lw_report_exit_phrase(s->exit_status, status, sizeof(status));
+	snprintf(comment, sizeof(comment), "leakwatch: %s %" PRIu64 " of pid %u (%s)%s%s", what,
+		 s->seq, s->pid, s->name ? s->name : "?", status[0] ? ", after teardown, " : "",
+		 status);
 	return rc ? rc : pp_str(st, comment, &nm->comment);
 }
 

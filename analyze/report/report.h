@@ -105,10 +105,30 @@ void lw_diff_json(const lw_profile *before, const lw_profile *after,
 		  enum lw_sample_type sample, const lw_diff_result *r, size_t n, FILE *out);
 
 /* ---- shared helpers ----------------------------------------------------- */
-/* Picks a snapshot of the model: the first process (in lw_model_snapshots
- * order) and, within it, sequence `seq`, or its latest when seq < 0.
- * Returns the snapshot's store id, or -1 with a message in err. */
-int64_t lw_report_pick_snapshot(lw_model *m, int64_t seq, char *err, size_t errlen);
+/* Picks a snapshot of process process_id (lw_model_choose_process):
+ * sequence `seq`, or when seq < 0 its latest before teardown — the exit
+ * snapshot comes after the program freed what it held, so it is the
+ * default only when the process wrote nothing else. Returns the
+ * snapshot's store id, or -1 with a message in err. */
+int64_t lw_report_pick_snapshot(lw_model *m, int64_t process_id, int64_t seq, char *err,
+				size_t errlen);
+/* How a process ended, for the reader: "exit status 3" ("exit status
+ * unknown" for -1). Returns buf. */
+const char *lw_report_exit_phrase(int status, char *buf, size_t len);
+/* A snapshot's reason (LWD_REASON_*) in JSON: "interval", "exit", "signal",
+ * "api". */
+const char *lw_report_reason_name(uint32_t reason);
+/* The lines a report prints about the process it shows (c) when there is
+ * something to say: how it ended (its exit snapshot, when `shown` is not
+ * that one), the program it exec'd from, and the other processes of the
+ * inputs in one line ("also in WHERE: 40 other processes (readlink ×38,
+ * …); --pid/--exe to choose"); each prefixed, wrapped to width columns
+ * (continuation lines indented by two spaces). */
+void lw_report_print_process(const lw_proc_choice *c, const lw_snapshot *shown,
+			     const char *prefix, int width, FILE *out);
+/* The JSON object a report writes under "processes": the choice, how the
+ * process ended, the others by name (shape in docs/CLI.md). */
+void lw_report_json_process(lw_json *j, const lw_proc_choice *c);
 /* The wrappers an output folded, so folding is never silent: the line
  * "Wrappers folded into their callers: a, b" (nothing when n == 0), and
  * the JSON key "wrappers" with its array (always). */

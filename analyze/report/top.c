@@ -203,7 +203,7 @@ void lw_top_print(const lw_profile *p, const lw_top_opts *o, const lw_top_result
 	if (width < 60)
 		width = 60;
 	size_t shown = n < r->n_rows ? n : r->n_rows;
-	char a[64], b[64], c[64], d[64], e[64], snap[160], line[512];
+	char a[64], b[64], c[64], d[64], e[64], snap[256], line[512];
 	lw_rep_snap_desc(&p->snap, snap, sizeof(snap));
 	snprintf(line, sizeof(line), "Showing %zu of %zu %s, %s %s total, %s", shown, r->n_rows,
 		 by_noun(o), lw_sample_type_name(o->sample),
@@ -211,12 +211,16 @@ void lw_top_print(const lw_profile *p, const lw_top_opts *o, const lw_top_result
 	char *cut = strstr(line, ", dump ");
 	if (!cut)
 		cut = strstr(line, ", snapshot ");
+	if (!cut)
+		cut = strstr(line, ", exit snapshot ");
 	if (strlen(line) > (size_t)width && cut) {
 		*cut = 0;
 		fprintf(out, "%s\n%s\n", line, cut + 2);
 	} else {
 		fprintf(out, "%s\n", line);
 	}
+	if (p->proc)
+		lw_report_print_process(p->proc, &p->snap, "", width, out);
 	if (o->focus)
 		fprintf(out, "Focus '%s': %zu of %zu sites, %s (%s of total)\n",
 			o->focus_text ? o->focus_text : "", r->n_sites_kept, r->n_sites,
@@ -306,6 +310,10 @@ void lw_top_json(const lw_profile *p, const lw_top_opts *o, const lw_top_result 
 		       : o->sort == LW_TOP_SORT_RETAINED && o->retained ? "retained" : "flat");
 	lw_json_key(j, "snapshot");
 	lw_rep_json_snapshot(j, &p->snap);
+	if (p->proc) {
+		lw_json_key(j, "processes");
+		lw_report_json_process(j, p->proc);
+	}
 	lw_json_key(j, "total");
 	lw_json_num(j, r->total);
 	lw_json_key(j, "focus");

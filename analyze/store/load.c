@@ -88,6 +88,7 @@ static int put_snapshot(lw_loader *L)
 	sqlite3_bind_int64(st, 16, (int64_t)f->n_live);
 	sqlite3_bind_text(st, 17, L->path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 18, (int64_t)f->file_size);
+	sqlite3_bind_int64(st, 19, pr->exit_status);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_fail(L, "inserting the snapshot");
 	L->snapshot_id = sqlite3_last_insert_rowid(L->db->h);

@@ -38,6 +38,7 @@ static const char schema_sql[] =
 	" alloc_calls INTEGER NOT NULL, free_calls INTEGER NOT NULL,"
 	" n_stacks INTEGER NOT NULL, n_live INTEGER NOT NULL,"
 	" path TEXT NOT NULL, file_size INTEGER NOT NULL,"
+	" exit_status INTEGER NOT NULL,"
 	" UNIQUE(process_id, seq));"
 	"CREATE TABLE IF NOT EXISTS inputs(path TEXT PRIMARY KEY);"
 	"CREATE TABLE IF NOT EXISTS files("

@@ -20,9 +20,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PUT_SNAPSHOT] = "INSERT INTO snapshots(process_id, seq, kind, reason, wall_ns, mono_ns,"
 			    " t_s, sample_rate, rss_bytes, peak_rss_bytes, heap_committed,"
 			    " heap_peak_committed, alloc_calls, free_calls, n_stacks, n_live,"
-			    " path, file_size)"
+			    " path, file_size, exit_status)"
 			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-			    " ?15, ?16, ?17, ?18)",
+			    " ?15, ?16, ?17, ?18, ?19)",
 	[ST_PUT_MODULE] = "INSERT OR IGNORE INTO modules(process_id, path, build_id, load_bias,"
 			  " start, end, first_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_PUT_SEGMENT] = "INSERT OR IGNORE INTO segments(module_id, prot, start, end, file_offset,"

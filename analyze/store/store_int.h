@@ -29,7 +29,7 @@
 #include "site.h"
 #include "symbols.h"
 
-#define LW_DB_SCHEMA_VERSION 2
+#define LW_DB_SCHEMA_VERSION 3
 #define LW_DB_APP_ID 0x4c574442   /* "LWDB" in PRAGMA application_id */
 
 /* ---- stmt.c ---------------------------------------------------------------- */

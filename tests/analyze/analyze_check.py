@@ -255,8 +255,10 @@ def t_run(c):
     # relative -o is reported absolute
     r = c.leakwatch("run", "-o", "rel", "--", "/bin/true", cwd=c.tmp)
     check(r.returncode == 0 and f"writing to {c.path('rel')}" in r.stderr, r.stderr)
-    r = c.leakwatch("run", "--", c.path("no-such-program"))
+    r = c.leakwatch("run", "--", c.path("no-such-program"), cwd=c.tmp)
     check(r.returncode == 127 and "no-such-program" in r.stderr, f"{r.returncode} {r.stderr}")
+    left = [n for n in os.listdir(c.tmp) if n.startswith("leakwatch.")]
+    check(not left, f"a program that could not start left {left}")
     r = c.leakwatch("run", "--rate", "lots", "--", "/bin/true")
     check(r.returncode == 2 and "--rate lots" in r.stderr, r.stderr)
     r = c.leakwatch("run")

@@ -80,7 +80,9 @@ def main():
         return 1
     with tempfile.TemporaryDirectory(prefix="lw-growth-") as tmp:
         # 0. deterministic input: reports_gen's process A (6 snapshots, one a
-        #    minute) and B (one snapshot: too few, skipped with a note).
+        #    minute), the one chosen, and B (one snapshot), the same program
+        #    started again: ranked with A (listed as too few), named in the
+        #    line of other processes only with --pid A.
         gen = os.path.join(tmp, "gen")
         os.mkdir(gen)
         p = subprocess.run([GEN, gen], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -104,8 +106,14 @@ def main():
             check(all(r["verdict"] != "leak" for r in rows[1:]),
                   f"reports_gen: more than one leak: {summary(rows)}")
         p = growth(tmp, gen)
-        check(p.returncode == 0 and "(too few, skipped)" in p.stdout,
+        check(p.returncode == 0 and "process 4242 (reports_gen): 6 snapshots" in p.stdout
+              and "process 5353 (reports_gen): 1 snapshot over 0.0s (too few, skipped)"
+              in p.stdout and "other process" not in p.stdout,
               f"reports_gen human: exit {p.returncode}:\n{p.stdout}{p.stderr}")
+        p = growth(tmp, gen, "--pid", "4242")
+        check(p.returncode == 0 and ": 1 other process (reports_gen)" in p.stdout
+              and p.stdout.count("process ") == 2 and "process 5353" not in p.stdout,
+              f"reports_gen --pid 4242: exit {p.returncode}:\n{p.stdout}{p.stderr}")
         p = growth(tmp, os.path.join(gen, "b"))
         check(p.returncode == 1 and "at least 3 snapshots" in p.stderr
               and p.stderr.count("\n") == 1,

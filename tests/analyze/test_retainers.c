@@ -468,7 +468,8 @@ static void test_top_retained(const char *dump)
 	lw_db *db = NULL;
 	lw_model *m = NULL;
 	lw_profile prof;
-	if (lw_cmd_open_profile(paths, 1, -1, NULL, &db, &m, &prof) != 0) {
+	lw_proc_choice proc;
+	if (lw_cmd_open_profile(paths, 1, -1, NULL, &db, &m, &proc, &prof) != 0) {
 		CHECK(0, "open profile of %s", dump);
 		return;
 	}

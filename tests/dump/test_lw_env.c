@@ -123,12 +123,44 @@ static void test_read(void)
 	       strstr(rejected, "LEAKWATCH_SIGNAL=KILL (") != NULL && strstr(rejected, "; USR2);"),
 	       "rejected: %s", rejected);
 
+	static const char *const family[] = {
+		"LEAKWATCH_CHILDREN=none", "LEAKWATCH_PARENT=00000000000000ff:/w/make.7", NULL };
+	fake_env = family;
+	rejected[0] = '\0';
+	lw_env_read(&e, fake_get, fake_bad, NULL);
+	CHECK(e.children == LW_CHILDREN_NONE && e.parent_run_id == 255 && e.parent_dir != NULL &&
+	      strcmp(e.parent_dir, "/w/make.7") == 0 && rejected[0] == '\0');
+	static const char *const bad_family[] = {
+		"LEAKWATCH_CHILDREN=some", "LEAKWATCH_PARENT=ff:/w", NULL };
+	fake_env = bad_family;
+	lw_env_read(&e, fake_get, fake_bad, NULL);
+	CHECK(e.children == LW_CHILDREN_ALL && e.parent_dir == NULL && e.parent_run_id == 0);
+	CHECK(strstr(rejected, "LEAKWATCH_CHILDREN=some (all or none; all);") != NULL &&
+	       strstr(rejected, "LEAKWATCH_PARENT=ff:/w (") != NULL, "rejected: %s", rejected);
+	const char *bad_parents[] = { "00000000000000FF:/w", "00000000000000ff:w",
+				      "00000000000000ff/w", "00000000000000f:/w", "" };
+	for (size_t i = 0; i < sizeof(bad_parents) / sizeof(bad_parents[0]); i++) {
+		int okp;
+		lw_env_check(LW_ENV_PARENT, bad_parents[i], &okp);
+		CHECK(!okp, "LEAKWATCH_PARENT '%s' accepted", bad_parents[i]);
+	}
+
 	int ok = -1;
 	CHECK(lw_env_check(LW_ENV_RATE, "64K", &ok) != NULL && ok == 1);
 	CHECK(lw_env_check(LW_ENV_RATE, "64Q", &ok) != NULL && ok == 0);
 	CHECK(lw_env_check(LW_ENV_SIGNAL, "KILL", &ok) != NULL && ok == 0);
 	CHECK(lw_env_check(LW_ENV_INTERVAL, "", &ok) != NULL && ok == 0);
 	CHECK(lw_env_check("LEAKWATCH_NOPE", "1", &ok) == NULL && ok == 0);
+}
+
+/* lw_env_outdir with only LEAKWATCH_DIR set (NULL: unset) */
+static int outdir(char *buf, size_t cap, const char *cwd, const char *dir, const char *exe,
+		  uint64_t pid)
+{
+	struct lw_env e;
+	lw_env_defaults(&e);
+	e.dir = dir;
+	return lw_env_outdir(buf, cap, cwd, &e, exe, pid);
 }
 
 static void test_names(void)
@@ -144,23 +176,44 @@ static void test_names(void)
 	CHECK(lw_env_leaf(buf, sizeof(buf), NULL, 0) == 9 && strcmp(buf, "unknown.0") == 0);
 	CHECK(lw_env_leaf(buf, 5, "/bin/ls", 42) == -ENAMETOOLONG && strlen(buf) < 5);
 
-	CHECK(lw_env_outdir(buf, sizeof(buf), "/w", NULL, "/usr/bin/ls", 7) > 0 &&
+	CHECK(outdir(buf, sizeof(buf), "/w", NULL, "/usr/bin/ls", 7) > 0 &&
 	      strcmp(buf, "/w/leakwatch.ls.7") == 0);
-	CHECK(lw_env_outdir(buf, sizeof(buf), "/", "", "ls", 7) > 0 &&
+	CHECK(outdir(buf, sizeof(buf), "/", "", "ls", 7) > 0 &&
 	      strcmp(buf, "/leakwatch.ls.7") == 0);
-	CHECK(lw_env_outdir(buf, sizeof(buf), "/w", "out/x", "ls", 7) > 0 &&
+	CHECK(outdir(buf, sizeof(buf), "/w", "out/x", "ls", 7) > 0 &&
 	      strcmp(buf, "/w/out/x") == 0);
-	CHECK(lw_env_outdir(buf, sizeof(buf), NULL, "/abs", "ls", 7) > 0 &&
+	CHECK(outdir(buf, sizeof(buf), NULL, "/abs", "ls", 7) > 0 &&
 	      strcmp(buf, "/abs") == 0);
-	CHECK(lw_env_outdir(buf, sizeof(buf), NULL, "rel", "ls", 7) == -EINVAL);
-	CHECK(lw_env_outdir(buf, sizeof(buf), "relative", NULL, "ls", 7) == -EINVAL);
+	CHECK(outdir(buf, sizeof(buf), NULL, "rel", "ls", 7) == -EINVAL);
+	CHECK(outdir(buf, sizeof(buf), "relative", NULL, "ls", 7) == -EINVAL);
 	char longdir[200];
 	memset(longdir, 'd', sizeof(longdir) - 1);
 	longdir[0] = '/';
 	longdir[sizeof(longdir) - 1] = '\0';
-	CHECK(lw_env_outdir(buf, sizeof(buf), "/w", longdir, "ls", 7) == -ENAMETOOLONG);
-	CHECK(lw_env_outdir(buf, sizeof(buf), longdir, NULL, "ls", 7) == -ENAMETOOLONG &&
+	CHECK(outdir(buf, sizeof(buf), "/w", longdir, "ls", 7) == -ENAMETOOLONG);
+	CHECK(outdir(buf, sizeof(buf), longdir, NULL, "ls", 7) == -ENAMETOOLONG &&
 	      strlen(buf) < sizeof(buf));
+
+	/* a program started by a watched process nests in the directory it was
+	 * given, whatever LEAKWATCH_DIR says */
+	struct lw_env e;
+	lw_env_defaults(&e);
+	e.dir = "/elsewhere";
+	e.parent_dir = "/w/out";
+	e.parent_run_id = 0x1234;
+	CHECK(lw_env_outdir(buf, sizeof(buf), "/cwd", &e, "/usr/bin/gcc", 99) > 0 &&
+	      strcmp(buf, "/w/out/gcc.99") == 0);
+	char entry[128];
+	CHECK(lw_env_parent_entry(entry, sizeof(entry), 0x1234, "/w/out") > 0 &&
+	      strcmp(entry, "LEAKWATCH_PARENT=0000000000001234:/w/out") == 0);
+	/* what the shim writes, the shim reads back */
+	struct lw_env back;
+	lw_env_defaults(&back);
+	int okb;
+	const struct lw_env_var *v = lw_env_check(LW_ENV_PARENT, entry + strlen(LW_ENV_PARENT) + 1, &okb);
+	CHECK(v != NULL && okb && v->parse(entry + strlen(LW_ENV_PARENT) + 1, &back) == 0 &&
+	      back.parent_run_id == 0x1234 && strcmp(back.parent_dir, "/w/out") == 0);
+	CHECK(lw_env_parent_entry(entry, 20, 1, "/w/out") == -ENAMETOOLONG);
 }
 
 int main(void)

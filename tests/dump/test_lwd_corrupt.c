@@ -247,8 +247,12 @@ static const corruption table[] = {
 	{ "sample_rate 0", 2, W_PAYLOAD, LWD_SEC_PROCESS, 48, 8, 0, 1, NULL, LWD_EFORMAT, "sample_rate is 0" },
 	{ "reason 0", 2, W_PAYLOAD, LWD_SEC_PROCESS, 120, 4, 0, 1, NULL, LWD_EFORMAT, "PROCESS record 0: unknown reason 0" },
 	{ "reason 5", 2, W_PAYLOAD, LWD_SEC_PROCESS, 120, 4, 5, 1, NULL, LWD_EFORMAT, "unknown reason 5" },
-	{ "process reserved", 2, W_PAYLOAD, LWD_SEC_PROCESS, 124, 4, 1, 1, NULL, LWD_EFORMAT,
-	  "PROCESS record 0: reserved field is not zero" },
+	{ "exit_status without the known bit", 2, W_PAYLOAD, LWD_SEC_PROCESS, 124, 4, 1, 1, NULL,
+	  LWD_EFORMAT, "PROCESS record 0: exit_status 0x1 is neither 0 nor 0x100 + a status" },
+	{ "exit_status beyond 8 bits", 2, W_PAYLOAD, LWD_SEC_PROCESS, 124, 4, 0x200, 1, NULL,
+	  LWD_EFORMAT, "PROCESS record 0: exit_status 0x200 is neither" },
+	{ "exit_status outside an exit snapshot", 2, W_PAYLOAD, LWD_SEC_PROCESS, 124, 4, 0x103, 1,
+	  NULL, LWD_EFORMAT, "PROCESS record 0: exit_status 0x103 is neither" },
 };
 
 static void patch(uint8_t *p, int width, uint64_t v)

@@ -83,6 +83,7 @@ static void check_sample(const lw_file *f, uint32_t kind, const lws_opts *o)
 	CHECK(f->process.alloc_calls == p.alloc_calls);
 	CHECK(f->process.free_calls == p.free_calls);
 	CHECK(f->process.reason == p.reason);
+	CHECK(f->process.exit_status == 0);
 
 	CHECK(f->n_modules == LWS_N_MODULES);
 	for (size_t i = 0; i < f->n_modules && i < LWS_N_MODULES; i++) {
@@ -401,6 +402,7 @@ static int fill_empty_strtab(lw_writer *w, void *arg)
 	p.sample_rate = 1;
 	p.exe_module = LWD_NONE;
 	p.reason = LWD_REASON_EXIT;
+	p.exit_status = LWD_EXIT_STATUS_KNOWN | 255;
 	lw_writer_section_begin(w, LWD_SEC_PROCESS, 0, 1);
 	lw_writer_put_process(w, &p);
 	return lw_writer_section_end(w);
@@ -418,6 +420,8 @@ static void test_minimal(void)
 	if (!rc) {
 		CHECK(!strcmp(f->process.exe, "") && !strcmp(f->process.hostname, ""));
 		CHECK(f->process.exe_module == LWD_NONE);
+		CHECK(f->process.reason == LWD_REASON_EXIT);
+		CHECK(f->process.exit_status == (LWD_EXIT_STATUS_KNOWN | 255));
 		CHECK(f->n_modules == 0 && f->n_stacks == 0 && f->n_counters == 0);
 	}
 	lw_file_free(f);

@@ -304,6 +304,11 @@ static void print_file(FILE *o, const struct opts *op, const char *path, const l
 		json_str(o, p->cmdline);
 		fputs(", \"hostname\": ", o);
 		json_str(o, p->hostname);
+		/* the status passed to exit(), or null when the file does not say */
+		if (p->exit_status & LWD_EXIT_STATUS_KNOWN)
+			fprintf(o, ", \"exit_status\": %u", p->exit_status & 0xffu);
+		else
+			fputs(", \"exit_status\": null", o);
 		fputs("},\n  \"modules\": [", o);
 		for (size_t i = 0; i < f->n_modules; i++) {
 			const lw_module *m = &f->modules[i];

@@ -11,7 +11,8 @@ Tests (run as `test_process.py NAME --inspect BIN --apps DIR`):
   fork_exec_true          fork + exec of /bin/true: exit status 0, parent fine
   fork_stress             100 forks while two threads hammer malloc/free/realloc
                           (shim locks likely held at fork): no deadlock, every
-                          child exits 0, children that exit() write a snapshot
+                          child exits 0, children that exit() holding a block
+                          write a final snapshot, the others leave nothing
   fork_stress_rate1       the same with LEAKWATCH_RATE=1 (a lock on every call)
   signal_dump             SIGUSR2 during allocation-heavy work writes a dump
   signal_burst            50 SIGUSR2 at once: at least one dump, no crash or
@@ -135,13 +136,18 @@ def stress(ctx, rate, forks):
     parent = ctx.inspect(out)
     check_common(parent)
     exit_file(parent)
-    # children forks 7, 15, ... leave with exit(): each writes a final snapshot
+    # children 7, 15, ... leave with exit() holding a block: each writes a
+    # final snapshot; children 3, 11, ... leave with exit() holding nothing
+    # they allocated, and the others with _exit(): no files, no directory
     files = ctx.inspect(out, recursive=True, symbols=False)
     child_exits = {f['process']['pid'] for f in files
                    if f['process']['reason'] == 'exit' and f['process']['pid'] != parent[0]['process']['pid']}
     want = forks // 8
     check(len(child_exits) == want, '%d children wrote a final snapshot, expected %d'
           % (len(child_exits), want))
+    dirs = [d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))]
+    check(len(dirs) == want, '%d child directories for %d children that hold a block: %s'
+          % (len(dirs), want, dirs))
     for f in files:
         if f['process']['pid'] != parent[0]['process']['pid']:
             check(f['process']['parent_run_id'] == parent[0]['run_id'],
