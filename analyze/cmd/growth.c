@@ -1,19 +1,24 @@
 /* cmd/growth.c — `leakwatch growth PATH... [-n N] [--sample inuse_space|
- * inuse_objects] [--min-snapshots K] [--fail-on-leak] [--json]`.
+ * inuse_objects] [--min-snapshots K] [--watch-for SIZE] [--fail-on-leak]
+ * [--json] [--pid PID] [--exe NAME] [--wrapper REGEX] [--no-wrappers]`.
  *
- * Role: reads every process's time series (model.h lw_model_series), judges
- * each site's series with stats.c (lw_growth_analyze, then one
- * Benjamini–Hochberg adjustment over all sites of all processes), ranks the
- * sites most suspect first and prints them. The method and the JSON
- * contract are in docs/GROWTH.md.
+ * Role: opens the inputs as a model (args.h lw_cmd_open: the site model
+ * with wrappers folded), chooses the process (lw_cmd_choose: the watched
+ * one by default), reads the time series of that program and its restarts
+ * (model.h lw_model_program; with --pid that process alone), has
+ * growth.h judge, adjust and rank them (lw_growth_rank: the same report
+ * `leakwatch report` draws), and prints it: per process what it could
+ * have seen (detection limit, how long to watch), then the ranked sites
+ * with a sparkline and each site's own detection limit. The method and the
+ * JSON contract are in docs/GROWTH.md.
  *
- * Ranking: verdict (leak, growing, plateau, stable), then slope (largest
- * first), then latest value. Exit status: 0, or 3 with --fail-on-leak when
- * any site (shown or not) is a leak; 1 on errors, 2 on usage errors.
- * Hot path: the per-site analysis (progress bar on a terminal).
+ * Exit status: 0, or 3 with --fail-on-leak when any site (shown or not) is
+ * a leak; 1 on errors, 2 on usage errors.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +28,11 @@
 #include "db.h"
 #include "errors.h"
 #include "frame.h"
+#include "growth.h"
 #include "json.h"
 #include "model.h"
 #include "progress.h"
 #include "report.h"
-#include "stats.h"
 #include "table.h"
 #include "text.h"
 #include "units.h"
@@ -39,19 +44,12 @@ typedef struct growth_args {
 	size_t n_paths;
 	uint64_t n;
 	uint64_t min_snaps;
+	uint64_t watch_for;
 	enum lw_sample_type sample;
 	int fail_on_leak;
 	int json;
 	lw_cmd_model model;
 } growth_args;
-
-typedef struct growth_row {
-	const lw_series *ser;
-	size_t site;              /* index into ser->sites */
-	lw_growth_result r;
-	double slope_bytes;       /* Theil–Sen slope of inuse bytes, B/s */
-	double last_bytes, last_objects;
-} growth_row;
 
 static void usage(FILE *out)
 {
@@ -62,6 +60,8 @@ static void usage(FILE *out)
 	      "  -n N                 rows to show (default 20)\n"
 	      "  --sample TYPE        inuse_space (default) or inuse_objects\n"
 	      "  --min-snapshots K    snapshots a process needs to be ranked (default, minimum 3)\n"
+	      "  --watch-for RATE     the leak size (bytes/s, K/M/G) the summary says how long\n"
+	      "                       it takes to see at this rate (default 1K)\n"
 	      "  --fail-on-leak       exit with status 3 when any site is a leak (for CI)\n"
 	      LW_HELP_JSON
 	      LW_PROC_HELP
@@ -71,145 +71,76 @@ static void usage(FILE *out)
 	      "  leakwatch growth leakwatch.myserver.4242 --fail-on-leak\n", out);
 }
 
-static int cmp_rows(const void *a, const void *b)
+/* ---- output helpers --------------------------------------------------------- */
+
+/* Glyphs: Unicode when the locale's character set is UTF-8, else ASCII. */
+typedef struct glyphs {
+	const char *levels[8];
+	const char *ge;
+} glyphs;
+
+static const glyphs utf8_glyphs = {
+	{ "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588" },
+	"\u2265",
+};
+static const glyphs ascii_glyphs = {
+	{ "_", ".", ",", "-", "=", "+", "*", "#" },
+	">=",
+};
+
+static const glyphs *pick_glyphs(void)
 {
-	const growth_row *x = a, *y = b;
-	if (x->r.verdict != y->r.verdict)
-		return (int)x->r.verdict - (int)y->r.verdict;
-	double sx = isnan(x->r.fit.slope) ? -INFINITY : x->r.fit.slope;
-	double sy = isnan(y->r.fit.slope) ? -INFINITY : y->r.fit.slope;
-	if (sx != sy)
-		return sx < sy ? 1 : -1;
-	if (x->r.last != y->r.last)
-		return x->r.last < y->r.last ? 1 : -1;
-	if (x->ser->process_id != y->ser->process_id)
-		return x->ser->process_id < y->ser->process_id ? -1 : 1;
-	return x->ser->sites[x->site].id < y->ser->sites[y->site].id ? -1 : 1;
+	const char *cur = setlocale(LC_CTYPE, NULL);
+	char *saved = cur ? strdup(cur) : NULL;
+	int utf8 = 0;
+	if (setlocale(LC_CTYPE, ""))
+		utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	if (saved) {
+		setlocale(LC_CTYPE, saved);
+		free(saved);
+	}
+	return utf8 ? &utf8_glyphs : &ascii_glyphs;
 }
 
-/* Scratch arrays for one series of n points. */
-typedef struct scratch {
-	double *t, *y, *yb, *obj, *rate;
-} scratch;
-
-static int scratch_init(scratch *s, size_t n)
+/* A sparkline of `width` cells: the series bucketed by time (mean per
+ * cell; an empty cell repeats its left neighbour), scaled from its minimum
+ * (lowest block) to its maximum (full block). A constant series is a row
+ * of lowest blocks. */
+static void print_sparkline(const lw_growth_report *g, const lw_growth_site *s,
+			    const glyphs *gl, int width, FILE *out)
 {
-	s->t = malloc(n * sizeof(double));
-	s->y = malloc(n * sizeof(double));
-	s->yb = malloc(n * sizeof(double));
-	s->obj = malloc(n * sizeof(double));
-	s->rate = malloc(n * sizeof(double));
-	return s->t && s->y && s->yb && s->obj && s->rate ? 0 : -1;
+	const lw_series *ser = s->ser;
+	size_t n = ser->n_snaps;
+	double cell[64], sum[64];
+	int cnt[64];
+	if (width > 64)
+		width = 64;
+	for (int c = 0; c < width; c++) {
+		sum[c] = 0;
+		cnt[c] = 0;
+	}
+	double t0 = ser->snaps[0].t_s, span = ser->snaps[n - 1].t_s - t0;
+	for (size_t k = 0; k < n; k++) {
+		int c = span > 0 ? (int)((ser->snaps[k].t_s - t0) / span * width) : 0;
+		if (c >= width)
+			c = width - 1;
+		if (c < 0)
+			c = 0;
+		sum[c] += lw_growth_site_value(g, s, k);
+		cnt[c]++;
+	}
+	double lo = INFINITY, hi = -INFINITY, prev = 0;
+	for (int c = 0; c < width; c++) {
+		cell[c] = cnt[c] ? sum[c] / cnt[c] : prev;
+		prev = cell[c];
+		lo = fmin(lo, cell[c]);
+		hi = fmax(hi, cell[c]);
+	}
+	for (int c = 0; c < width; c++) {
+		int lvl = hi > lo ? (int)floor((cell[c] - lo) / (hi - lo) * 7.999) : 0;
+		fputs(gl->levels[lvl < 0 ? 0 : lvl > 7 ? 7 : lvl], out);
+	}
 }
-
-static void scratch_free(scratch *s)
-{
-	free(s->t);
-	free(s->y);
-	free(s->yb);
-	free(s->obj);
-	free(s->rate);
-}
-
-/* Analyses every site of every process with enough snapshots. Sites whose
- * series is zero throughout are left out (nothing ever lived there). */
-static int analyse(const lw_series_list *l, const growth_args *a,
-		   const lw_growth_params *prm, growth_row **rows_out,
-		   size_t *n_rows_out)
-{
-	size_t total = 0, maxn = 0;
-	for (size_t p = 0; p < l->n; p++)
-		if (l->v[p].n_snaps >= a->min_snaps) {
-			total += l->v[p].n_sites;
-			if (l->v[p].n_snaps > maxn)
-				maxn = l->v[p].n_snaps;
-		}
-	growth_row *rows = calloc(total ? total : 1, sizeof(*rows));
-	scratch sc;
-	memset(&sc, 0, sizeof(sc));
-	if (!rows || scratch_init(&sc, maxn ? maxn : 1) < 0) {
-		free(rows);
-		scratch_free(&sc);
-		return -1;
-	}
-	lw_progress *prog = lw_progress_new("analysing sites", total);
-	size_t nr = 0, done = 0;
-	int rc = 0;
-	for (size_t p = 0; p < l->n && rc == 0; p++) {
-		const lw_series *s = &l->v[p];
-		size_t n = s->n_snaps;
-		if (n < a->min_snaps)
-			continue;
-		for (size_t k = 0; k < n; k++) {
-			sc.t[k] = s->snaps[k].t_s;
-			sc.rate[k] = (double)s->snaps[k].sample_rate;
-		}
-		for (size_t i = 0; i < s->n_sites; i++, done++) {
-			const lw_values *v = &s->values[i * n];
-			int any = 0;
-			for (size_t k = 0; k < n; k++) {
-				sc.y[k] = lw_values_get(&v[k], a->sample);
-				sc.yb[k] = v[k].inuse_bytes;
-				sc.obj[k] = v[k].inuse_objects;
-				any |= sc.y[k] != 0;
-			}
-			if (!any)
-				continue;
-			lw_growth_input in = { .n = n, .t = sc.t, .y = sc.y, .y_bytes = sc.yb,
-					       .objects = sc.obj, .rate = sc.rate,
-					       .y_is_objects = a->sample == LW_INUSE_OBJECTS };
-			growth_row *row = &rows[nr];
-			row->ser = s;
-			row->site = i;
-			row->last_bytes = v[n - 1].inuse_bytes;
-			row->last_objects = v[n - 1].inuse_objects;
-			if (lw_growth_analyze(&in, prm, &row->r) < 0) {
-				rc = -1;
-				break;
-			}
-			row->slope_bytes = row->r.fit.slope;
-			if (a->sample != LW_INUSE_SPACE) {
-				lw_ts_fit f;
-				if (lw_stats_theil_sen(sc.t, sc.yb, n, 0, &f) < 0) {
-					rc = -1;
-					break;
-				}
-				row->slope_bytes = f.slope;
-			}
-			nr++;
-			if ((done & 63) == 0)
-				lw_progress_update(prog, done);
-		}
-	}
-	lw_progress_done(prog);
-	scratch_free(&sc);
-	if (rc == 0) {
-		/* one multiple-testing adjustment over every site analysed */
-		lw_growth_result *res = malloc((nr ? nr : 1) * sizeof(*res));
-		if (!res)
-			rc = -1;
-		if (rc == 0) {
-			for (size_t i = 0; i < nr; i++)
-				res[i] = rows[i].r;
-			if (lw_growth_adjust(res, nr, prm) < 0)
-				rc = -1;
-			else
-				for (size_t i = 0; i < nr; i++)
-					rows[i].r = res[i];
-		}
-		free(res);
-	}
-	if (rc < 0) {
-		free(rows);
-		return -1;
-	}
-	qsort(rows, nr, sizeof(*rows), cmp_rows);
-	*rows_out = rows;
-	*n_rows_out = nr;
-	return 0;
-}
-
-/* ---- output ----------------------------------------------------------------- */
 
 static const char *fmt_value(enum lw_sample_type t, double v, char *buf, size_t len)
 {
@@ -232,21 +163,6 @@ static const char *fmt_slope(enum lw_sample_type t, double v, char *buf, size_t 
 	return buf;
 }
 
-static const char *fmt_per_hour(enum lw_sample_type t, double v, char *buf, size_t len)
-{
-	char c[32];
-	if (isnan(v)) {
-		snprintf(buf, len, "?");
-		return buf;
-	}
-	if (t == LW_INUSE_SPACE)
-		lw_fmt_sbytes(v * 3600, c, sizeof(c));
-	else
-		lw_fmt_count(v * 3600, c, sizeof(c));
-	snprintf(buf, len, "%s/h", c);
-	return buf;
-}
-
 static const char *fmt_p(double q, char *buf, size_t len)
 {
 	if (isnan(q))
@@ -260,60 +176,104 @@ static const char *fmt_p(double q, char *buf, size_t len)
 	return buf;
 }
 
-static void print_header(const lw_series_list *l, const growth_args *a,
-			 const lw_proc_choice *proc, size_t nr, const growth_row *rows, int width,
-			 FILE *out)
+/* "≥ 3.2 KiB/s"; "any" when the site's figures are exact and noiseless
+ * (every block sampled, nothing but the growth would move them); "-" when
+ * nothing could be seen. */
+static const char *fmt_limit(double bps, const glyphs *gl, char *buf, size_t len)
 {
-	size_t counts[4] = { 0, 0, 0, 0 };
-	for (size_t i = 0; i < nr; i++)
-		counts[rows[i].r.verdict]++;
-	char d[32];
-	for (size_t p = 0; p < l->n; p++) {
-		const lw_series *s = &l->v[p];
-		const char *name = s->name && *s->name ? s->name : "?";
-		double span = s->n_snaps ? s->snaps[s->n_snaps - 1].t_s - s->snaps[0].t_s : 0;
-		fprintf(out, "process %" PRIu32 " (%s): %zu snapshot%s over %s%s\n", s->pid,
-			name, s->n_snaps, s->n_snaps == 1 ? "" : "s",
-			lw_fmt_duration(span, d, sizeof(d)),
-			s->n_snaps < a->min_snaps ? " (too few, skipped)" : "");
+	char r[32];
+	if (!isfinite(bps))
+		snprintf(buf, len, "-");
+	else if (bps == 0)
+		snprintf(buf, len, "any");
+	else
+		snprintf(buf, len, "%s %s", gl->ge, lw_fmt_rate(bps, r, sizeof(r)));
+	return buf;
+}
+
+/* The run summary of one process: what it could see, how long to watch. */
+static void print_process(const lw_growth_report *g, const lw_growth_process *p,
+			  const glyphs *gl, FILE *out)
+{
+	const lw_series *s = p->ser;
+	const char *name = s->name && *s->name ? s->name : "?";
+	char d[32], r[32], w[32], lim[48];
+	fprintf(out, "process %" PRIu32 " (%s): %zu snapshot%s over %s", s->pid,
+		name, p->n_snaps, p->n_snaps == 1 ? "" : "s",
+		lw_fmt_duration(p->span_s, d, sizeof(d)));
+	if (p->skipped) {
+		fputs(" (too few, skipped)\n", out);
+		return;
 	}
+	if (!(p->rate > 1)) {
+		fputs(", every allocation recorded\n", out);
+		return;
+	}
+	fprintf(out, ", rate %s\n", lw_fmt_bytes(p->rate, r, sizeof(r)));
+	if (!isfinite(p->detectable_bytes_per_s)) {
+		fprintf(out, "  too few snapshots to call any site a leak\n");
+		return;
+	}
+	fprintf(out, "  would see a steady leak of small objects %s\n",
+		fmt_limit(p->detectable_bytes_per_s, gl, lim, sizeof(lim)));
+	if (p->watch_s > 0) {
+		lw_fmt_rate(g->opts.watch_slope, w, sizeof(w));
+		fprintf(out, "  at %s, a %s leak needs about %s of snapshots\n", r, w,
+			lw_fmt_duration(p->watch_s, d, sizeof(d)));
+		if (p->watch_rate >= 1)
+			fprintf(out, "  (LEAKWATCH_RATE=%.0f would see it within %s)\n",
+				p->watch_rate, lw_fmt_duration(p->span_s, d, sizeof(d)));
+	}
+}
+
+static void print_rows(const lw_series_list *l, const lw_growth_report *g, const growth_args *a,
+		       const lw_proc_choice *proc, int width, FILE *out)
+{
+	const glyphs *gl = pick_glyphs();
+	if (width < 60)
+		width = 80;
+	for (size_t p = 0; p < g->n_procs; p++)
+		print_process(g, &g->procs[p], gl, out);
 	lw_report_print_process(proc, NULL, "", width, out);
 	lw_report_print_wrappers(l->wrappers, l->n_wrappers, 0, out);
 	fprintf(out, "%zu sites by %s: %zu leak, %zu growing, %zu plateau, %zu stable\n\n",
-		nr, lw_sample_type_name(a->sample), counts[LW_VERDICT_LEAK],
-		counts[LW_VERDICT_GROWING], counts[LW_VERDICT_PLATEAU],
-		counts[LW_VERDICT_STABLE]);
-}
-
-static void print_rows(const lw_series_list *l, const growth_args *a,
-		       const lw_proc_choice *proc, const growth_row *rows, size_t nr, int width,
-		       FILE *out)
-{
-	print_header(l, a, proc, nr, rows, width < 60 ? 80 : width, out);
-	if (nr == 0)
+		g->n_sites, lw_sample_type_name(a->sample), g->counts[LW_VERDICT_LEAK],
+		g->counts[LW_VERDICT_GROWING], g->counts[LW_VERDICT_PLATEAU],
+		g->counts[LW_VERDICT_STABLE]);
+	if (g->n_sites == 0)
 		return;
 	/* a pid column when the rows come from more than one process */
 	int multi = 0;
-	for (size_t i = 1; i < nr; i++)
-		multi |= rows[i].ser != rows[0].ser;
-	if (width < 60)
-		width = 80;
-	fprintf(out, "%4s  %-7s  %11s  %12s  %10s  %6s%s\n", "rank", "verdict", "slope",
-		"per hour", "latest", "q", multi ? "  pid" : "");
-	size_t shown = nr < a->n ? nr : (size_t)a->n;
+	for (size_t i = 1; i < g->n_sites; i++)
+		multi |= g->sites[i].ser != g->sites[0].ser;
+	/* fixed columns take 65 (74 with a pid): the sparkline gets the rest */
+	int spark = width - (multi ? 74 : 65);
+	if (spark < 6)
+		spark = 6;
+	if (spark > 40)
+		spark = 40;
+	fprintf(out, "%4s  %-7s  %11s  %10s  %-*s  %6s  %s\n", "rank", "verdict", "slope",
+		"latest", spark, "trend", "q", multi ? "would see          pid" : "would see");
+	size_t shown = g->n_sites < a->n ? g->n_sites : (size_t)a->n;
 	size_t label_max = (size_t)width - 6;
 	for (size_t i = 0; i < shown; i++) {
-		const growth_row *row = &rows[i];
+		const lw_growth_site *row = &g->sites[i];
 		const lw_site *site = &row->ser->sites[row->site];
-		char s1[48], s2[48], s3[48], s4[32], lab[512];
-		fprintf(out, "%4zu  %-7s  %11s  %12s  %10s  %6s", i + 1,
-			lw_verdict_name(row->r.verdict),
+		char s1[48], s3[48], s4[32], s5[48], lab[512];
+		fprintf(out, "%4zu  %-7s  %11s  %10s  ", i + 1, lw_verdict_name(row->r.verdict),
 			fmt_slope(a->sample, row->r.fit.slope, s1, sizeof(s1)),
-			fmt_per_hour(a->sample, row->r.fit.slope, s2, sizeof(s2)),
-			fmt_value(a->sample, row->r.last, s3, sizeof(s3)),
-			fmt_p(row->r.q, s4, sizeof(s4)));
-		if (multi)
-			fprintf(out, "  %" PRIu32, row->ser->pid);
+			fmt_value(a->sample, row->r.last, s3, sizeof(s3)));
+		print_sparkline(g, row, gl, spark, out);
+		fmt_limit(row->detectable_bytes_per_s, gl, s5, sizeof(s5));
+		fprintf(out, "  %6s  %s", fmt_p(row->r.q, s4, sizeof(s4)), s5);
+		if (multi) {
+			/* pad the limit cell to 15 columns (">= 1023.9 KiB/s";
+			 * the Unicode glyph is one column in three bytes) */
+			double lim = row->detectable_bytes_per_s;
+			int cols = (int)strlen(s5) -
+				   (gl == &utf8_glyphs && isfinite(lim) && lim > 0 ? 2 : 0);
+			fprintf(out, "%*s  %" PRIu32, cols < 15 ? 15 - cols : 0, "", row->ser->pid);
+		}
 		fputc('\n', out);
 		if (site->n_frames == 0) {
 			fprintf(out, "      (no frames)\n");
@@ -324,91 +284,20 @@ static void print_rows(const lw_series_list *l, const growth_args *a,
 			fprintf(out, "        <- %s\n",
 				lw_frame_label(&site->frames[f], label_max - 4, lab, sizeof(lab)));
 	}
-	if (shown < nr)
-		fprintf(out, "(%zu more sites; -n to show more)\n", nr - shown);
+	if (shown < g->n_sites)
+		fprintf(out, "(%zu more sites; -n to show more)\n", g->n_sites - shown);
 }
 
-static void json_num_or_null(lw_json *j, double v)
-{
-	if (isfinite(v))
-		lw_json_num(j, v);
-	else
-		lw_json_null(j);
-}
-
-static void print_json(const growth_args *a, const growth_row *rows, size_t nr, FILE *out)
+static void print_json(const lw_growth_report *g, const growth_args *a, FILE *out)
 {
 	lw_json *j = lw_json_new(out);
 	lw_json_arr_begin(j);
-	size_t shown = nr < a->n ? nr : (size_t)a->n;
+	size_t shown = g->n_sites < a->n ? g->n_sites : (size_t)a->n;
 	for (size_t i = 0; i < shown; i++) {
-		const growth_row *row = &rows[i];
-		const lw_growth_result *r = &row->r;
+		const lw_growth_site *row = &g->sites[i];
 		const lw_site *site = &row->ser->sites[row->site];
 		lw_json_obj_begin(j);
-		lw_json_key(j, "rank");
-		lw_json_int(j, (int64_t)i + 1);
-		lw_json_key(j, "verdict");
-		lw_json_str(j, lw_verdict_name(r->verdict));
-		lw_json_key(j, "slope_bytes_per_s");
-		json_num_or_null(j, row->slope_bytes);
-		lw_json_key(j, "inuse_bytes");
-		lw_json_num(j, row->last_bytes);
-		lw_json_key(j, "inuse_objects");
-		lw_json_num(j, row->last_objects);
-		lw_json_key(j, "sample");
-		lw_json_str(j, lw_sample_type_name(a->sample));
-		lw_json_key(j, "slope_per_s");
-		json_num_or_null(j, r->fit.slope);
-		lw_json_key(j, "slope_ci");
-		lw_json_arr_begin(j);
-		json_num_or_null(j, r->fit.ci_lo);
-		json_num_or_null(j, r->fit.ci_hi);
-		lw_json_arr_end(j);
-		lw_json_key(j, "slope_ci_level");
-		lw_json_num(j, r->fit.conf);
-		lw_json_key(j, "recent_slope_per_s");
-		json_num_or_null(j, r->recent_slope);
-		lw_json_key(j, "p_value");
-		json_num_or_null(j, r->p);
-		lw_json_key(j, "q_value");
-		json_num_or_null(j, r->q);
-		lw_json_key(j, "mk_s");
-		lw_json_num(j, r->mk.s);
-		lw_json_key(j, "n_snapshots");
-		lw_json_int(j, (int64_t)r->n);
-		lw_json_key(j, "span_s");
-		lw_json_num(j, r->span_s);
-		lw_json_key(j, "rise");
-		lw_json_num(j, r->rise_level);
-		lw_json_key(j, "checks");
-		lw_json_obj_begin(j);
-		lw_json_key(j, "material");
-		lw_json_bool(j, r->material);
-		lw_json_key(j, "continuing");
-		lw_json_bool(j, r->continuing);
-		lw_json_key(j, "stopped");
-		lw_json_bool(j, r->stopped);
-		lw_json_key(j, "sawtooth");
-		lw_json_bool(j, r->sawtooth);
-		lw_json_key(j, "staircase");
-		lw_json_bool(j, r->staircase);
-		lw_json_key(j, "steps");
-		lw_json_int(j, r->n_jumps);
-		lw_json_key(j, "drawdowns");
-		lw_json_int(j, r->n_drawdowns);
-		lw_json_obj_end(j);
-		lw_json_key(j, "process");
-		lw_json_obj_begin(j);
-		lw_json_key(j, "pid");
-		lw_json_int(j, row->ser->pid);
-		lw_json_key(j, "exe");
-		lw_json_str(j, row->ser->exe);
-		lw_json_key(j, "name");
-		lw_json_str(j, row->ser->name);
-		lw_json_obj_end(j);
-		lw_json_key(j, "site_id");
-		lw_json_int(j, site->id);
+		lw_growth_json_fields(j, g, i);
 		lw_json_key(j, "frames");
 		lw_json_frames(j, site->frames, site->n_frames);
 		lw_report_json_wrappers(j, site->wrappers, site->n_wrappers);
@@ -416,6 +305,12 @@ static void print_json(const growth_args *a, const growth_row *rows, size_t nr, 
 	}
 	lw_json_arr_end(j);
 	lw_json_finish(j);
+}
+
+static void on_progress(void *arg, size_t done, size_t total)
+{
+	(void)total;
+	lw_progress_update(arg, done);
 }
 
 static int growth_run(const growth_args *a)
@@ -429,42 +324,57 @@ static int growth_run(const growth_args *a)
 		lw_cmd_close(db, m, NULL);
 		return 1;
 	}
+	/* the chosen program with its restarts (one family of tests), or with
+	 * --pid the one process */
+	int64_t *ids = NULL;
+	size_t n_ids = 0;
 	lw_series_list l;
-	int rc = lw_model_series_of(m, proc.process_id, &l);
+	int rc = lw_model_program(m, &proc, &ids, &n_ids);
+	if (rc == 0)
+		rc = lw_model_series_of(m, ids, n_ids, &l);
+	free(ids);
 	if (rc < 0) {
 		lw_error("'%s': cannot read the snapshots: %s", a->paths[0], strerror(-rc));
 		lw_cmd_close(db, m, NULL);
 		return 1;
 	}
-	size_t best = 0, usable = 0;
-	for (size_t p = 0; p < l.n; p++) {
-		if (l.v[p].n_snaps > best)
-			best = l.v[p].n_snaps;
-		usable += l.v[p].n_snaps >= a->min_snaps;
-	}
+	lw_growth_opts o;
+	lw_growth_opts_default(&o);
+	o.sample = a->sample;
+	o.min_snaps = a->min_snaps;
+	o.watch_slope = (double)a->watch_for;
+	size_t total = 0;
+	for (size_t p = 0; p < l.n; p++)
+		if (l.v[p].n_snaps >= a->min_snaps)
+			total += l.v[p].n_sites;
+	lw_progress *prog = lw_progress_new("analysing sites", total);
+	o.progress = on_progress;
+	o.progress_arg = prog;
+	lw_growth_report g;
+	rc = lw_growth_rank(&l, &o, &g);
+	lw_progress_done(prog);
 	int status = 1;
-	if (usable == 0) {
-		lw_error("'%s': growth needs at least %" PRIu64 " snapshots of one process; "
-			 "%s (pid %u) has %zu%s", a->paths[0], a->min_snaps, proc.name, proc.pid, best,
-			 proc.n_others ? " (--pid/--exe to choose another)" : "");
-		goto out;
-	}
-	lw_growth_params prm;
-	lw_growth_params_default(&prm);
-	growth_row *rows = NULL;
-	size_t nr = 0;
-	if (analyse(&l, a, &prm, &rows, &nr) < 0) {
+	if (rc < 0) {
 		lw_error("out of memory");
 		goto out;
 	}
+	size_t usable = 0;
+	for (size_t p = 0; p < g.n_procs; p++)
+		usable += !g.procs[p].skipped;
+	if (usable == 0) {
+		lw_error("'%s': growth needs at least %" PRIu64 " snapshots of one process; "
+			 "the most %s%s (pid %" PRIu32 ") has is %zu%s", a->paths[0], a->min_snaps,
+			 l.n > 1 ? "any process named " : "", proc.name, proc.pid, g.best_snaps,
+			 proc.n_others ? " (--pid/--exe to choose another)" : "");
+		lw_growth_report_free(&g);
+		goto out;
+	}
 	if (a->json)
-		print_json(a, rows, nr, stdout);
+		print_json(&g, a, stdout);
 	else
-		print_rows(&l, a, &proc, rows, nr, lw_term_width(), stdout);
-	int leak = 0;
-	for (size_t i = 0; i < nr; i++)
-		leak |= rows[i].r.verdict == LW_VERDICT_LEAK;
-	free(rows);
+		print_rows(&l, &g, a, &proc, lw_term_width(), stdout);
+	int leak = g.counts[LW_VERDICT_LEAK] > 0;
+	lw_growth_report_free(&g);
 	if (fflush(stdout)) {
 		lw_error("cannot write the output");
 		goto out;
@@ -478,10 +388,11 @@ out:
 
 int lw_cmd_growth(int argc, char **argv)
 {
-	enum { OPT_SAMPLE = 256, OPT_MIN, OPT_FAIL, OPT_JSON };
+	enum { OPT_SAMPLE = 256, OPT_MIN, OPT_FAIL, OPT_JSON, OPT_WATCH };
 	static const struct option longopts[] = {
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "min-snapshots", required_argument, NULL, OPT_MIN },
+		{ "watch-for", required_argument, NULL, OPT_WATCH },
 		{ "fail-on-leak", no_argument, NULL, OPT_FAIL },
 		{ "json", no_argument, NULL, OPT_JSON },
 		LW_MODEL_OPTIONS,
@@ -493,6 +404,7 @@ int lw_cmd_growth(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	a.n = 20;
 	a.min_snaps = 3;
+	a.watch_for = 1024;
 	a.sample = LW_INUSE_SPACE;
 	lw_set_command("growth");
 
@@ -522,6 +434,13 @@ int lw_cmd_growth(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_WATCH:
+			if (lw_parse_u64(optarg, &a.watch_for) || a.watch_for == 0) {
+				lw_error("--watch-for '%s': expected bytes per second (K, M, G "
+					 "suffixes), at least 1", optarg);
+				return 2;
+			}
+			break;
 		case OPT_FAIL:
 			a.fail_on_leak = 1;
 			break;
@@ -531,20 +450,10 @@ int lw_cmd_growth(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case ':':
-			lw_error("'%s': missing argument", argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		default: {
-			int r = lw_args_model_option(c, optarg, &a.model);
-			if (r == 1)
-				break;
-			if (r == 2)
+		default:
+			if (lw_args_other(c, argv, &a.model, usage))
 				return 2;
-			lw_error("'%s': unknown option", argv[optind - 1]);
-			usage(stderr);
-			return 2;
-		}
+			break;
 		}
 	}
 	if (optind >= argc) {

@@ -1,14 +1,15 @@
-/* stats.c — Theil–Sen, Mann–Kendall, Benjamini–Hochberg, the sampling-noise
- * model and the growth verdict (docs/GROWTH.md explains the method).
+/* stats.c — Theil–Sen, Mann–Kendall, Benjamini–Hochberg, binomial and gamma
+ * tails, Poisson intervals and the sampling variance: statistics only; the
+ * verdict built on them is trend.c (docs/GROWTH.md explains the method).
  *
  * Invariants: inputs are never modified; every function allocates its own
  * scratch space and frees it before returning. Results are deterministic:
  * the randomized slope selection seeds its generator from n.
  * Locks: none. The exact Mann–Kendall null distributions are cached in a
  * static table built on first use (single-threaded analyzer).
- * Hot path: lw_growth_analyze runs once per site; for 1,000 snapshots it is
- * dominated by the slope selection (a few O(n log n) passes plus an
- * enumeration of about n^1.5 pairs).
+ * Hot path: the slope selection, run a few times per site by
+ * lw_growth_analyze; for 1,000 snapshots a few O(n log n) passes plus an
+ * enumeration of about n^1.5 pairs.
  */
 #include "stats.h"
 
@@ -603,6 +604,12 @@ int lw_stats_theil_sen(const double *x, const double *y, size_t n,
 	return theil_sen_impl(x, y, n, conf, NULL, out);
 }
 
+int lw_stats_theil_sen_mk(const double *x, const double *y, size_t n, double conf,
+			  const lw_mk *mk, lw_ts_fit *out)
+{
+	return theil_sen_impl(x, y, n, conf, mk, out);
+}
+
 /* mk_in: the Mann–Kendall result of the same data, if already known. */
 static int theil_sen_impl(const double *x, const double *y, size_t n,
 			  double conf, const lw_mk *mk_in, lw_ts_fit *out)
@@ -875,6 +882,143 @@ int lw_stats_bh(const double *p, size_t n, double *q)
 	return 0;
 }
 
+/* ---- counts -------------------------------------------------------------- */
+
+/* Continued fraction of the regularized incomplete beta function (modified
+ * Lentz); converges fast for x < (a + 1)/(a + b + 2). */
+static double beta_cf(double a, double b, double x)
+{
+	const double tiny = 1e-300, eps = 1e-15;
+	double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+	if (fabs(d) < tiny)
+		d = tiny;
+	d = 1.0 / d;
+	double h = d;
+	for (int m = 1; m <= 500; m++) {
+		double m2 = 2.0 * m;
+		double aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
+		d = 1.0 + aa * d;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = 1.0 + aa / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1.0 / d;
+		h *= d * c;
+		aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
+		d = 1.0 + aa * d;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = 1.0 + aa / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1.0 / d;
+		double del = d * c;
+		h *= del;
+		if (fabs(del - 1.0) < eps)
+			break;
+	}
+	return h;
+}
+
+double lw_stats_beta_inc(double a, double b, double x)
+{
+	if (!(a > 0 && b > 0) || isnan(x))
+		return NAN;
+	if (x <= 0)
+		return 0;
+	if (x >= 1)
+		return 1;
+	double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+	if (x < (a + 1.0) / (a + b + 2.0))
+		return exp(lbt) * beta_cf(a, b, x) / a;
+	return 1.0 - exp(lbt) * beta_cf(b, a, 1.0 - x) / b;
+}
+
+double lw_stats_binom_sf(double k, double m, double pr)
+{
+	if (isnan(k) || isnan(m) || !(m >= 0) || !(pr >= 0 && pr <= 1))
+		return NAN;
+	if (k <= 0)
+		return 1;
+	if (k > m)
+		return 0;
+	/* P(X >= k) = I_pr(k, m - k + 1), continuous in k and m */
+	return lw_stats_beta_inc(k, m - k + 1, pr);
+}
+
+/* Regularized lower incomplete gamma P(a, x): series below a + 1, Lentz's
+ * continued fraction for Q above. */
+static double gamma_p(double a, double x)
+{
+	if (!(x > 0))
+		return 0;
+	double lg = lgamma(a);
+	if (x < a + 1) {
+		double sum = 1 / a, term = sum;
+		for (int n = 1; n < 1000; n++) {
+			term *= x / (a + n);
+			sum += term;
+			if (fabs(term) < fabs(sum) * 1e-15)
+				break;
+		}
+		return sum * exp(-x + a * log(x) - lg);
+	}
+	const double tiny = 1e-300;
+	double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+	for (int i = 1; i < 1000; i++) {
+		double an = -i * (i - a);
+		b += 2;
+		d = an * d + b;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = b + an / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1 / d;
+		double del = d * c;
+		h *= del;
+		if (fabs(del - 1) < 1e-15)
+			break;
+	}
+	return 1 - exp(-x + a * log(x) - lg) * h;
+}
+
+/* x with P(a, x) = q (bisection on the monotone cdf, then to 1e-12). */
+static double gamma_quantile(double a, double q)
+{
+	double lo = 0, hi = a + 10 * sqrt(a) + 10;
+	while (gamma_p(a, hi) < q)
+		hi *= 2;
+	for (int i = 0; i < 200 && hi - lo > 1e-12 * (hi + 1); i++) {
+		double mid = 0.5 * (lo + hi);
+		if (gamma_p(a, mid) < q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return 0.5 * (lo + hi);
+}
+
+double lw_stats_gamma_p(double a, double x)
+{
+	return a > 0 ? gamma_p(a, x) : NAN;
+}
+
+void lw_stats_poisson_ci(double k, double conf, double *lo, double *hi)
+{
+	double a = (1 - conf) / 2;
+	if (!(k >= 0) || !(conf > 0 && conf < 1)) {
+		*lo = *hi = NAN;
+		return;
+	}
+	/* Garwood: the means whose Poisson tails at k reach (1 - conf)/2,
+	 * through P(X >= k | mu) = P(k, mu) and P(X <= k | mu) = 1 -
+	 * P(k + 1, mu), continued to real k */
+	*lo = k > 0 ? gamma_quantile(k, a) : 0;
+	*hi = gamma_quantile(k + 1, 1 - a);
+}
+
 double lw_stats_sampling_var(double bytes, double objects, double rate)
 {
 	if (!(rate > 1) || !(bytes > 0) || !(objects > 0))
@@ -886,306 +1030,3 @@ double lw_stats_sampling_var(double bytes, double objects, double rate)
 	return bytes * s * (1 - pr) / pr;
 }
 
-/* ---- growth verdict ------------------------------------------------------ */
-
-const char *lw_verdict_name(enum lw_verdict v)
-{
-	switch (v) {
-	case LW_VERDICT_LEAK: return "leak";
-	case LW_VERDICT_GROWING: return "growing";
-	case LW_VERDICT_PLATEAU: return "plateau";
-	case LW_VERDICT_STABLE: return "stable";
-	}
-	return "?";
-}
-
-void lw_growth_params_default(lw_growth_params *p)
-{
-	p->alpha = 0.01;
-	p->alpha_weak = 0.01;
-	p->conf = 0.95;
-	p->recent_frac = 1.0 / 3.0;
-	p->rho_continue = 0.4;
-	p->rho_flat = 0.25;
-	p->alpha_recent = 0.05;
-	p->k_gap = 3.0;
-	p->min_steps = 3;
-	p->c_noise = 2.0;
-	p->c_resid = 2.0;
-	p->c_sampling = 2.0;
-	p->dd_frac = 0.25;
-	p->dd_noise = 5.0;
-	p->dd_min = 2;
-}
-
-/* Theil–Sen slope alone into *out (NAN for fewer than 2 points). */
-static int ts_slope(const double *x, const double *y, size_t n, double *out)
-{
-	lw_ts_fit f;
-	*out = NAN;
-	if (n < 2)
-		return 0;
-	int rc = lw_stats_theil_sen(x, y, n, 0, &f);
-	if (rc == 0)
-		*out = f.slope;
-	return rc;
-}
-
-/* Median of v[from..to) without modifying v. */
-static double median_of(const double *v, size_t from, size_t to, double *scratch)
-{
-	memcpy(scratch, v + from, (to - from) * sizeof *scratch);
-	return lw_stats_median(scratch, to - from);
-}
-
-/* Model sd of an estimated amount (in the series' unit) made of blocks of
- * the latest mean size, at the latest sample rate; 0 without a model. */
-static double rise_model_sd(const lw_growth_input *in, double amount)
-{
-	size_t n = in->n;
-	if (!in->rate || !in->objects || !(amount > 0))
-		return 0;
-	const double *yb = in->y_bytes ? in->y_bytes : in->y;
-	double sz = in->objects[n - 1] > 0 ? yb[n - 1] / in->objects[n - 1] : 0;
-	if (!(sz > 0))
-		return 0;
-	double rb = in->y_is_objects ? amount * sz : amount;
-	double v = lw_stats_sampling_var(rb, rb / sz, in->rate[n - 1]);
-	/* an object count's variance is the byte variance / size^2 */
-	if (in->y_is_objects)
-		v /= sz * sz;
-	return sqrt(v);
-}
-
-/* Recent-window statistics: Theil–Sen and Mann–Kendall over the last
- * recent_frac of the span (>= 3 points), and the slope of the part before. */
-static int recency(const double *t, const double *y, size_t n, double b,
-		   const lw_growth_params *prm, lw_growth_result *out)
-{
-	int rc;
-	size_t start = n - 1;
-	double tcut = t[n - 1] - prm->recent_frac * out->span_s;
-	while (start > 0 && t[start - 1] >= tcut)
-		start--;
-	if (n - start < 3)
-		start = n - 3;
-	out->recent_s = t[n - 1] - t[start];
-	rc = ts_slope(t + start, y + start, n - start, &out->recent_slope);
-	if (rc < 0)
-		return rc;
-	lw_mk mk_recent;
-	rc = lw_stats_mann_kendall(t + start, y + start, n - start, &mk_recent);
-	if (rc < 0)
-		return rc;
-	out->recent_p = mk_recent.p_up;
-	/* reference: the fastest of the whole window, the part before the
-	 * recent window and the first third (where a cache that filled early
-	 * did its growing) */
-	double early = NAN, head = NAN;
-	if (start + 1 >= 3 && (rc = ts_slope(t, y, start + 1, &early)) < 0)
-		return rc;
-	size_t first = 1;
-	double tfirst = t[0] + prm->recent_frac * out->span_s;
-	while (first < n && t[first] <= tfirst)
-		first++;
-	if (first >= 3 && (rc = ts_slope(t, y, first, &head)) < 0)
-		return rc;
-	out->ref_slope = b;
-	if (!isnan(early) && early > out->ref_slope)
-		out->ref_slope = early;
-	if (!isnan(head) && head > out->ref_slope)
-		out->ref_slope = head;
-	return 0;
-}
-
-int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
-		      lw_growth_result *out)
-{
-	if (!in || !prm || !out || in->n < 3 || !in->t || !in->y)
-		return -EINVAL;
-	size_t n = in->n;
-	const double *t = in->t, *y = in->y;
-	memset(out, 0, sizeof *out);
-	out->n = n;
-	out->q = NAN;
-	out->verdict = LW_VERDICT_STABLE;
-	out->span_s = t[n - 1] - t[0];
-	out->last = y[n - 1];
-	double *w = malloc(n * sizeof *w);
-	if (!w)
-		return -ENOMEM;
-	int rc = lw_stats_mann_kendall(t, y, n, &out->mk);
-	out->p = out->mk.var_s > 0 ? out->mk.p_up : NAN;
-	/* Screening: without p below both alphas the verdict is `stable`
-	 * whatever else holds, so the interval and the recency statistics
-	 * (most of the cost) are skipped. */
-	double pmax = prm->alpha > prm->alpha_weak ? prm->alpha : prm->alpha_weak;
-	out->screened = !(out->p < pmax);
-	if (rc == 0)
-		rc = theil_sen_impl(t, y, n, out->screened ? 0 : prm->conf, &out->mk,
-				    &out->fit);
-	if (rc < 0) {
-		free(w);
-		return rc;
-	}
-	double b = isnan(out->fit.slope) ? 0 : out->fit.slope;
-	out->rise = b * out->span_s;
-
-	/* noise: residuals from the fit, and first differences */
-	for (size_t i = 0; i < n; i++)
-		w[i] = y[i] - b * t[i] - (isnan(out->fit.intercept) ? 0 : out->fit.intercept);
-	out->resid_sd = lw_stats_robust_sd(w, n);
-	/* first differences (w[0..n-1)) less the trend over their time step
-	 * (the same shift for every difference when snapshots are evenly
-	 * spaced; with uneven spacing, e.g. a thinned history, a wide gap is
-	 * not a jump): their median and robust spread */
-#define LW_DETRENDED_DIFF(i) (y[(i) + 1] - y[(i)] - b * (t[(i) + 1] - t[(i)]))
-	for (size_t i = 0; i + 1 < n; i++)
-		w[i] = LW_DETRENDED_DIFF(i);
-	double med_diff = lw_stats_median(w, n - 1);
-	for (size_t i = 0; i + 1 < n; i++)
-		w[i] = LW_DETRENDED_DIFF(i);
-	out->diff_sd = lw_stats_robust_sd(w, n - 1);
-	double ymin = y[0], ymax = y[0];
-	for (size_t i = 1; i < n; i++) {
-		if (y[i] < ymin)
-			ymin = y[i];
-		if (y[i] > ymax)
-			ymax = y[i];
-	}
-	out->range = ymax - ymin;
-
-	/* level change: medians of the first and last tenth (>= 1 point) */
-	size_t m = n / 10 ? n / 10 : 1;
-	double lvl0 = median_of(y, 0, m, w), lvl1 = median_of(y, n - m, n, w);
-	out->rise_level = lvl1 - lvl0;
-	out->noise_sd = out->diff_sd / M_SQRT2;
-
-	/* sampling noise of the rise: were the rise made of blocks of the
-	 * latest mean size, its estimate would have this model sd */
-	out->sampling_sd = rise_model_sd(in, out->rise_level);
-
-	/* jumps: differences far above the typical one */
-	double scale = fabs(ymax) > fabs(ymin) ? fabs(ymax) : fabs(ymin);
-	double jthr = 4 * out->diff_sd;
-	if (jthr < 1e-12 * scale)
-		jthr = 1e-12 * scale;
-	jthr += med_diff;
-	double jump_sum = 0, last_jump_t = t[0];
-	for (size_t i = 0; i + 1 < n; i++) {
-		double d = y[i + 1] - y[i];
-		/* a step, not a spike: the level after stays up (medians of
-		 * up to 3 points on each side rise by at least half of d) */
-		if (d > 0 && LW_DETRENDED_DIFF(i) > jthr) {
-			size_t a0 = i >= 2 ? i - 2 : 0, b1 = i + 4 < n ? i + 4 : n;
-			double before = median_of(y, a0, i + 1, w);
-			double after = median_of(y, i + 1, b1, w);
-			if (after - before < 0.5 * d)
-				continue;
-			out->n_jumps++;
-			jump_sum += d;
-			last_jump_t = t[i + 1];
-		}
-	}
-#undef LW_DETRENDED_DIFF
-	out->staircase = out->n_jumps >= 2 && out->rise_level > 0 &&
-			 jump_sum >= 0.5 * out->rise_level &&
-			 (size_t)out->n_jumps * 3 <= n - 1;
-	if (out->n_jumps > 0) {
-		out->gap_s = out->span_s / out->n_jumps;
-		out->flat_s = t[n - 1] - last_jump_t;
-	}
-
-	/* recent window: the last recent_frac of the span, >= 3 points */
-	out->recent_slope = out->ref_slope = out->recent_p = NAN;
-	if (!out->screened) {
-		rc = recency(t, y, n, b, prm, out);
-		if (rc < 0) {
-			free(w);
-			return rc;
-		}
-	}
-
-	/* drawdowns from the running peak */
-	double dthr = prm->dd_frac * out->range;
-	if (dthr < prm->dd_noise * out->diff_sd)
-		dthr = prm->dd_noise * out->diff_sd;
-	if (dthr > 0) {
-		double peak = y[0];
-		for (size_t i = 1; i < n; i++) {
-			if (y[i] > peak)
-				peak = y[i];
-			if (peak - y[i] >= dthr) {
-				out->n_drawdowns++;
-				peak = y[i];
-			}
-		}
-	}
-	out->sawtooth = out->n_drawdowns >= prm->dd_min;
-
-	/* decisions that do not depend on other sites */
-	out->material = out->rise_level > 0 &&
-			out->rise_level >= prm->c_noise * out->noise_sd &&
-			out->rise_level >= prm->c_sampling * out->sampling_sd;
-	/* a staircase's steps are its own evidence; a smooth series must rise
-	 * beyond its scatter around the line (guards against slow wandering) */
-	out->linear = out->rise > 0 && (out->staircase ||
-					out->rise >= prm->c_resid * out->resid_sd);
-	if (out->staircase) {
-		out->stopped = out->flat_s >= prm->k_gap * out->gap_s ||
-			       (out->n_jumps < prm->min_steps &&
-				out->flat_s >= prm->recent_frac * out->span_s);
-		out->continuing = !out->stopped && out->n_jumps >= prm->min_steps;
-	} else if (out->ref_slope > 0 && !isnan(out->recent_slope)) {
-		/* No allowance for sampling noise here: with it, a cache of a few
-		 * dozen samples whose estimate wanders upward at the end reads as
-		 * a leak (docs/GROWTH.md, limitations). */
-		out->continuing = out->recent_slope >= prm->rho_continue * out->ref_slope;
-		out->stopped = !out->continuing &&
-			       (out->recent_slope < prm->rho_flat * out->ref_slope ||
-				!(out->recent_p < prm->alpha_recent));
-	}
-	free(w);
-	return 0;
-}
-
-enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
-				  const lw_growth_params *prm)
-{
-	int strong = !isnan(r->q) && r->q < prm->alpha;
-	int weak = !isnan(r->p) && r->p < prm->alpha_weak;
-	if (!(r->fit.slope > 0) || !(strong || weak))
-		return LW_VERDICT_STABLE;
-	/* a real trend whose size is within noise: growing, if the evidence
-	 * is strong; otherwise nothing to report */
-	if (!r->material)
-		return strong ? LW_VERDICT_GROWING : LW_VERDICT_STABLE;
-	if (r->stopped)
-		return LW_VERDICT_PLATEAU;
-	if (strong && r->continuing && !r->sawtooth && r->linear)
-		return LW_VERDICT_LEAK;
-	return LW_VERDICT_GROWING;
-}
-
-int lw_growth_adjust(lw_growth_result *r, size_t n, const lw_growth_params *prm)
-{
-	if (n == 0)
-		return 0;
-	double *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q);
-	if (!p || !q) {
-		free(p);
-		free(q);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		p[i] = r[i].p;
-	int rc = lw_stats_bh(p, n, q);
-	if (rc == 0)
-		for (size_t i = 0; i < n; i++) {
-			r[i].q = q[i];
-			r[i].verdict = lw_growth_verdict(&r[i], prm);
-		}
-	free(p);
-	free(q);
-	return rc;
-}

@@ -177,6 +177,13 @@ void lw_profile_free(lw_profile *p);
 
 /* ---- time series --------------------------------------------------------------- */
 
+/* The sampled blocks behind a site's estimates at one snapshot (COUNTERS,
+ * cumulative since the process started): what the estimates' sampling
+ * noise depends on. In use = alloc - free. */
+typedef struct lw_samples {
+	uint64_t alloc, alloc_bytes, free, free_bytes;
+} lw_samples;
+
 /* One process: values[s * n_snaps + k] is site s at snapshot k. */
 typedef struct lw_series {
 	int64_t process_id;
@@ -189,6 +196,7 @@ typedef struct lw_series {
 	size_t n_sites;
 	lw_site *sites;
 	lw_values *values;      /* n_sites * n_snaps */
+	lw_samples *samples;    /* n_sites * n_snaps, like values */
 	void *priv_;
 } lw_series;
 
@@ -201,8 +209,9 @@ typedef struct lw_series_list {
 } lw_series_list;
 
 int lw_model_series(lw_model *m, lw_series_list *out);
-/* The series of one process (processes.id; 0: all, as lw_model_series). */
-int lw_model_series_of(lw_model *m, int64_t process_id, lw_series_list *out);
+/* The series of the processes ids[0..n_ids) (processes.id; n_ids 0: all,
+ * as lw_model_series), ordered by id. */
+int lw_model_series_of(lw_model *m, const int64_t *ids, size_t n_ids, lw_series_list *out);
 void lw_series_list_free(lw_series_list *l);
 
 /* ---- processes ------------------------------------------------------------------ */
@@ -284,6 +293,13 @@ typedef struct lw_proc_choice {
  * another negative errno. */
 int lw_model_choose_process(lw_model *m, const lw_proc_filter *f, lw_proc_choice *out,
 			    char *err, size_t errlen);
+/* The processes judged together with the chosen one c (a growth ranking):
+ * c's process and, unless c was chosen by pid, every process started under
+ * the same name (restarts of the program), their ids ascending into *ids
+ * (n_ids; free() it). c's count of other processes and their names is
+ * redone without them, so its "also in" line names the programs left out.
+ * 0, -ENOENT (c's process is not in m) or another negative errno. */
+int lw_model_program(lw_model *m, lw_proc_choice *c, int64_t **ids, size_t *n_ids);
 /* The others' names as one phrase, most frequent first: "readlink ×38,
  * dirname, bash" ("…" when there are more names than LW_PROC_NAMES).
  * Returns buf. */

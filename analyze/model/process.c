@@ -201,16 +201,19 @@ static int name_before(const lw_name_count *x, const lw_name_count *y)
 }
 
 /* The names of the processes other than `skip` and the programs it ran
- * before an exec (skip -1: all), counted; the LW_PROC_NAMES most frequent
- * are kept, most frequent first. */
-static int count_names(const lw_proc_list *l, long skip, lw_proc_choice *c)
+ * before an exec (skip -1: all), and other than those named `program`
+ * (NULL: none), counted; the LW_PROC_NAMES most frequent are kept, most
+ * frequent first. */
+static int count_names(const lw_proc_list *l, long skip, const char *program,
+		       lw_proc_choice *c)
 {
 	const char **v = malloc((l->n ? l->n : 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < l->n; i++)
-		if (skip < 0 || !same_process(&l->v[i], &l->v[skip]))
+		if ((skip < 0 || !same_process(&l->v[i], &l->v[skip])) &&
+		    (!program || strcmp(l->v[i].name, program) != 0))
 			v[n++] = l->v[i].name;
 	qsort(v, n, sizeof(*v), cmp_names);
 	c->n_others = n;
@@ -264,7 +267,7 @@ int lw_model_choose_process(lw_model *m, const lw_proc_filter *f, lw_proc_choice
 	}
 	if (best < 0) {
 		char what[512];
-		rc = count_names(&l, -1, out);
+		rc = count_names(&l, -1, NULL, out);
 		lw_proc_names_line(out, what, sizeof(what));
 		if (l.n == 0)
 			snprintf(err, errlen, "'%s': no processes", lw_model_db(m)->path);
@@ -304,11 +307,46 @@ int lw_model_choose_process(lw_model *m, const lw_proc_filter *f, lw_proc_choice
 	out->exit_seq = p->exit_seq;
 	out->exit_status = p->exit_status;
 	out->exit_t_s = p->exit_t_s;
-	rc = count_names(&l, best, out);
+	rc = count_names(&l, best, NULL, out);
 	lw_proc_list_free(&l);
 	if (rc < 0)
 		snprintf(err, errlen, "out of memory");
 	return rc;
+}
+
+int lw_model_program(lw_model *m, lw_proc_choice *c, int64_t **ids, size_t *n_ids)
+{
+	*ids = NULL;
+	*n_ids = 0;
+	lw_proc_list l;
+	int rc = lw_model_processes(m, &l);
+	if (rc < 0)
+		return rc;
+	int64_t *v = malloc((l.n ? l.n : 1) * sizeof(*v));
+	if (!v) {
+		lw_proc_list_free(&l);
+		return -ENOMEM;
+	}
+	/* by pid: exactly that process; else the program, by its name as
+	 * started (the list is ordered by id) */
+	const char *program = c->by == LW_CHOSEN_PID ? NULL : c->name;
+	long chosen = -1;
+	size_t n = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.v[i].id == c->process_id)
+			chosen = (long)i;
+		if (l.v[i].id == c->process_id || (program && strcmp(l.v[i].name, program) == 0))
+			v[n++] = l.v[i].id;
+	}
+	rc = chosen < 0 ? -ENOENT : count_names(&l, chosen, program, c);
+	lw_proc_list_free(&l);
+	if (rc < 0) {
+		free(v);
+		return rc;
+	}
+	*ids = v;
+	*n_ids = n;
+	return 0;
 }
 
 const char *lw_proc_names_line(const lw_proc_choice *c, char *buf, size_t len)

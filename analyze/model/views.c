@@ -9,7 +9,8 @@
  * Cost: a profile is one counters query, one pass over the process's
  * stacks (raw pcs for pprof) and one mappings query; a series is one
  * counters query per snapshot, filling a dense n_sites × n_snaps array
- * (5,000 × 1,000 values = 160 MB; growth needs them all).
+ * (5,000 × 1,000 values = 160 MB, and as much for the sample counts
+ * behind them; growth needs them all).
  */
 #include "model_int.h"
 
@@ -18,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Counter sums of one site: alloc and free, objects and bytes. */
+/* Counter sums of one site: alloc and free, objects and bytes, and the
+ * sampled blocks behind them. */
 typedef struct sums {
 	double ao, ab, fo, fb;
+	lw_samples smp;
 	int seen;
 } sums;
 
@@ -47,13 +50,18 @@ static int read_counters(lw_model *m, sqlite3_stmt *cnt, int64_t snapshot_id, su
 		s->ab += sqlite3_column_double(cnt, 2);
 		s->fo += sqlite3_column_double(cnt, 3);
 		s->fb += sqlite3_column_double(cnt, 4);
+		s->smp.alloc += (uint64_t)sqlite3_column_int64(cnt, 5);
+		s->smp.alloc_bytes += (uint64_t)sqlite3_column_int64(cnt, 6);
+		s->smp.free += (uint64_t)sqlite3_column_int64(cnt, 7);
+		s->smp.free_bytes += (uint64_t)sqlite3_column_int64(cnt, 8);
 		s->seen = 1;
 	}
 	return r == SQLITE_DONE ? 0 : -EIO;
 }
 
 #define COUNTERS_SQL \
-	"SELECT site_id, alloc_objects, alloc_bytes, free_objects, free_bytes" \
+	"SELECT site_id, alloc_objects, alloc_bytes, free_objects, free_bytes," \
+	" alloc_samples, alloc_sample_bytes, free_samples, free_sample_bytes" \
 	" FROM counters WHERE snapshot_id = ?1"
 
 /* ---- profile ------------------------------------------------------------------ */
@@ -269,6 +277,7 @@ static void series_free_one(lw_series *s)
 	free(s->snaps);
 	free(s->sites);
 	free(s->values);
+	free(s->samples);
 	arena_drop(s->priv_);
 	memset(s, 0, sizeof(*s));
 }
@@ -304,22 +313,26 @@ static int series_sites(lw_model *m, lw_series *s, uint32_t *col)
 	return 0;
 }
 
-/* values[column * n_snaps + k] from snapshot k's counters. */
+/* values and samples[column * n_snaps + k] from snapshot k's counters. */
 static int series_values(lw_model *m, lw_series *s, const uint32_t *col, sums *acc)
 {
 	if (s->n_sites && s->n_snaps && s->n_sites > SIZE_MAX / sizeof(lw_values) / s->n_snaps)
 		return -ENOMEM;
 	size_t n_values = s->n_sites * s->n_snaps;
 	s->values = calloc(n_values ? n_values : 1, sizeof(*s->values));
+	s->samples = calloc(n_values ? n_values : 1, sizeof(*s->samples));
 	sqlite3_stmt *cnt = lw_model_prep(m, COUNTERS_SQL);
-	int rc = !s->values ? -ENOMEM : !cnt ? -EIO : 0;
+	int rc = !s->values || !s->samples ? -ENOMEM : !cnt ? -EIO : 0;
 	for (size_t k = 0; rc == 0 && k < s->n_snaps; k++) {
 		memset(acc, 0, m->n_sites * sizeof(*acc));
 		if ((rc = read_counters(m, cnt, s->snaps[k].id, acc)) < 0)
 			break;
 		for (size_t f = 0; f < m->n_sites; f++)
-			if (acc[f].seen && col[f])
-				to_values(&acc[f], &s->values[(col[f] - 1) * s->n_snaps + k]);
+			if (acc[f].seen && col[f]) {
+				size_t i = (col[f] - 1) * s->n_snaps + k;
+				to_values(&acc[f], &s->values[i]);
+				s->samples[i] = acc[f].smp;
+			}
 	}
 	sqlite3_finalize(cnt);
 	return rc;
@@ -365,20 +378,30 @@ static int load_series(lw_model *m, int64_t process_id, lw_series *s)
 
 int lw_model_series(lw_model *m, lw_series_list *out)
 {
-	return lw_model_series_of(m, 0, out);
+	return lw_model_series_of(m, NULL, 0, out);
 }
 
-int lw_model_series_of(lw_model *m, int64_t process_id, lw_series_list *out)
+static int wanted(const int64_t *ids, size_t n_ids, int64_t id)
+{
+	if (n_ids == 0)
+		return 1;
+	for (size_t i = 0; i < n_ids; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+int lw_model_series_of(lw_model *m, const int64_t *ids, size_t n_ids, lw_series_list *out)
 {
 	memset(out, 0, sizeof(*out));
-	sqlite3_stmt *st = lw_model_prep(m, "SELECT id FROM processes WHERE ?1 = 0 OR id = ?1"
-					 " ORDER BY id");
+	sqlite3_stmt *st = lw_model_prep(m, "SELECT id FROM processes ORDER BY id");
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, process_id);
 	size_t cap = 0;
 	int r, rc = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!wanted(ids, n_ids, sqlite3_column_int64(st, 0)))
+			continue;
 		if (lw_grow(&out->v, &cap, out->n + 1, sizeof(*out->v)) < 0) {
 			rc = -ENOMEM;
 			break;

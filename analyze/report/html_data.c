@@ -3,7 +3,7 @@
  *
  * Data path: the store's snapshot list, processes and per-process series
  * (model.h) are read once; the growth ranking runs on the series
- * (html_growth.h); a handful of snapshots are chosen for the flame graphs
+ * (growth.h, as `leakwatch growth`); a handful of snapshots are chosen for the flame graphs
  * and loaded as profiles, and `top` and `diff` run on those profiles
  * (report.h); the retainer analysis runs on one dump (retain.h). The CLI's
  * own JSON writers produce the top, diff and retainers parts, so the page
@@ -514,7 +514,7 @@ static void ctx_free(lw_rd_ctx *c)
 	lw_snapshot_list_free(&c->snaps);
 	lw_proc_list_free(&c->procs);
 	lw_series_list_free(&c->ser);
-	free(c->rows);
+	lw_growth_report_free(&c->growth);
 	for (size_t i = 0; i < c->n_sel; i++)
 		if (c->sel[i].loaded)
 			lw_profile_free(&c->sel[i].prof);

@@ -2,7 +2,7 @@
  * document computed from the model (model.h) with the functions the other
  * commands use, so every figure on the page is one the CLI prints:
  *
- *   growth      the ranking of `growth` (html_growth.h), with each shown
+ *   growth      the ranking of `growth` (growth.h), with each shown
  *               site's series (downsampled), trend line and onset
  *   top         `top --json` documents (inuse_space and alloc_space, by
  *               function) of every snapshot the page offers, verbatim

@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "html_data.h"
-#include "html_growth.h"
+#include "growth.h"
 #include "model.h"
 #include "report.h"
 #include "retain.h"
@@ -47,9 +47,8 @@ typedef struct lw_rd_ctx {
 	lw_proc_choice proc;     /* the process the page is about */
 	lw_snapshot_list snaps;
 	lw_series_list ser;
-	/* growth */
-	lw_rg_row *rows;
-	size_t n_rows;
+	/* growth: the ranking `leakwatch growth` prints (growth.h) */
+	lw_growth_report growth;
 	char growth_note[256];   /* why there is no ranking, or "" */
 	size_t counts[4];
 	/* snapshots offered for the flame graphs */

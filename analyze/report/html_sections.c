@@ -1,9 +1,10 @@
 /* html_sections.c — the growth, snapshot and retainer parts of the report's
  * data document (html_data_int.h):
  *
- *   growth      the ranking (html_growth.h) with, per shown row, the fields
- *               of `growth --json`, the statistics behind the verdict, the
- *               onset of the growth and the downsampled series
+ *   growth      the ranking (growth.h: lw_growth_rank) with, per shown
+ *               row, the fields of `growth --json` (lw_growth_json_fields),
+ *               the statistics behind the verdict, the onset of the growth
+ *               and the downsampled series
  *   snapshots   the few snapshots the flame graphs offer: per-site values
  *               and the `top --json` documents; the `diff --json` document
  *               of base -> shown
@@ -50,56 +51,9 @@ static long onset_index(const double *y, size_t n, double noise_sd)
 	return k - 1 < (long)m ? 0 : k - 1;
 }
 
-/* The same fields, in the same order and with the same values, as one
- * element of `growth --json` (cmd/growth.c), but the frames as a site index. */
-static void write_growth_cli_fields(const lw_rd_ctx *c, const lw_rg_row *row, size_t rank, lw_json *j)
-{
-	const lw_growth_result *r = &row->r;
-	lw_rd_k_int(j, "rank", (int64_t)rank);
-	lw_rd_k_str(j, "verdict", lw_verdict_name(r->verdict));
-	lw_rd_k_num(j, "slope_bytes_per_s", r->fit.slope);
-	lw_rd_k_num(j, "inuse_bytes", row->last_bytes);
-	lw_rd_k_num(j, "inuse_objects", row->last_objects);
-	lw_rd_k_str(j, "sample", "inuse_space");
-	lw_rd_k_num(j, "slope_per_s", r->fit.slope);
-	lw_json_key(j, "slope_ci");
-	lw_json_arr_begin(j);
-	lw_json_num(j, r->fit.ci_lo);
-	lw_json_num(j, r->fit.ci_hi);
-	lw_json_arr_end(j);
-	lw_rd_k_num(j, "slope_ci_level", r->fit.conf);
-	lw_rd_k_num(j, "recent_slope_per_s", r->recent_slope);
-	lw_rd_k_num(j, "p_value", r->p);
-	lw_rd_k_num(j, "q_value", r->q);
-	lw_rd_k_num(j, "mk_s", r->mk.s);
-	lw_rd_k_int(j, "n_snapshots", (int64_t)r->n);
-	lw_rd_k_num(j, "span_s", r->span_s);
-	lw_rd_k_num(j, "rise", r->rise_level);
-	lw_json_key(j, "checks");
-	lw_json_obj_begin(j);
-	lw_rd_k_bool(j, "material", r->material);
-	lw_rd_k_bool(j, "continuing", r->continuing);
-	lw_rd_k_bool(j, "stopped", r->stopped);
-	lw_rd_k_bool(j, "sawtooth", r->sawtooth);
-	lw_rd_k_bool(j, "staircase", r->staircase);
-	lw_rd_k_int(j, "steps", r->n_jumps);
-	lw_rd_k_int(j, "drawdowns", r->n_drawdowns);
-	lw_json_obj_end(j);
-	lw_json_key(j, "process");
-	lw_json_obj_begin(j);
-	lw_rd_k_int(j, "pid", row->ser->pid);
-	lw_rd_k_str(j, "exe", row->ser->exe);
-	lw_rd_k_str(j, "name", row->ser->name);
-	lw_json_obj_end(j);
-	const lw_site *site = &row->ser->sites[row->site];
-	lw_rd_k_int(j, "site_id", site->id);
-	lw_rd_k_int(j, "site", lw_rd_site_index(c, site->id));
-	lw_report_json_wrappers(j, site->wrappers, site->n_wrappers);
-}
-
 /* What the page shows beyond `growth --json`: the statistics behind the
  * verdict (its reasons), the onset, and the series with its trend line. */
-static int write_growth_detail(const lw_rg_row *row, lw_json *j)
+static int write_growth_detail(const lw_growth_site *row, lw_json *j)
 {
 	const lw_growth_result *r = &row->r;
 	const lw_series *s = row->ser;
@@ -190,7 +144,7 @@ int lw_rd_write_growth(const lw_rd_ctx *c, lw_json *j)
 	lw_json_obj_end(j);
 	lw_json_key(j, "note");
 	lw_json_str(j, c->growth_note[0] ? c->growth_note : NULL);
-	lw_rd_k_int(j, "n_sites", (int64_t)c->n_rows);
+	lw_rd_k_int(j, "n_sites", (int64_t)c->growth.n_sites);
 	lw_json_key(j, "counts");
 	lw_json_obj_begin(j);
 	for (int v = LW_VERDICT_LEAK; v <= LW_VERDICT_STABLE; v++)
@@ -198,17 +152,23 @@ int lw_rd_write_growth(const lw_rd_ctx *c, lw_json *j)
 	lw_json_obj_end(j);
 	lw_json_key(j, "skipped_pids");
 	lw_json_arr_begin(j);
-	for (size_t p = 0; p < c->ser.n; p++)
-		if (c->ser.v[p].n_snaps < LW_RD_MIN_SNAPSHOTS)
-			lw_json_int(j, c->ser.v[p].pid);
+	for (size_t p = 0; p < c->growth.n_procs; p++)
+		if (c->growth.procs[p].skipped)
+			lw_json_int(j, c->growth.procs[p].ser->pid);
 	lw_json_arr_end(j);
 	lw_json_key(j, "rows");
 	lw_json_arr_begin(j);
-	size_t shown = c->n_rows < c->o->n ? c->n_rows : c->o->n;
+	size_t shown = c->growth.n_sites < c->o->n ? c->growth.n_sites : c->o->n;
 	for (size_t i = 0; i < shown; i++) {
+		const lw_growth_site *row = &c->growth.sites[i];
 		lw_json_obj_begin(j);
-		write_growth_cli_fields(c, &c->rows[i], i + 1, j);
-		if (write_growth_detail(&c->rows[i], j) < 0)
+		/* every field of `growth --json`, by its own writer, and the
+		 * frames as an index into the page's site table */
+		lw_growth_json_fields(j, &c->growth, i);
+		const lw_site *site = &row->ser->sites[row->site];
+		lw_rd_k_int(j, "site", lw_rd_site_index(c, site->id));
+		lw_report_json_wrappers(j, site->wrappers, site->n_wrappers);
+		if (write_growth_detail(row, j) < 0)
 			return -ENOMEM;
 		lw_json_obj_end(j);
 	}
@@ -217,35 +177,51 @@ int lw_rd_write_growth(const lw_rd_ctx *c, lw_json *j)
 	return 0;
 }
 
-static void growth_progress(size_t done, size_t total, void *arg)
+static void growth_progress(void *arg, size_t done, size_t total)
 {
 	lw_rd_progress(arg, "judging growth", done, total);
 }
 
+/* The ranking of the page's program: the process it is about and that
+ * program's restarts (lw_model_program), as `growth` ranks them. */
 int lw_rd_growth_run(lw_rd_ctx *c)
 {
-	size_t best = 0, usable = 0;
-	for (size_t p = 0; p < c->ser.n; p++) {
-		best = c->ser.v[p].n_snaps > best ? c->ser.v[p].n_snaps : best;
-		usable += c->ser.v[p].n_snaps >= LW_RD_MIN_SNAPSHOTS;
-	}
+	lw_proc_choice prog = c->proc;   /* its "also in" count stays the page's */
+	int64_t *ids = NULL;
+	size_t n_ids = 0;
+	int rc = lw_model_program(c->m, &prog, &ids, &n_ids);
+	if (rc < 0)
+		return rc;
+	lw_growth_opts go;
+	lw_growth_opts_default(&go);
+	go.min_snaps = LW_RD_MIN_SNAPSHOTS;
+	go.only = ids;
+	go.n_only = n_ids;
+	go.progress = growth_progress;
+	go.progress_arg = c;
+	rc = lw_growth_rank(&c->ser, &go, &c->growth);
+	free(ids);
+	if (rc < 0)
+		return rc;
+	size_t usable = 0;
+	for (size_t p = 0; p < c->growth.n_procs; p++)
+		usable += !c->growth.procs[p].skipped;
 	if (!usable) {
 		snprintf(c->growth_note, sizeof c->growth_note,
-			 "growth needs at least %d snapshots of one process; the most any "
-			 "process has is %zu", LW_RD_MIN_SNAPSHOTS, best);
+			 "growth needs at least %d snapshots of one process; the most %s%s "
+			 "(pid %" PRIu32 ") has is %zu", LW_RD_MIN_SNAPSHOTS,
+			 n_ids > 1 ? "any process named " : "", c->proc.name, c->proc.pid,
+			 c->growth.best_snaps);
 		return 0;
 	}
-	lw_growth_params prm;
-	lw_growth_params_default(&prm);
-	if (lw_rg_rank(&c->ser, LW_RD_MIN_SNAPSHOTS, &prm, growth_progress, c, &c->rows,
-		       &c->n_rows) < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_rows; i++)
-		c->counts[c->rows[i].r.verdict]++;
-	size_t shown = c->n_rows < c->o->n ? c->n_rows : c->o->n;
-	for (size_t i = 0; i < shown; i++)
-		if (lw_rd_sites_add(c, &c->rows[i].ser->sites[c->rows[i].site]) < 0)
+	for (size_t i = 0; i < LW_N_VERDICTS; i++)
+		c->counts[i] = c->growth.counts[i];
+	size_t shown = c->growth.n_sites < c->o->n ? c->growth.n_sites : c->o->n;
+	for (size_t i = 0; i < shown; i++) {
+		const lw_growth_site *row = &c->growth.sites[i];
+		if (lw_rd_sites_add(c, &row->ser->sites[row->site]) < 0)
 			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -499,7 +475,7 @@ static const char *pick_dump(const lw_rd_ctx *c)
 {
 	if (c->o->dump)
 		return c->o->dump;
-	int64_t proc = c->n_rows ? c->rows[0].ser->process_id : -1;
+	int64_t proc = c->growth.n_sites ? c->growth.sites[0].ser->process_id : -1;
 	const lw_snapshot *best = NULL;
 	for (size_t i = 0; i < c->snaps.n; i++) {
 		const lw_snapshot *s = &c->snaps.v[i];
@@ -521,12 +497,12 @@ static const char *pick_dump(const lw_rd_ctx *c)
  * `retainers` picks without --site. */
 static long pick_group(lw_rd_ctx *c)
 {
-	if (c->n_rows && (c->rows[0].r.verdict == LW_VERDICT_LEAK ||
-			  c->rows[0].r.verdict == LW_VERDICT_GROWING)) {
-		const lw_site *s = &c->rows[0].ser->sites[c->rows[0].site];
+	if (c->growth.n_sites && (c->growth.sites[0].r.verdict == LW_VERDICT_LEAK ||
+			  c->growth.sites[0].r.verdict == LW_VERDICT_GROWING)) {
+		const lw_site *s = &c->growth.sites[0].ser->sites[c->growth.sites[0].site];
 		long g = lw_heap_find_site(c->heap, s);
 		if (g >= 0 && c->heap->groups[g].n_blocks) {
-			c->ret_why = c->rows[0].r.verdict == LW_VERDICT_LEAK ? "top leak"
+			c->ret_why = c->growth.sites[0].r.verdict == LW_VERDICT_LEAK ? "top leak"
 									    : "top growing site";
 			c->ret_from_growth = 1;
 			return g;
@@ -619,7 +595,7 @@ void lw_rd_write_retainers(const lw_rd_ctx *c, lw_json *j)
 	lw_rd_k_str(j, "why", c->ret_why);
 	/* the growth row's site, when that is the one explained */
 	lw_rd_k_int(j, "site", c->ret_from_growth ?
-	      lw_rd_site_index(c, c->rows[0].ser->sites[c->rows[0].site].id) : -1);
+	      lw_rd_site_index(c, c->growth.sites[0].ser->sites[c->growth.sites[0].site].id) : -1);
 	lw_rd_k_bool(j, "svg", c->out->svg != NULL);
 	lw_json_key(j, "doc");
 	lw_json_raw(j, c->ret_json, c->ret_json_len);

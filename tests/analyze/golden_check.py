@@ -23,7 +23,9 @@ from lwcheck import check, run  # noqa: E402
 def setup(ctx):
     ctx.lw, ctx.gen, ctx.ret, ctx.gdir = ctx.args[:4]
     ctx.env = dict(os.environ)
-    ctx.env.update({"XDG_CACHE_HOME": ctx.path("cache"), "HOME": ctx.tmp, "COLUMNS": "80"})
+    # growth's sparklines are Unicode blocks in a UTF-8 locale, ASCII otherwise
+    ctx.env.update({"XDG_CACHE_HOME": ctx.path("cache"), "HOME": ctx.tmp, "COLUMNS": "80",
+                    "LC_ALL": "C.UTF-8"})
     ctx.env.pop("DEBUGINFOD_URLS", None)
 
 

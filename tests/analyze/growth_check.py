@@ -7,7 +7,9 @@
 Runs testapps under the shim (LEAKWATCH_SHIM from the test environment) with
 explicit snapshots (--points, LEAKWATCH_INTERVAL=0) and checks the ranking and
 verdicts of `leakwatch growth --json`, the exit status of --fail-on-leak, the
-human output, and the errors for too few snapshots and bad arguments.
+human output (run summary with the detection limit and watch time,
+sparklines in ASCII and in Unicode by locale, 80 columns), and the errors
+for too few snapshots and bad arguments.
 First, deterministically, the synthetic files of reports_gen (fixed times
 and figures: a linear leak of 256 KiB a minute, a cache that fills by the
 third of six snapshots, stable and vanishing sites).
@@ -44,9 +46,10 @@ def run_app(tmp, name, args, rate=None):
     return out
 
 
-def growth(tmp, *args):
+def growth(tmp, *args, locale=None):
     env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache"))
     env.pop("LD_PRELOAD", None)
+    env["LC_ALL"] = locale or "C"
     return subprocess.run([LW, "growth"] + list(args), env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=300)
@@ -77,8 +80,9 @@ def main():
         return 1
     with tempfile.TemporaryDirectory(prefix="lw-growth-") as tmp:
         # 0. deterministic input: reports_gen's process A (6 snapshots, one a
-        #    minute), the one analysed, and B (one snapshot), named in the
-        #    line of other processes and analysed with --pid (too few).
+        #    minute), the one chosen, and B (one snapshot), the same program
+        #    started again: ranked with A (listed as too few), named in the
+        #    line of other processes only with --pid A.
         gen = os.path.join(tmp, "gen")
         os.mkdir(gen)
         p = subprocess.run([GEN, gen], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -102,9 +106,14 @@ def main():
             check(all(r["verdict"] != "leak" for r in rows[1:]),
                   f"reports_gen: more than one leak: {summary(rows)}")
         p = growth(tmp, gen)
-        check(p.returncode == 0 and ": 1 other process (reports_gen)" in p.stdout
-              and p.stdout.count("process ") == 2,
+        check(p.returncode == 0 and "process 4242 (reports_gen): 6 snapshots" in p.stdout
+              and "process 5353 (reports_gen): 1 snapshot over 0.0s (too few, skipped)"
+              in p.stdout and "other process" not in p.stdout,
               f"reports_gen human: exit {p.returncode}:\n{p.stdout}{p.stderr}")
+        p = growth(tmp, gen, "--pid", "4242")
+        check(p.returncode == 0 and ": 1 other process (reports_gen)" in p.stdout
+              and p.stdout.count("process ") == 2 and "process 5353" not in p.stdout,
+              f"reports_gen --pid 4242: exit {p.returncode}:\n{p.stdout}{p.stderr}")
         p = growth(tmp, os.path.join(gen, "b"))
         check(p.returncode == 1 and "at least 3 snapshots" in p.stderr
               and p.stderr.count("\n") == 1,
@@ -127,8 +136,31 @@ def main():
                   f"leak_churn: call-site frame incomplete: {f0!r}")
             for key in ("rank", "verdict", "slope_bytes_per_s", "inuse_bytes", "frames",
                         "p_value", "q_value", "slope_ci", "recent_slope_per_s",
-                        "n_snapshots", "process"):
+                        "n_snapshots", "process", "detectable_slope_bytes_per_s",
+                        "inuse_bytes_ci", "samples"):
                 check(key in top, f"leak_churn: JSON lacks {key}")
+            # detection limits: every site has one, and so does the run
+            # (its process): at LEAKWATCH_RATE=65536 over a few seconds, a
+            # new site of small blocks needs ~17.6 samples' worth of bytes
+            # over the span to read `leak`
+            proc = top["process"]
+            for key in ("detectable_slope_bytes_per_s", "sample_rate", "span_s", "watch",
+                        "min_samples"):
+                check(key in proc, f"leak_churn: process JSON lacks {key}")
+            if check(proc.get("detectable_slope_bytes_per_s"), "leak_churn: no run limit"):
+                want = proc["min_samples"] * 65536 / proc["span_s"]
+                check(abs(proc["detectable_slope_bytes_per_s"] - want) < 1e-6 * want
+                      and 10 < proc["min_samples"] < 30 and proc["sample_rate"] == 65536,
+                      f"leak_churn: run limit {proc}")
+                check(proc["watch"]["slope_bytes_per_s"] == 1024
+                      and abs(proc["watch"]["needs_s"] - proc["min_samples"] * 65536 / 1024)
+                      < 1e-6 * proc["watch"]["needs_s"], f"leak_churn: watch {proc['watch']}")
+            for r in rows:
+                check(r["detectable_slope_bytes_per_s"] is None
+                      or r["detectable_slope_bytes_per_s"] > 0,
+                      f"leak_churn: {fn(r)} limit {r['detectable_slope_bytes_per_s']}")
+                lo, hi = r["inuse_bytes_ci"]
+                check(lo <= r["inuse_bytes"] <= hi, f"leak_churn: {fn(r)} CI {lo} {hi}")
             check(top["n_snapshots"] >= 40, f"leak_churn: n_snapshots {top['n_snapshots']}")
             check(top["slope_bytes_per_s"] > 0 and top["process"]["pid"] > 0,
                   f"leak_churn: slope/pid {top['slope_bytes_per_s']} {top['process']}")
@@ -151,6 +183,28 @@ def main():
               and "leak_session_buffer (leak_churn.c:" in lines[ranked[0] + 1],
               f"human output: first row is not the leak:\n{p.stdout}")
         check(all(len(l) <= 80 for l in lines), "human output wider than 80 columns")
+        # run summary, per-site limits and sparklines: ASCII in the C
+        # locale, Unicode blocks in a UTF-8 one
+        check(any("would see a steady leak of small objects >= " in l for l in lines)
+              and any("a 1.0 KiB/s leak needs about" in l for l in lines),
+              f"human output: no run summary:\n{p.stdout}")
+        ranked = [i for i, l in enumerate(lines) if l.strip().startswith("1 ")]
+        row = lines[ranked[0]] if ranked else ""
+        check(">= " in row and not any(ord(c) > 127 for c in p.stdout),
+              f"human output (C locale): not ASCII or no limit:\n{p.stdout}")
+        spark = row.split()[6] if len(row.split()) > 6 else ""
+        check(len(spark) >= 6 and set(spark) <= set("_.,-=+*#") and spark[-1] == "#",
+              f"human output (C locale): sparkline {spark!r} in {row!r}")
+        pu = growth(tmp, lc, locale="C.UTF-8")
+        lu = pu.stdout.splitlines()
+        ranked = [i for i, l in enumerate(lu) if l.strip().startswith("1 ")]
+        row = lu[ranked[0]] if ranked else ""
+        blocks = "".join(chr(c) for c in range(0x2581, 0x2589))
+        spark = row.split()[6] if len(row.split()) > 6 else ""
+        check(pu.returncode == 0 and "\u2265 " in row and len(spark) >= 6
+              and set(spark) <= set(blocks) and spark[-1] == "\u2588"
+              and all(len(l) <= 80 for l in lu),
+              f"human output (UTF-8): sparkline {spark!r} in {row!r}")
         p = growth(tmp, lc)
         check(p.returncode == 0, f"leak_churn without --fail-on-leak: exit {p.returncode}")
         rows = growth_json(tmp, lc, "--sample", "inuse_objects")
@@ -201,7 +255,7 @@ def main():
               and p.stderr.startswith("leakwatch growth: ") and p.stderr.count("\n") >= 1,
               f"two snapshots: exit {p.returncode}, stderr {p.stderr!r}")
         for bad in (["--sample", "alloc_space"], ["--min-snapshots", "2"], ["-n", "0"],
-                    ["--bogus"], []):
+                    ["--watch-for", "0"], ["--watch-for", "fast"], ["--bogus"], []):
             p = growth(tmp, *(bad + ([lc] if bad else [])))
             check(p.returncode == 2 and p.stderr.startswith("leakwatch growth: "),
                   f"bad args {bad}: exit {p.returncode}, stderr {p.stderr!r}")

@@ -86,14 +86,15 @@ def app(ctx, name):
 # ---- the watched process ---------------------------------------------------------
 def wrapper_run(ctx):
     """A wrapper in the manner of pyenv's shims: it asks readlink and
-    dirname where it is (several times), then execs the real program."""
+    dirname where it is (several times), then execs the real program, long
+    enough (about 15 snapshots) for growth to see its leak continue."""
     wrapper = ctx.path("bin", "leaky")
     os.makedirs(os.path.dirname(wrapper))
     with open(wrapper, "w") as f:
         f.write("#!/bin/bash\n"
                 "for i in 1 2 3 4 5; do here=$(readlink -f \"$0\"); done\n"
                 "dir=$(dirname \"$here\")\n"
-                f"exec {app(ctx, 'slow_leak')} --duration 1.6 --leak-rate 400 --size 512 "
+                f"exec {app(ctx, 'slow_leak')} --duration 3.2 --leak-rate 400 --size 512 "
                 "--leak-every 4\n")
     os.chmod(wrapper, 0o755)
     out = ctx.path("py1")
@@ -135,6 +136,16 @@ def t_wrapper(ctx):
     gj = lw_json(ctx, "growth", out)
     check(gj and all(r["process"]["pid"] == owner for r in gj),
           f"growth rows of other processes: {[r['process'] for r in gj]}")
+    # the report's growth section ranks what growth ranks
+    page = ctx.path("r.html")
+    lw(ctx, "report", out, "-o", page)
+    with open(page, encoding="utf-8") as f:
+        m = re.search(r'id="lw-data">(.*?)</script>', f.read(), re.S)
+    rg = json.loads(m.group(1))["growth"] if m else {}
+    check([(r["process"]["pid"], r["site_id"], r["verdict"]) for r in rg.get("rows", [])]
+          == [(r["process"]["pid"], r["site_id"], r["verdict"]) for r in gj]
+          and rg.get("skipped_pids") == [],
+          f"report's growth differs from growth: {rg.get('rows')} {rg.get('skipped_pids')}")
 
     # --pid and --exe choose another process; the choice is said
     helper = [k for k in kids if k.startswith("dirname.")][0]

@@ -326,10 +326,11 @@ def cli_mode(lw, app):
 # ---- browser ------------------------------------------------------------------------------------
 
 def growth_text_row(lw, env, path):
-    """The first row of `leakwatch growth`'s table: slope, per hour, latest, q."""
+    """The first row of `leakwatch growth`'s table: verdict, slope, latest, q
+    (the sparkline and the detection limit are left out)."""
     rc, out, err = run([lw, "growth", path, "-n", "1"], env)
     for ln in out.splitlines():
-        m = re.match(r"\s+1\s+(\w+)\s{2,}(.+?)\s{2,}(.+?)\s{2,}(.+?)\s{2,}(\S+)\s*$", ln)
+        m = re.match(r"\s+1\s+(\w+)\s{2,}(.+?)\s{2,}(.+?)\s{2,}\S+\s{2,}(\S+)\s{2,}", ln)
         if m:
             return [x.strip() for x in m.groups()]
     fail("cannot read growth's first row:\n" + out)
@@ -460,7 +461,8 @@ def browser_mode(lw, app, shot):
         cells = js("""const r = document.querySelector('tr.grow-row[data-rank="1"]');
             return Array.from(r.children).map(c => c.textContent.trim());""")
         if want_row:
-            check(cells[1] == want_row[0] and cells[4:8] == want_row[1:],
+            check(cells[1] == want_row[0] and cells[4] == want_row[1]
+                  and cells[6:8] == want_row[2:],
                   "growth row 1 on the page %r, growth prints %r" % (cells, want_row))
         # the top table reads as `leakwatch top` prints it
         top_cells = js("""return Array.from(document.querySelectorAll('#flame-table table.top-table tbody tr'))

@@ -7,9 +7,10 @@
  * Statistical checks state their bounds next to the assertion; each scenario
  * runs over many fixed seeds so a bound is a rate, not one lucky draw.
  *
- * `test_stats --bench SITES SNAPSHOTS` times lw_growth_analyze instead.
+ * `test_stats --bench SITES SNAPSHOTS` times lw_growth_analyze instead (with
+ * the sampling model: count tests and detection limits included).
  */
-#include "stats.h"
+#include "trend.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -243,6 +244,221 @@ static void test_bh(void)
 	/* 8 MB blocks at rate 512 KiB: sd below 0.1% of the bytes */
 	CHECK(lw_stats_sampling_var(64e6, 8, 524288) < 1e-6 * 64e6 * 64e6, "big var");
 	CHECK(lw_stats_sampling_var(1e6, 10, 1) == 0, "rate 1");
+}
+
+/* ---- counts: binomial and gamma tails, Poisson intervals ------------------- */
+
+/* P(X >= k) for X ~ Binomial(m, pr) by direct summation (reference). */
+static double binom_tail_naive(int k, int m, double pr)
+{
+	double s = 0;
+	for (int j = k; j <= m; j++)
+		s += exp(lgamma(m + 1) - lgamma(j + 1) - lgamma(m - j + 1) + j * log(pr) +
+			 (m - j) * log1p(-pr));
+	return s;
+}
+
+static void test_counts(void)
+{
+	/* binomial tails against summation, m up to 200, 1e-10 relative */
+	for (int m = 1; m <= 200; m += (m < 20 ? 1 : 13))
+		for (int k = 0; k <= m; k += (m < 20 ? 1 : 7))
+			for (double pr = 0.1; pr < 1; pr += 0.4) {
+				double a = lw_stats_binom_sf(k, m, pr), b = binom_tail_naive(k, m, pr);
+				CHECK(fabs(a - b) <= 1e-10 * b + 1e-300, "binom m=%d k=%d p=%g: %.17g vs %.17g",
+				      m, k, pr, a, b);
+			}
+	CHECK(lw_stats_binom_sf(0, 5, 0.5) == 1 && lw_stats_binom_sf(6, 5, 0.5) == 0, "edges");
+	CHECK(fabs(lw_stats_binom_sf(10, 10, 0.5) - 1.0 / 1024) < 1e-15, "2^-10");
+	/* real arguments: continuous and monotone between the integers */
+	double prev = 1;
+	for (double k = 0.5; k <= 20; k += 0.25) {
+		double v = lw_stats_binom_sf(k, 20.0, 0.5);
+		CHECK(v <= prev + 1e-15 && v >= 0, "monotone at %g: %g after %g", k, v, prev);
+		prev = v;
+	}
+	/* the regularized gamma: P(1, x) = 1 - e^-x; P(a, a) near 1/2 for big a */
+	for (double x = 0.1; x < 30; x *= 1.7)
+		CHECK(fabs(lw_stats_gamma_p(1, x) + expm1(-x)) < 1e-13, "gamma_p(1, %g)", x);
+	CHECK(fabs(lw_stats_gamma_p(1000, 1000) - 0.5042) < 1e-3, "gamma_p(1000, 1000)");
+	/* Garwood 95% intervals (published tables, 4 significant digits) */
+	static const struct { double k, lo, hi; } g[] = {
+		{ 0, 0, 3.689 }, { 1, 0.02532, 5.572 }, { 2, 0.2422, 7.225 },
+		{ 10, 4.795, 18.39 }, { 100, 81.36, 121.6 },
+	};
+	for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
+		double lo, hi;
+		lw_stats_poisson_ci(g[i].k, 0.95, &lo, &hi);
+		CHECK(fabs(lo - g[i].lo) <= 5e-4 * g[i].lo + 1e-12 && fabs(hi - g[i].hi) <= 5e-4 * g[i].hi,
+		      "garwood k=%g: [%g, %g]", g[i].k, lo, hi);
+	}
+}
+
+/* ---- sampled populations: the shim's model, sample by sample ---------------- */
+
+/* A site under the sampler, built one sampled block at a time: blocks
+ * arrive (sampled with p), live for an exponential time (INFINITY: never
+ * freed), and the snapshots record what the shim's COUNTERS would. */
+typedef struct popu {
+	size_t n;
+	double t[400], y[400], k[400], kb[400], a[400], d[400], obj[400], rate[400];
+} popu;
+
+#define PMAX 20000
+static double pop_t0[PMAX], pop_t1[PMAX];
+
+/* `lam` sampled arrivals per second of blocks of `size` at rate R, mean
+ * lifetime `life` (INFINITY: a leak), `init` blocks live at time 0 (an
+ * equilibrium start); snapshots every `dt` +-50% over `span`. */
+static void popu_make(popu *u, double R, double size, double lam, double life, double init,
+		      double span, double dt)
+{
+	size_t nb = 0;
+	double p = -expm1(-size / R);
+	for (double i = 0; i < init && nb < PMAX; i++, nb++) {
+		pop_t0[nb] = 0;
+		pop_t1[nb] = isinf(life) ? INFINITY : -life * log(unif());
+	}
+	for (double t = -log(unif()) / lam; t < span && nb < PMAX; t += -log(unif()) / lam, nb++) {
+		pop_t0[nb] = t;
+		pop_t1[nb] = isinf(life) ? INFINITY : t - life * log(unif());
+	}
+	u->n = 0;
+	for (double t = dt * (0.5 + unif()); t < span && u->n < 400; t += dt * (0.5 + unif())) {
+		size_t i = u->n++;
+		double a = 0, d = 0;
+		for (size_t b = 0; b < nb; b++) {
+			a += pop_t0[b] <= t;
+			d += pop_t1[b] <= t;
+		}
+		u->t[i] = t;
+		u->a[i] = a;
+		u->d[i] = d;
+		u->k[i] = a - d;
+		u->kb[i] = (a - d) * size;
+		u->y[i] = (a - d) * size / p;
+		u->obj[i] = (a - d) / p;
+		u->rate[i] = R;
+	}
+}
+
+static void popu_analyze(const popu *u, lw_growth_result *r)
+{
+	lw_growth_params prm;
+	lw_growth_params_default(&prm);
+	lw_growth_input in = { .n = u->n, .t = u->t, .y = u->y, .rate = u->rate,
+			       .samples = u->k, .sample_bytes = u->kb, .alloc_samples = u->a,
+			       .free_samples = u->d, .y_bytes = u->y, .objects = u->obj };
+	CHECK(lw_growth_analyze(&in, &prm, r) == 0, "analyze");
+	lw_growth_adjust(r, 1, &prm);
+}
+
+static void test_sampled_counts(void)
+{
+	static popu u;
+	lw_growth_result r;
+	/* The count test is conservative for a population in equilibrium,
+	 * however long its blocks live: P(p_count < a) <= a (+ binomial
+	 * tolerance: 3 sd of 1,000 draws) for a = 0.05 and 0.01. Lifetimes
+	 * from a tenth of the window to four windows; 20 live samples. */
+	static const double lives[] = { 6, 60, 240 };
+	for (size_t l = 0; l < 3; l++) {
+		int below05 = 0, below01 = 0, nleak = 0, M = 1000;
+		for (int s = 0; s < M; s++) {
+			rs = 880000 + 1000 * l + (uint64_t)s;
+			popu_make(&u, 524288, 1024, 20 / lives[l], lives[l], 20, 60, 0.75);
+			popu_analyze(&u, &r);
+			below05 += r.p_count < 0.05;
+			below01 += r.p_count < 0.01;
+			nleak += r.verdict == LW_VERDICT_LEAK;
+		}
+		fprintf(stderr, "equilibrium, life %3.0f s: p_count < .05 in %d, < .01 in %d, leak %d of %d\n",
+			lives[l], below05, below01, nleak, M);
+		CHECK(below05 <= 0.05 * M + 3 * sqrt(0.05 * 0.95 * M), "life %g: %d below .05", lives[l], below05);
+		CHECK(below01 <= 0.01 * M + 3 * sqrt(0.01 * 0.99 * M), "life %g: %d below .01", lives[l], below01);
+		CHECK(nleak == 0, "life %g: %d leaks", lives[l], nleak);
+	}
+	/* The stop test is calibrated: a steady leak (Poisson arrivals of
+	 * samples, never freed) shows an early excess with P <= alpha:
+	 * p_stop < 0.01 in <= 1% (+3 sd) of 2,000 leaks of 10..200 samples. */
+	int early = 0, M = 2000;
+	for (int s = 0; s < M; s++) {
+		rs = 770000 + (uint64_t)s;
+		double n = 10 + 190 * unif();
+		popu_make(&u, 524288, 1024, n / 60, INFINITY, 0, 60, 0.75);
+		popu_analyze(&u, &r);
+		early += r.stop_p < 0.01;
+	}
+	fprintf(stderr, "steady leaks: stop_p < .01 in %d of %d\n", early, M);
+	CHECK(early <= 0.01 * M + 3 * sqrt(0.01 * 0.99 * M), "stop test: %d early of %d", early, M);
+	/* a cache that took 12 samples in the first quarter and kept them:
+	 * plateau or stable, never growing or leak; a leak of 30 samples over
+	 * the window: leak (fixed seeds; the rates are in growth_stability) */
+	for (int s = 0; s < 50; s++) {
+		rs = 660000 + (uint64_t)s;
+		popu_make(&u, 524288, 1024, 12 / 15.0, INFINITY, 0, 15, 0.75);
+		/* stretch: nothing arrives after 15 s, snapshots go on to 60 s */
+		size_t n = u.n;
+		for (double t = u.t[n - 1] + 0.75; t < 60 && n < 400; t += 0.75, n++) {
+			u.t[n] = t;
+			u.y[n] = u.y[n - 1];
+			u.k[n] = u.k[n - 1];
+			u.kb[n] = u.kb[n - 1];
+			u.a[n] = u.a[n - 1];
+			u.d[n] = u.d[n - 1];
+			u.obj[n] = u.obj[n - 1];
+			u.rate[n] = u.rate[n - 1];
+		}
+		u.n = n;
+		popu_analyze(&u, &r);
+		CHECK(r.verdict >= LW_VERDICT_PLATEAU, "cache seed %d: %s", s, lw_verdict_name(r.verdict));
+	}
+	int leaks = 0;
+	for (int s = 0; s < 50; s++) {
+		rs = 550000 + (uint64_t)s;
+		popu_make(&u, 524288, 1024, 30 / 60.0, INFINITY, 0, 60, 0.75);
+		popu_analyze(&u, &r);
+		leaks += r.verdict == LW_VERDICT_LEAK;
+	}
+	/* 30 expected samples: found in >= 99% (growth_stability); here
+	 * >= 48 of 50 */
+	CHECK(leaks >= 48, "30-sample leaks: %d of 50", leaks);
+}
+
+static void test_limits_and_intervals(void)
+{
+	lw_growth_params prm;
+	lw_growth_params_default(&prm);
+	/* the detection limit of a new site: a Poisson(N) leak passes the
+	 * continuation test (7 samples in the last 60%: 2^-7 < 0.01) with
+	 * probability 0.9 when 0.6 N = 10.53 (Poisson quantile), N = 17.55 */
+	double n0 = lw_growth_min_samples(50, &prm);
+	CHECK(fabs(n0 - 17.55) < 0.05, "min samples %g", n0);
+	CHECK(isinf(lw_growth_min_samples(5, &prm)), "n = 5 sees nothing");
+	prm.power = 0.99;
+	CHECK(lw_growth_min_samples(50, &prm) > n0, "more power, more samples");
+	/* estimate intervals: exact at rate 1, nearly so for big blocks;
+	 * cover the truth ~95% of the time for Poisson-sampled small blocks */
+	double lo, hi;
+	lw_growth_estimate_ci(12345, 0, 10, 100, 1, 0, 0.95, &lo, &hi);
+	CHECK(lo == 12345 && hi == 12345, "rate 1: [%g, %g]", lo, hi);
+	/* 8 MiB blocks at 512 KiB are sampled with p = 1 - 1e-7 */
+	lw_growth_estimate_ci(64e6, 0, 8, 64e6, 524288, 0, 0.95, &lo, &hi);
+	CHECK(lo <= 64e6 && hi >= 64e6 && hi - lo < 1e-3 * 64e6, "8 MiB blocks: [%g, %g]", lo, hi);
+	int cover = 0, M = 4000;
+	for (int s = 0; s < M; s++) {
+		rs = 440000 + (uint64_t)s;
+		/* 20,000 blocks of 256 bytes at 64 KiB: 78 expected samples, or
+		 * 2,000 (7.8 expected) */
+		double blocks = s % 2 ? 20000 : 2000, size = 256, R = 65536;
+		double p = -expm1(-size / R), k = poisson(blocks * p);
+		double y = k * size / p;
+		lw_growth_estimate_ci(y, 0, k, k * size, R, 0, 0.95, &lo, &hi);
+		cover += lo <= blocks * size && blocks * size <= hi;
+	}
+	/* 95% intervals: 93.5%..97.5% of 4,000 (binomial sd 0.34%; Garwood
+	 * is conservative at small counts) */
+	CHECK(cover >= 0.935 * M && cover <= 0.99 * M, "coverage %d of %d", cover, M);
 }
 
 /* ---- synthetic heap series ------------------------------------------------ */
@@ -538,11 +754,31 @@ static int bench(int sites, int n)
 	struct timespec a, b;
 	clock_t c0 = clock();
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	/* the sampling model of 512 KiB with blocks of 64 bytes, and a churn
+	 * of ten sampled frees per interval: every site is judged on its
+	 * counts as well, and gets a detection limit */
+	double *rate = malloc(n * sizeof *rate), *k = malloc(n * sizeof *k);
+	double *kb = malloc(n * sizeof *kb), *al = malloc(n * sizeof *al);
+	double *fr = malloc(n * sizeof *fr);
 	for (int s = 0; s < sites; s++) {
-		lw_growth_input in = { .n = (size_t)n, .t = t, .y = y + (size_t)s * n };
+		const double *ys = y + (size_t)s * n;
+		for (int i = 0; i < n; i++) {
+			rate[i] = 524288;
+			k[i] = floor(fmax(0, ys[i]) / 524288 * (1 - 64 / 1048576.0));
+			kb[i] = 64 * k[i];
+			fr[i] = 10.0 * i;
+			al[i] = k[i] + fr[i];
+		}
+		lw_growth_input in = { .n = (size_t)n, .t = t, .y = ys, .rate = rate, .samples = k,
+				       .sample_bytes = kb, .alloc_samples = al, .free_samples = fr };
 		if (lw_growth_analyze(&in, &p, &r[s]) < 0)
 			return 1;
 	}
+	free(rate);
+	free(k);
+	free(kb);
+	free(al);
+	free(fr);
 	lw_growth_adjust(r, (size_t)sites, &p);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
@@ -566,6 +802,9 @@ int main(int argc, char **argv)
 	test_mann_kendall();
 	test_bh();
 	test_edges();
+	test_counts();
+	test_sampled_counts();
+	test_limits_and_intervals();
 	test_verdicts();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
