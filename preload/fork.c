@@ -39,6 +39,9 @@ void lw_fork_unlock_all(void)
 static void prepare(void)
 {
 	lw_guard_enter();
+	/* the child never walks the loader's list (modmap.h): give it a map
+	 * that is current now; before the locks, as it takes modmap_lock */
+	lw_modmap_refresh();
 	lw_fork_lock_all();
 }
 
@@ -63,6 +66,7 @@ void lw_fork_reinit_locks(void)
 static void child(void)
 {
 	lw_fork_reinit_locks();
+	lw_modmap_after_fork_child();
 	lw_core_after_fork_child();
 	lw_run.parent_run_id = lw_run.run_id;
 	lw_run.run_id = lw_random64();

@@ -121,12 +121,29 @@ static int reserve(void)
 
 struct refresh {
 	int index;                 /* position in this dl_iterate_phdr pass */
+	int same;                  /* the loader's counters say nothing changed */
+	unsigned long long adds, subs;
 };
+
+/* The loader's load/unload counters at the last complete refresh: when they
+ * have not moved, no module came or went, and the walk stops at the first
+ * module (the fork prepare handler refreshes on every fork). */
+static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
+static int inherited;   /* a forked child: never refresh (modmap.h) */
 
 static int refresh_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct refresh *r = arg;
 	struct lw_modmap_entry m;
+	if (r->index == 0 &&
+	    size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+		r->adds = info->dlpi_adds;
+		r->subs = info->dlpi_subs;
+		if (r->adds == seen_adds && r->subs == seen_subs) {
+			r->same = 1;
+			return 1;   /* stops the walk */
+		}
+	}
 	memset(&m, 0, sizeof(m));
 	const char *name = info->dlpi_name;
 	if ((name == NULL || name[0] == '\0') && r->index == 0) {
@@ -164,11 +181,23 @@ static int refresh_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+void lw_modmap_after_fork_child(void)
+{
+	inherited = 1;
+}
+
 void lw_modmap_refresh(void)
 {
 	struct refresh r = { 0 };
+	if (inherited)
+		return;
 	lw_modmap_lock();
-	dl_iterate_phdr(refresh_cb, &r);
+	if (dl_iterate_phdr(refresh_cb, &r) == 0 && !r.same) {
+		/* a complete walk: every module up to these counters is known
+		 * (a walk cut short by an allocation failure is retried) */
+		seen_adds = r.adds;
+		seen_subs = r.subs;
+	}
 	lw_modmap_unlock();
 }
 

@@ -38,9 +38,19 @@ struct lw_modmap_entry {
 	struct lw_modmap_seg segs[LW_MODMAP_SEGS];
 };
 
-/* Adds modules loaded since the last refresh. Takes modmap_lock; call with
- * no other shim lock held. */
+/* Adds modules loaded since the last refresh (nothing to walk when the
+ * loader's load/unload counters have not moved). Takes modmap_lock; call
+ * with no other shim lock held. Does nothing in a forked child (below). */
 void lw_modmap_refresh(void);
+/* The child of the program's fork() keeps the map it inherited, which the
+ * fork prepare handler refreshed just before the fork, and never calls
+ * dl_iterate_phdr: glibc re-initialises the loader's main lock in the child
+ * but not the lock dl_iterate_phdr takes (dl_load_write_lock), so if another
+ * thread of the parent was inside dlopen, dlclose or dl_iterate_phdr at the
+ * fork, the child would wait for it forever (a child's exit() stuck in its
+ * final snapshot). Modules the child loads itself are not added to its map:
+ * their frames read as unknown. */
+void lw_modmap_after_fork_child(void);
 /* Calls fn for every module ever seen, in discovery order. locked = 1 takes
  * modmap_lock around the walk; 0 for a single-threaded forked child. */
 void lw_modmap_foreach(int locked, void (*fn)(void *arg, const struct lw_modmap_entry *m),

@@ -35,6 +35,11 @@ Tests (run as `test_lifecycle.py NAME --inspect BIN --apps DIR`):
   run_signals            INT, QUIT, HUP, TERM sent to `leakwatch run` reach
                          the service and run exits with its status; USR2
                          becomes a dump; a terminal's ^C arrives once
+  fork_loader            children forked while another thread walks the
+                         loader's list (dl_iterate_phdr) exit, with their
+                         final snapshots and their executable's frames: the
+                         child never waits for the loader lock glibc leaves
+                         taken in it
 """
 
 import os
@@ -419,6 +424,23 @@ def terminal_interrupt(ctx):
     rc = os.waitstatus_to_exitcode(status)
     check(rc == 1, '^C reached the service %s times (exit %d); terminal: %r' % (rc, rc, buf[-300:]))
 
+
+
+def t_fork_loader(ctx):
+    out = ctx.path('lw')
+    env = ctx.env(out, rate=1, interval=None)
+    p = subprocess.run([ctx.app('fork_loader'), '--forks', '100'], env=env,
+                       capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0 and p.stdout.strip() == 'forks=100',
+          'fork_loader exited %d: %s%s' % (p.returncode, p.stdout, p.stderr[-500:]))
+    kids = subdirs(out)
+    check(len(kids) == 100, 'expected 100 child directories, found %d' % len(kids))
+    files = ctx.inspect(os.path.join(out, kids[0]), symbols=False)
+    check([f['process']['reason'] for f in files] == ['exit'],
+          'child files: %s' % [f['path'] for f in files])
+    mods = [m['path'] for m in files[0]['modules']]
+    check(any(m.endswith('/fork_loader') for m in mods),
+          "the child's module map lacks its executable: %s" % mods)
 
 if __name__ == '__main__':
     main(globals())

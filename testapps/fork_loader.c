@@ -1,0 +1,97 @@
+/* fork_loader.c — forks while another thread is inside the loader.
+ *
+ * A walker thread calls dl_iterate_phdr in a loop, so it holds the loader's
+ * dl_load_write_lock much of the time; the main thread forks --forks N
+ * children (default 300) one after the other. Each child allocates a block
+ * (held at exit, so under LEAKWATCH_RATE=1 the shim writes its final
+ * snapshot) and calls exit(0). glibc does not reset that lock in a child:
+ * anything in the child that walks the loader's list waits forever if the
+ * walker held it at the fork. The parent waits up to 10 s for each child;
+ * a child that does not exit is reported ("child ... did not exit"), killed,
+ * and the program exits 1. Prints "forks=N" when every child exited 0.
+ */
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "app_common.h"
+
+static volatile int stop;
+
+static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)info;
+	(void)size;
+	(*(unsigned long *)arg)++;
+	return 0;
+}
+
+static void *walker(void *arg)
+{
+	unsigned long n = 0;
+	(void)arg;
+	while (!stop)
+		dl_iterate_phdr(count_cb, &n);
+	return NULL;
+}
+
+static __attribute__((noinline)) void *child_block(size_t n)
+{
+	void *b = malloc(n);
+	if (b)
+		memset(b, 1, n);
+	return b;
+}
+
+/* 0 when child pid exited 0 within 10 s; otherwise kills it, 1. */
+static int wait_child(pid_t pid, long i)
+{
+	int st = 0;
+	for (int k = 0; k < 1000; k++) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				return 0;
+			fprintf(stderr, "fork_loader: child %d of fork %ld ended with status 0x%x\n",
+				(int)pid, i, st);
+			return 1;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "fork_loader: child %d of fork %ld did not exit within 10 s\n", (int)pid, i);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	long forks = app_opt_long(argc, argv, "forks", 300);
+	pthread_t t;
+	if (pthread_create(&t, NULL, walker, NULL) != 0) {
+		fprintf(stderr, "fork_loader: pthread_create failed\n");
+		return 1;
+	}
+	int rc = 0;
+	for (long i = 0; i < forks && rc == 0; i++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			exit(child_block(4096) ? 0 : 1);
+		if (pid < 0) {
+			perror("fork_loader: fork");
+			rc = 1;
+			break;
+		}
+		rc = wait_child(pid, i);
+	}
+	stop = 1;
+	pthread_join(t, NULL);
+	if (rc == 0)
+		printf("forks=%ld\n", forks);
+	return rc;
+}
