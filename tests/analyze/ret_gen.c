@@ -21,11 +21,11 @@
  * Shape "snapshot": a periodic snapshot (no graph).
  */
 #include "ret_gen.h"
+#include "selfmap.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +63,7 @@ typedef struct gdump {
 	groot *r;
 	uint32_t nr, cap_r;
 	uint64_t regs[17];
-	/* module map of this process */
-	char exe[4096];
-	uint64_t bias, start, end;
-	uint8_t build_id[LWD_MAX_BUILD_ID];
-	uint32_t build_id_len;
-	lw_segment_info seg[16];
-	uint32_t nseg;
+	selfmap map;             /* module map of this process */
 } gdump;
 
 /* Grows an array to hold n+1 elements; exits on ENOMEM (a test tool). */
@@ -108,46 +102,6 @@ static void add_root(gdump *d, uint32_t kind, uint64_t addr, uint32_t block)
 	d->r[d->nr++] = (groot){ kind, 0, addr, block };
 }
 
-static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	gdump *d = arg;
-	(void)size;
-	if (info->dlpi_name && info->dlpi_name[0])
-		return 0;            /* the main program has an empty name */
-	d->bias = info->dlpi_addr;
-	d->start = UINT64_MAX;
-	d->end = 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_LOAD && d->nseg < 16) {
-			lw_segment_info *s = &d->seg[d->nseg++];
-			s->module = 0;
-			s->prot = ph->p_flags & 7;
-			s->start = info->dlpi_addr + ph->p_vaddr;
-			s->end = s->start + ph->p_memsz;
-			s->file_offset = ph->p_offset;
-			s->file_size = ph->p_filesz;
-			if (s->start < d->start) d->start = s->start;
-			if (s->end > d->end) d->end = s->end;
-		} else if (ph->p_type == PT_NOTE) {
-			const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-			const uint8_t *e = p + ph->p_filesz;
-			while (p + sizeof(ElfW(Nhdr)) <= e) {
-				const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-				const uint8_t *name = p + sizeof *nh;
-				const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
-				if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-				    memcmp(name, "GNU", 4) == 0 && nh->n_descsz <= LWD_MAX_BUILD_ID) {
-					memcpy(d->build_id, desc, nh->n_descsz);
-					d->build_id_len = nh->n_descsz;
-				}
-				p = desc + ((nh->n_descsz + 3) & ~3u);
-			}
-		}
-	}
-	return 1;
-}
-
 static uint64_t pc_of(void *(*fn)(void))
 {
 	return (uint64_t)(uintptr_t)fn + 1;
@@ -159,7 +113,7 @@ static int fill(lw_writer *w, void *arg)
 	static char strbuf[16384];
 	lw_strtab st;
 	lw_strtab_init(&st, strbuf, sizeof strbuf);
-	uint32_t exe_s = lw_strtab_add(&st, d->exe);
+	uint32_t exe_s = lw_strtab_add(&st, d->map.exe);
 	uint32_t cmd_s = lw_strtab_add(&st, "test_retainers gen");
 	uint32_t host_s = lw_strtab_add(&st, "testhost");
 	lw_writer_put_strtab(w, &st);
@@ -182,22 +136,7 @@ static int fill(lw_writer *w, void *arg)
 	lw_writer_put_process(w, &p);
 	lw_writer_section_end(w);
 
-	lw_module_info m;
-	memset(&m, 0, sizeof m);
-	m.load_bias = d->bias;
-	m.start = d->start;
-	m.end = d->end;
-	m.path_str = exe_s;
-	m.build_id_len = d->build_id_len;
-	memcpy(m.build_id, d->build_id, d->build_id_len);
-	lw_writer_section_begin(w, LWD_SEC_MODULES, 0, 1);
-	lw_writer_put_module(w, &m);
-	lw_writer_section_end(w);
-
-	lw_writer_section_begin(w, LWD_SEC_SEGMENTS, 0, d->nseg);
-	for (uint32_t i = 0; i < d->nseg; i++)
-		lw_writer_put_segment(w, &d->seg[i]);
-	lw_writer_section_end(w);
+	selfmap_write(w, &d->map, exe_s);
 
 	uint64_t pcs[N_STACKS][2] = {
 		{ pc_of(ret_make_session), (uint64_t)(uintptr_t)ret_gen_caller + 1 },
@@ -358,12 +297,7 @@ int ret_gen_write(const char *dir, const char *name, const char *shape)
 		tree = strtoul(shape + 5, NULL, 10);
 	else if (strcmp(shape, "basic") != 0)
 		return -EINVAL;
-	ssize_t n = readlink("/proc/self/exe", d.exe, sizeof d.exe - 1);
-	if (n <= 0)
-		return -errno;
-	d.exe[n] = 0;
-	dl_iterate_phdr(phdr_cb, &d);
-	if (d.nseg == 0)
+	if (selfmap_init(&d.map) < 0)
 		return -ENOENT;
 
 	if (big) {
