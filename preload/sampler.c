@@ -38,24 +38,43 @@ double lw_sampler_ln(double x)
 		m *= 0.5;
 		k++;
 	}
+	/* 1/j for j = 23, 21, ..., 3 (Horner from the highest power) */
+	static const double inv_odd[] = {
+		1.0 / 23, 1.0 / 21, 1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13,
+		1.0 / 11, 1.0 / 9,  1.0 / 7,  1.0 / 5,  1.0 / 3,
+	};
 	double t = (m - 1.0) / (m + 1.0), t2 = t * t;
 	double sum = 0.0;
-	for (int j = 23; j >= 3; j -= 2)
-		sum = (sum + 1.0 / j) * t2;
+	for (size_t j = 0; j < sizeof(inv_odd) / sizeof(inv_odd[0]); j++)
+		sum = (sum + inv_odd[j]) * t2;
 	return (double)k * LW_LN2 + 2.0 * t * (1.0 + sum);
 }
 
-/* e^x - 1 for x <= 0. |x| < 1/2: Taylor series (x^18/18! < 1e-21 there);
- * below: e^x = 2^k e^r with |r| <= ln2/2 by the same series, minus 1 (no
- * cancellation: the result is below -0.39). */
+/* 1/j! for j = 18 down to 1: the Taylor coefficients of e^x - 1. */
+static const double inv_fact[] = {
+	1.0 / 6402373705728000.0, 1.0 / 355687428096000.0, 1.0 / 20922789888000.0,
+	1.0 / 1307674368000.0, 1.0 / 87178291200.0, 1.0 / 6227020800.0, 1.0 / 479001600.0,
+	1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
+	1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 1.0 / 2.0, 1.0,
+};
+#define LW_N_FACT (sizeof(inv_fact) / sizeof(inv_fact[0]))
+
+/* e^x - 1 for |x| < 1/2 by its Taylor series, Horner from the highest
+ * term kept: all 18 (x^19/19! < 1e-22 there), or the last 6 when
+ * |x| < 2^-9 (x^7/7! is below 1e-20 of the result then), the usual case
+ * for a weight (a block far smaller than the rate). No division. */
 static double expm1_series(double x)
 {
-	double sum = 0.0;
-	for (int j = 18; j >= 2; j--)
-		sum = (sum + 1.0) * x / j;
-	return x * (1.0 + sum);
+	size_t first = (x > -0x1.0p-9 && x < 0x1.0p-9) ? LW_N_FACT - 6 : 0;
+	double p = 0.0;
+	for (size_t j = first; j < LW_N_FACT; j++)
+		p = (p + inv_fact[j]) * x;
+	return p;
 }
 
+/* e^x - 1 for x <= 0: the series above for |x| < 1/2; below, e^x = 2^k e^r
+ * with |r| <= ln2/2 by the same series, minus 1 (no cancellation: the
+ * result is below -0.39). */
 double lw_sampler_expm1_neg(double x)
 {
 	if (!(x < 0.0))
