@@ -20,6 +20,7 @@
 #include "sampler.h"
 #include "stacktab.h"
 #include "unwind.h"
+#include "writer.h"
 
 __thread struct lw_tls lw_tls __attribute__((tls_model("initial-exec")));
 int lw_core_active;
@@ -123,6 +124,8 @@ void *lw_core_alloc_slow(void *old, size_t n, size_t align, int kind)
 		struct lw_unwind_buf buf;
 		uint32_t depth;
 		int truncated = 0;
+		if (LW_UNLIKELY(!lw_unwind_loaded()))
+			lw_writer_need_unwinder();
 		const uint64_t *pcs = lw_unwind_capture(&buf, &depth, &truncated);
 		id = lw_stacktab_intern(pcs, depth, truncated ? LWD_STACKF_TRUNCATED : 0);
 	}

@@ -31,6 +31,12 @@ static inline uint64_t lw_rng_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
+/* ln(x) for finite x > 0 (no libm, errno untouched). */
+double lw_sampler_ln(double x);
+/* e^x - 1 for x <= 0, precise for small |x| (no libm, errno untouched);
+ * 0 for x >= 0 or NaN. */
+double lw_sampler_expm1_neg(double x);
+
 /* Draws ceil(Exp(mean = rate)) >= 1 (capped at 2^62). */
 uint64_t lw_sampler_draw(uint64_t *rng, uint64_t rate);
 

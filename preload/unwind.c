@@ -2,7 +2,7 @@
  *
  * Unwinder: libgcc's _Unwind_Backtrace (DWARF .eh_frame, the same unwinder
  * C++ exceptions use), resolved with dlopen("libgcc_s.so.1") + dlsym on that
- * handle at init. Not libunwind: libunwind 1.6.2 validates addresses by
+ * handle. Not libunwind: libunwind 1.6.2 validates addresses by
  * writing them into a private pipe whose fd numbers it keeps in statics and
  * closes/re-creates when a read fails; after a program closes all fds and
  * opens its own files, libunwind reads from, writes one byte into and closes
@@ -33,6 +33,15 @@
  * address, which ends the fast walk (cache miss) unless that word happens to
  * be a cached return address.
  *
+ * When: loading libgcc_s costs a process that never samples about 0.3 ms
+ * of start-up (a quarter of what the shim added to `/bin/true`), so it is
+ * loaded in the constructor only when the program has it already (C++
+ * programs: no file is opened then), else by lw_unwind_load() at the first
+ * sample or after the process's first few milliseconds, from the writer
+ * thread (writer.h), never from inside an allocation: malloc runs inside the
+ * dynamic loader too (link maps while a dlopen is under way, where glibc's
+ * dlopen asserts against nesting; TLS blocks under the loader's TLS lock).
+ * A sample taken before the unwinder is there gets the unknown stack (pc 0).
  * Invariants: the shim's text range [text_lo, text_hi) is computed once from
  * the PT_LOAD segment with PF_X of the object that contains this file's code
  * (dladdr + dl_iterate_phdr). Until it is known, nothing is stripped.
@@ -73,6 +82,13 @@ static atomic_int fast_state;
 static pthread_rwlock_t unwind_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static uintptr_t text_lo, text_hi;
 
+/* 1 once load_unwinder() has run, whatever its outcome (release: the
+ * entry points and fast_state are set before it). load_lock serializes
+ * loaders; a forked child re-initializes it (a parent's thread may have
+ * been loading). */
+static atomic_int loaded;
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void lw_unwind_rdlock(void) { pthread_rwlock_rdlock(&unwind_lock); }
 void lw_unwind_rdunlock(void) { pthread_rwlock_unlock(&unwind_lock); }
 void lw_unwind_wrlock(void) { pthread_rwlock_wrlock(&unwind_lock); }
@@ -82,17 +98,29 @@ void lw_unwind_reinit(void)
 {
 	pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 	memcpy(&unwind_lock, &fresh, sizeof(fresh));
+	pthread_mutex_init(&load_lock, NULL);
 	lw_ucache_after_fork_child();
 }
 
 struct find_text {
 	uintptr_t base;
 	uintptr_t lo, hi;
+	int have_libgcc;              /* libgcc_s.so.1 is among the loaded objects */
 };
+
+static int is_libgcc(const char *path)
+{
+	static const char name[] = "libgcc_s.so.1";
+	size_t n = path != NULL ? strlen(path) : 0, k = sizeof(name) - 1;
+	return n >= k && strcmp(path + n - k, name) == 0 && (n == k || path[n - k - 1] == '/');
+}
 
 static int find_text_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct find_text *ft = arg;
+	(void)size;
+	if (is_libgcc(info->dlpi_name))
+		ft->have_libgcc = 1;
 	if (info->dlpi_addr != ft->base)
 		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -106,7 +134,7 @@ static int find_text_cb(struct dl_phdr_info *info, size_t size, void *arg)
 				ft->hi = hi;
 		}
 	}
-	return 1;
+	return 0;   /* go on: libgcc_s may come later in the list */
 }
 
 static void load_unwinder(void)
@@ -127,18 +155,36 @@ static void load_unwinder(void)
 		atomic_store(&fast_state, LW_FAST_UNCHECKED);
 }
 
+void lw_unwind_load(void)
+{
+	if (atomic_load_explicit(&loaded, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&load_lock);
+	if (!atomic_load_explicit(&loaded, memory_order_relaxed)) {
+		load_unwinder();
+		atomic_store_explicit(&loaded, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&load_lock);
+}
+
+int lw_unwind_loaded(void)
+{
+	return atomic_load_explicit(&loaded, memory_order_acquire);
+}
+
 void lw_unwind_init(void)
 {
 	Dl_info di;
 	if (text_hi != 0)
 		return;
-	load_unwinder();
 	if (dladdr((void *)(uintptr_t)&lw_unwind_init, &di) == 0 || di.dli_fbase == NULL)
 		return;
 	/* dli_fbase is the lowest mapped address; dlpi_addr is the load bias.
 	 * For a shared object linked at 0 they coincide. */
-	struct find_text ft = { (uintptr_t)di.dli_fbase, 0, 0 };
+	struct find_text ft = { (uintptr_t)di.dli_fbase, 0, 0, 0 };
 	dl_iterate_phdr(find_text_cb, &ft);
+	if (ft.have_libgcc)
+		lw_unwind_load();   /* already mapped: dlopen only finds it */
 	if (ft.hi == 0)
 		return;
 	text_lo = ft.lo;

@@ -39,8 +39,16 @@ struct lw_unwind_buf {
  * could not be walked at all is recorded as the single pc 0. */
 const uint64_t *lw_unwind_capture(struct lw_unwind_buf *buf, uint32_t *depth, int *truncated);
 
-/* Constructor: loads the unwinder, computes the shim's text range. */
+/* Constructor: computes the shim's text range; loads the unwinder only if
+ * libgcc_s.so.1 is already in the process (unwind.c says when otherwise). */
 void lw_unwind_init(void);
+/* Loads libgcc_s.so.1 and the rule cache, once (later calls return at
+ * once). From a context that holds no loader, program or shim lock: the
+ * constructor, the writer thread, an exit handler; never from inside an
+ * allocation. Until it has run, captures return the unknown stack. */
+void lw_unwind_load(void);
+/* 1 once lw_unwind_load() has run (any thread, lock-free). */
+int lw_unwind_loaded(void);
 int lw_unwind_in_shim(uintptr_t pc);
 
 /* Test hook (tests/preload/test_unwind.c): the raw frames from the caller of

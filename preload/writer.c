@@ -6,8 +6,9 @@
  * highest ticket whose file has been written (with its result in *_rc); a
  * waiter with ticket t sleeps on state_cond until *_done >= t or shutdown.
  * Locks: state_lock (fork order 4) guards the request/ticket fields,
- * writer_running, writer_busy, shutting_down and parked; it is never held
- * during file writing. The semaphore and the signal flag need no lock.
+ * unwind_req, unwind_wait_spent, writer_running, writer_busy,
+ * shutting_down and parked; it is never held during file writing or the
+ * unwinder's loading. The semaphore and the signal flag need no lock.
  */
 #include "writer.h"
 
@@ -44,6 +45,21 @@ static int dump_rc, snap_rc;
 static int writer_running, shutting_down, parked;
 static int writer_busy;   /* the writer is past its shutting_down check, working */
 static int started;
+static int unwind_req;          /* a sample waits for the unwinder */
+static int unwind_wait_spent;   /* a sample waited LW_UNWIND_WAIT_NS in vain: none waits again */
+
+/* The writer loads the unwinder (unwind.h) this long after the process
+ * started, or at once when a sample asks: a process that lives shorter and
+ * takes no sample never loads it. */
+#define LW_UNWIND_EAGER_NS 10000000ull
+/* How long a sample waits for the writer to load it. Long enough for a busy
+ * host; spent in full only if the sampling thread itself holds the loader's
+ * lock (an allocation inside a dlopen), and then only once per process. */
+#define LW_UNWIND_WAIT_NS 200000000ull
+/* At rates below this the first sample comes within the first few
+ * allocations, so deferring the unwinder would save nothing: the
+ * constructor loads it (exact mode, LEAKWATCH_RATE=1, above all). */
+#define LW_UNWIND_EAGER_RATE 65536u
 
 void lw_writer_state_lock(void) { pthread_mutex_lock(&state_lock); }
 void lw_writer_state_unlock(void) { pthread_mutex_unlock(&state_lock); }
@@ -113,6 +129,48 @@ static void deadline_after(struct timespec *ts, uint64_t mono_ns)
 	ts->tv_nsec = (long)(mono_ns % 1000000000ull);
 }
 
+/* The writer's side of the unwinder's loading: when a sample asked or the
+ * process has lived LW_UNWIND_EAGER_NS; then wakes the waiting samples. */
+static void load_unwinder_due(int asked)
+{
+	if (lw_unwind_loaded())
+		return;
+	if (!asked && lw_now_mono() - lw_run.start_mono_ns < LW_UNWIND_EAGER_NS)
+		return;
+	lw_unwind_load();
+	pthread_mutex_lock(&state_lock);
+	unwind_req = 0;
+	pthread_cond_broadcast(&state_cond);
+	pthread_mutex_unlock(&state_lock);
+}
+
+void lw_writer_need_unwinder(void)
+{
+	if (lw_unwind_loaded())
+		return;
+	pthread_mutex_lock(&state_lock);
+	if (!writer_running || shutting_down) {
+		/* no writer to ask (exit handlers, a failed start): load here */
+		pthread_mutex_unlock(&state_lock);
+		lw_unwind_load();
+		return;
+	}
+	if (unwind_wait_spent) {
+		pthread_mutex_unlock(&state_lock);
+		return;
+	}
+	unwind_req = 1;
+	pthread_mutex_unlock(&state_lock);
+	sem_post(&wake);
+	struct timespec ts;
+	deadline_after(&ts, lw_now_mono() + LW_UNWIND_WAIT_NS);
+	pthread_mutex_lock(&state_lock);
+	while (!lw_unwind_loaded() && !unwind_wait_spent)
+		if (pthread_cond_clockwait(&state_cond, &state_lock, CLOCK_MONOTONIC, &ts) == ETIMEDOUT)
+			unwind_wait_spent = 1;
+	pthread_mutex_unlock(&state_lock);
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -123,9 +181,15 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&state_lock);
 		writer_busy = 0;   /* from here until it works again, exit need not wait */
 		pthread_mutex_unlock(&state_lock);
-		if (interval) {
+		uint64_t due = next;
+		if (!lw_unwind_loaded()) {
+			uint64_t eager = lw_run.start_mono_ns + LW_UNWIND_EAGER_NS;
+			if (due == 0 || eager < due)
+				due = eager;
+		}
+		if (due) {
 			struct timespec ts;
-			deadline_after(&ts, next);
+			deadline_after(&ts, due);
 			while (sem_clockwait(&wake, CLOCK_MONOTONIC, &ts) != 0 && errno == EINTR)
 				;
 		} else {
@@ -143,7 +207,10 @@ static void *writer_main(void *arg)
 		writer_busy = 1;
 		uint64_t d = dump_req, s = snap_req;
 		int want_dump = d > dump_done, want_snap = s > snap_done;
+		int want_unwinder = unwind_req;
 		pthread_mutex_unlock(&state_lock);
+
+		load_unwinder_due(want_unwinder);   /* first: a sample may be waiting */
 
 		int sig = atomic_exchange(&sig_pending, 0);
 		if (want_dump || sig) {
@@ -376,6 +443,8 @@ __attribute__((constructor)) static void lw_init(void)
 	lw_run.start_mono_ns = lw_now_mono();
 	lw_spawn_init();
 	lw_unwind_init();
+	if (lw_cfg.rate < LW_UNWIND_EAGER_RATE)
+		lw_unwind_load();
 	lw_outdir_init(&env);
 	sem_init(&wake, 0, 0);
 	lw_fork_install();
@@ -432,6 +501,8 @@ void lw_writer_child(void)
 	writer_busy = 0;
 	park_state = 0;
 	final_done = 0;
+	unwind_req = 0;
+	unwind_wait_spent = 0;
 	live_at_start = lw_livetab_count();
 	if (!shutting_down && !lw_outdir_dormant())
 		start_writer();

@@ -7,6 +7,9 @@
  * installs the atfork handlers and the signal handler, starts the writer
  * thread, then enables sampling.
  *
+ * The writer also loads the unwinder (unwind.h): a few milliseconds into
+ * the process's life, or at once when a sample asks for it.
+ *
  * The writer thread has every signal blocked and holds the reentrancy guard
  * for its whole life (its allocations are never sampled). It sleeps in
  * sem_clockwait(CLOCK_MONOTONIC) until the next interval deadline or a
@@ -25,6 +28,12 @@
  */
 #ifndef LW_WRITER_H
 #define LW_WRITER_H
+
+/* A sample's stack needs the unwinder, which is not loaded yet (unwind.h):
+ * asks the writer thread to load it and waits for it (at most once per
+ * process, for a bounded time); loads it here when there is no writer.
+ * Guard held, no shim lock held. */
+void lw_writer_need_unwinder(void);
 
 void lw_writer_state_lock(void);     /* fork order 4 */
 void lw_writer_state_unlock(void);

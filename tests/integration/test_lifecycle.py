@@ -35,6 +35,13 @@ Tests (run as `test_lifecycle.py NAME --inspect BIN --apps DIR`):
   run_signals            INT, QUIT, HUP, TERM sent to `leakwatch run` reach
                          the service and run exits with its status; USR2
                          becomes a dump; a terminal's ^C arrives once
+  unwinder_lazy          libgcc_s (the unwinder) is loaded only when needed
+                         (seen through the loader's own LD_DEBUG=files
+                         trace): not by a short process that takes no
+                         sample; by the writer thread in a process that lives
+                         longer; at once at LEAKWATCH_RATE=1; and the first
+                         sample of a process, which waits for it, has its
+                         full stack
   fork_loader            children forked while another thread walks the
                          loader's list (dl_iterate_phdr) exit, with their
                          final snapshots and their executable's frames: the
@@ -320,6 +327,44 @@ def t_exit_status(ctx):
     check(periodic and all(f['process']['exit_status'] is None for f in periodic),
           'periodic snapshots: %s' % [f['process']['exit_status'] for f in periodic])
     check(exit_file(files)['process']['exit_status'] == 7, 'exit status 7')
+
+
+def libgcc_loaded(stderr):
+    """Whether the loader's LD_DEBUG=files trace shows libgcc_s.so.1 loaded."""
+    return any('file=libgcc_s.so.1' in line for line in stderr.splitlines())
+
+
+def t_unwinder_lazy(ctx):
+    probe = ctx.app('exec_probe')
+    trace = {'LD_DEBUG': 'files'}
+    # a process that ends within milliseconds and takes no sample: no load
+    # (one quiet run of five suffices: a busy host can stretch a run past
+    # the writer's delay, after which loading is right)
+    quiet = 0
+    for i in range(5):
+        p = ctx.run([probe, 'sleep-exit', '0', '0'], ctx.env(ctx.path('q%d' % i), extra=trace))
+        quiet += not libgcc_loaded(p.stderr)
+    check(quiet > 0, 'libgcc_s loaded by all 5 short runs that took no sample')
+    # the same process without the shim never loads it: the shim's doing
+    p = ctx.run([probe, 'sleep-exit', '0', '0'], ctx.env(shim=False, extra=trace))
+    check(not libgcc_loaded(p.stderr), 'exec_probe loads libgcc_s by itself')
+    # exact mode: loaded by the constructor, every time
+    p = ctx.run([probe, 'sleep-exit', '0', '0'], ctx.env(ctx.path('r1'), rate=1, extra=trace))
+    check(libgcc_loaded(p.stderr), 'LEAKWATCH_RATE=1: libgcc_s not loaded')
+    # a process that lives a while: the writer loads it, no sample needed
+    p = ctx.run([probe, 'sleep-exit', '0.3', '0'], ctx.env(ctx.path('long'), extra=trace))
+    check(libgcc_loaded(p.stderr), 'a process of 0.3 s: libgcc_s never loaded')
+    # the first sample (a 16 MiB block at the default rate, sampled with
+    # probability 1 - e^-32) waits for the writer's load and keeps its stack
+    d = ctx.path('first')
+    p = ctx.run([probe, 'hold-exit', '0'], ctx.env(d, interval=None, extra=trace))
+    check(libgcc_loaded(p.stderr), 'hold-exit: libgcc_s not loaded')
+    ex = exit_file(ctx.inspect(d))
+    sites = [st['site_base'] for st in ex['stacks']]
+    check('hold' in sites, 'the first sample has no full stack: sites %s' % sites)
+    held = [st for st in ex['stacks'] if st['site_base'] == 'hold']
+    check(held and len(held[0]['frames']) >= 2,
+          'the first sample\'s stack: %s' % (held[0] if held else None))
 
 
 # ---- leakwatch run and signals -------------------------------------------------------

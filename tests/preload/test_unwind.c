@@ -155,6 +155,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	lw_unwind_init();
+	lw_unwind_load();
 
 	c0 = n_checks; f0 = n_fast;
 	run_chains(1, 3000);
