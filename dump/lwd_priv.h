@@ -1,5 +1,5 @@
 /* lwd_priv.h — internals shared by the files of dump/ (never included
- * outside it): byte-order helpers, the varint codec, the reader's private
+ * outside it): byte-order helpers, the reader's private
  * state, the header encoder and the temporary-file steps of lw_publish.
  *
  * Everything here is safe in the shim (no malloc, no stdio, no locks) except
@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lw_varint.h"
 #include "lwd.h"
 
 /* ---- little-endian loads and stores (byte-wise: no alignment needed) ---- */
@@ -46,50 +47,6 @@ static inline void lw_le64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* ---- varints (unsigned LEB128, at most 10 bytes for 64 bits) ------------ */
-static inline size_t lw_varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-static inline size_t lw_varint_len(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-/* Decodes one varint from p[0..left): bytes used, or 0 when it runs past
- * `left`, is longer than 10 bytes or overflows 64 bits. */
-static inline size_t lw_varint_get(const uint8_t *p, uint64_t left, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < 10 && i < left; i++) {
-		uint64_t b = p[i] & 0x7f;
-
-		if (i == 9 && b > 1)
-			return 0;
-		v |= b << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*out = v;
-			return i + 1;
-		}
-	}
-	return 0;
 }
 
 static inline uint64_t lw_zigzag(uint64_t d)

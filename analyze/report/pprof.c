@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "hashmap.h"
+#include "lw_varint.h"
 #include "report.h"
 #include "strbuf.h"
 
@@ -68,32 +69,11 @@ static int pb_reserve(lw_pb *pb, size_t more)
 	return 0;
 }
 
-static size_t varint_size(uint64_t v)
-{
-	size_t n = 1;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static size_t varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 void lw_pb_varint(lw_pb *pb, uint64_t v)
 {
 	if (pb_reserve(pb, 10))
 		return;
-	pb->len += varint_put(pb->buf + pb->len, v);
+	pb->len += lw_varint_put(pb->buf + pb->len, v);
 }
 
 void lw_pb_key(lw_pb *pb, uint32_t field, int wire_type)
@@ -140,13 +120,13 @@ void lw_pb_packed_uint64(lw_pb *pb, uint32_t field, const uint64_t *v, size_t n)
 		return;
 	size_t body = 0;
 	for (size_t i = 0; i < n; i++)
-		body += varint_size(v[i]);
+		body += lw_varint_len(v[i]);
 	lw_pb_key(pb, field, LW_PB_LEN);
 	lw_pb_varint(pb, body);
 	if (pb_reserve(pb, body))
 		return;
 	for (size_t i = 0; i < n; i++)
-		pb->len += varint_put(pb->buf + pb->len, v[i]);
+		pb->len += lw_varint_put(pb->buf + pb->len, v[i]);
 }
 
 void lw_pb_packed_int64(lw_pb *pb, uint32_t field, const int64_t *v, size_t n)
@@ -155,13 +135,13 @@ void lw_pb_packed_int64(lw_pb *pb, uint32_t field, const int64_t *v, size_t n)
 		return;
 	size_t body = 0;
 	for (size_t i = 0; i < n; i++)
-		body += varint_size((uint64_t)v[i]);
+		body += lw_varint_len((uint64_t)v[i]);
 	lw_pb_key(pb, field, LW_PB_LEN);
 	lw_pb_varint(pb, body);
 	if (pb_reserve(pb, body))
 		return;
 	for (size_t i = 0; i < n; i++)
-		pb->len += varint_put(pb->buf + pb->len, (uint64_t)v[i]);
+		pb->len += lw_varint_put(pb->buf + pb->len, (uint64_t)v[i]);
 }
 
 size_t lw_pb_msg_begin(lw_pb *pb, uint32_t field)
@@ -178,14 +158,14 @@ void lw_pb_msg_end(lw_pb *pb, size_t mark)
 	if (pb->err || mark == 0 || mark > pb->len)
 		return;
 	size_t body = pb->len - mark;
-	size_t k = varint_size(body);
+	size_t k = lw_varint_len(body);
 	if (k > 1) {
 		if (pb_reserve(pb, k - 1))
 			return;
 		memmove(pb->buf + mark + k - 1, pb->buf + mark, body);
 		pb->len += k - 1;
 	}
-	varint_put(pb->buf + mark - 1, body);
+	lw_varint_put(pb->buf + mark - 1, body);
 }
 
 /* The value of key in m, set to val_if_new when the key is new (*added). */
