@@ -218,10 +218,24 @@ def t_redis_retainers(ctx):
                               for x in roots))
     # before: ranked by retained size, the first root was "unnamed data of
     # libcrypto.so.3" (205 KiB); `server` retained 43 KiB of a 36 MiB heap
-    check(roots and roots[0]['symbol'] == 'server',
-          'first root is %s, not server' % (roots[0]['label'] if roots else None))
+    check(roots, 'no roots')
     top = roots[0]
-    check(top['via'].startswith('server+0x'), 'server is not named by its word: %s' % top['via'])
+    if top['symbol'] == 'server':
+        check(top['via'].startswith('server+0x'), 'server is not named by its word: %s'
+              % top['via'])
+    else:
+        # A conservative scan also finds stale words: in about one run in ten
+        # a word left over in a small block reachable from another global
+        # (seen: redisCommandTable) holds the address of the keyspace's hash
+        # table, so that root reaches exactly what server reaches and can win
+        # the tie between them. server must still reach every sampled block
+        # of the top site.
+        srv = [r for r in doc['reaching_roots'] if r['root'].startswith('server ')]
+        check(srv and srv[0]['blocks'] == doc['target_blocks'],
+              'first root is %s, and server does not reach all %d target blocks: %s'
+              % (top['label'], doc['target_blocks'], doc['reaching_roots'][:4]))
+        log('first root %s: a stale word reaching the keyspace won the tie with server'
+            % top['via'])
     check(top['held_bytes'] > 0.8 * doc['reachable_bytes'],
           'server holds %d of %d reachable bytes' % (top['held_bytes'], doc['reachable_bytes']))
     check(top['held_blocks'] > 2 * keys, 'server holds %d blocks for %d keys'
@@ -239,7 +253,8 @@ def t_redis_retainers(ctx):
         check(want in text, '%r missing from the text output:\n%s' % (want, text[:3000]))
     lines = text.splitlines()
     i = lines.index(next(x for x in lines if x.startswith('roots by memory held')))
-    check('server+0x' in lines[i + 2], 'first row of the roots table: %r' % lines[i + 2])
+    check(top['via'] in lines[i + 2], 'first row of the roots table: %r, not %s'
+          % (lines[i + 2], top['via']))
 
 
 if __name__ == '__main__':
