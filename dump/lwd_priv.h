@@ -49,6 +49,15 @@ static inline void lw_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* A refusal is one line: a string from the file (a name, a path) quoted in
+ * a message may hold any byte, so control bytes become '?' in place. */
+static inline void lw_msg_oneline(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static inline uint64_t lw_zigzag(uint64_t d)
 {
 	return (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);

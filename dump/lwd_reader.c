@@ -94,6 +94,7 @@ static int lw_fail(lw_parse *c, int code, uint64_t off, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
 		va_end(ap);
+		lw_msg_oneline(c->err);
 	}
 	return code;
 }
@@ -1057,6 +1058,7 @@ int lw_msg_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
+		lw_msg_oneline(err);
 	}
 	return code;
 }

@@ -9,4 +9,5 @@ rm -rf "$work"
 mkdir -p "$work/corpus" "$work/artifacts"
 cp "$seeds"/* "$work/corpus/"
 exec "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=25 \
+	-error_exitcode=1 -timeout_exitcode=1 \
 	-artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus"
