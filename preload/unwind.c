@@ -36,7 +36,8 @@
  * When: loading libgcc_s costs a process that never samples about 0.3 ms
  * of start-up (a quarter of what the shim added to `/bin/true`), so it is
  * loaded in the constructor only when the program has it already (C++
- * programs: no file is opened then), else by lw_unwind_load() at the first
+ * programs: no file is opened then) or the rate is so low that the first
+ * sample comes at once (writer.c), else by lw_unwind_load() at the first
  * sample or after the process's first few milliseconds, from the writer
  * thread (writer.h), never from inside an allocation: malloc runs inside the
  * dynamic loader too (link maps while a dlopen is under way, where glibc's
