@@ -39,10 +39,10 @@ void lw_fork_unlock_all(void)
 static void prepare(void)
 {
 	lw_guard_enter();
-	/* the child never calls the loader: give it the unwinder loaded, and a
-	 * module map that is current now (modmap.h); both before the locks, as
-	 * they take the unwinder's load lock and modmap_lock */
-	lw_unwind_before_fork();
+	/* the child never walks the loader's list (modmap.h): give it a map
+	 * that is current now; before the locks, as it takes modmap_lock.
+	 * Never a dlopen here (unwind.c): it can deadlock on glibc's atfork
+	 * lock, which this thread holds while the handlers run. */
 	lw_modmap_refresh();
 	lw_fork_lock_all();
 }

@@ -43,10 +43,11 @@
  * dynamic loader too (link maps while a dlopen is under way, where glibc's
  * dlopen asserts against nesting; TLS blocks under the loader's TLS lock).
  * A sample taken before the unwinder is there gets the unknown stack (pc 0).
- * A forked child never loads it either (another thread of the parent may
- * have held the loader's locks at the fork, and glibc leaves some of them
- * taken in the child): the fork prepare handler loads it in the parent first
- * (lw_unwind_before_fork), and a child inherits it loaded, or not at all.
+ * Not from an atfork handler either: the forking thread holds glibc's
+ * atfork lock there, which a dlclose elsewhere needs while it holds the
+ * loader's lock (__cxa_finalize unregisters the library's handlers), so a
+ * dlopen in the prepare handler can deadlock. A child forked before its
+ * parent loaded the unwinder loads it itself, from its own writer thread.
  * Invariants: the shim's text range [text_lo, text_hi) is computed once from
  * the PT_LOAD segment with PF_X of the object that contains this file's code
  * (dladdr + dl_iterate_phdr). Until it is known, nothing is stripped.
@@ -61,7 +62,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #include "unwind_cache.h"
 #include "util.h"
@@ -105,9 +105,6 @@ void lw_unwind_reinit(void)
 	pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 	memcpy(&unwind_lock, &fresh, sizeof(fresh));
 	pthread_mutex_init(&load_lock, NULL);
-	/* A child never loads the unwinder itself (lw_unwind_before_fork): if
-	 * the parent could not, its samples get the unknown stack. */
-	atomic_store_explicit(&loaded, 1, memory_order_release);
 	lw_ucache_after_fork_child();
 }
 
@@ -174,30 +171,6 @@ void lw_unwind_load(void)
 		atomic_store_explicit(&loaded, 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&load_lock);
-}
-
-/* How long the fork prepare handler waits for a load the writer thread has
- * under way: that dlopen may need a loader lock the forking thread holds (a
- * fork from inside a dlopen or a dl_iterate_phdr callback). */
-#define LW_UNWIND_FORK_WAIT_NS 100000000ull
-
-void lw_unwind_before_fork(void)
-{
-	uint64_t deadline = lw_now_mono() + LW_UNWIND_FORK_WAIT_NS;
-	while (!atomic_load_explicit(&loaded, memory_order_acquire)) {
-		if (pthread_mutex_trylock(&load_lock) == 0) {
-			if (!atomic_load_explicit(&loaded, memory_order_relaxed)) {
-				load_unwinder();
-				atomic_store_explicit(&loaded, 1, memory_order_release);
-			}
-			pthread_mutex_unlock(&load_lock);
-			return;
-		}
-		if (lw_now_mono() >= deadline)
-			return;
-		struct timespec ts = { 0, 100000 };
-		nanosleep(&ts, NULL);
-	}
 }
 
 int lw_unwind_loaded(void)

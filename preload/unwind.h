@@ -47,11 +47,6 @@ void lw_unwind_init(void);
  * constructor, the writer thread, an exit handler; never from inside an
  * allocation. Until it has run, captures return the unknown stack. */
 void lw_unwind_load(void);
-/* Fork prepare handler (the forking thread, guard held, no shim lock):
- * lw_unwind_load() unless the writer thread has a load under way, which it
- * waits for, at most 100 ms. The child then inherits the unwinder, or runs
- * without it (lw_unwind_reinit). */
-void lw_unwind_before_fork(void);
 /* 1 once lw_unwind_load() has run (any thread, lock-free). */
 int lw_unwind_loaded(void);
 int lw_unwind_in_shim(uintptr_t pc);
@@ -71,6 +66,6 @@ void lw_unwind_rdlock(void);
 void lw_unwind_rdunlock(void);
 void lw_unwind_wrlock(void);     /* fork prepare */
 void lw_unwind_wrunlock(void);   /* fork parent */
-void lw_unwind_reinit(void);     /* fork child: never loads it itself */
+void lw_unwind_reinit(void);     /* fork child */
 
 #endif /* LW_UNWIND_H */

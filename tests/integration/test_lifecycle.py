@@ -39,11 +39,9 @@ Tests (run as `test_lifecycle.py NAME --inspect BIN --apps DIR`):
                          (seen through the loader's own LD_DEBUG=files
                          trace): not by a short process that takes no
                          sample; by the writer thread in a process that lives
-                         longer; at once at LEAKWATCH_RATE=1; by a parent
-                         before it forks, never by a forked child (the
-                         loader's locks may be left taken in it); and the
-                         first sample of a process, which waits for it, has
-                         its full stack
+                         longer; at once at LEAKWATCH_RATE=1; and the first
+                         sample of a process, which waits for it, has its
+                         full stack
   fork_loader            children forked while another thread walks the
                          loader's list (dl_iterate_phdr) exit, with their
                          final snapshots and their executable's frames: the
@@ -61,7 +59,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lwtest import *  # noqa: E402,F401,F403
-from lwtest import POLL_TIMEOUT, RUN_TIMEOUT  # noqa: E402
+from lwtest import POLL_TIMEOUT  # noqa: E402
 
 
 def leakwatch():
@@ -356,15 +354,6 @@ def t_unwinder_lazy(ctx):
     # a process that lives a while: the writer loads it, no sample needed
     p = ctx.run([probe, 'sleep-exit', '0.3', '0'], ctx.env(ctx.path('long'), extra=trace))
     check(libgcc_loaded(p.stderr), 'a process of 0.3 s: libgcc_s never loaded')
-    # forks early, before any sample: the parent loads it at its first fork,
-    # no child ever does (children 7 and 15 sample a 16 MiB block)
-    p = ctx.start([ctx.app('fork_parent'), '--stress', '16', '--hammer', '0'],
-                  ctx.env(ctx.path('forks'), extra=trace))
-    out, err = p.communicate(timeout=RUN_TIMEOUT)
-    check(p.returncode == 0 and 'ok=16' in out, 'fork_parent: %s %s' % (p.returncode, out))
-    loaders = {line.split(':')[0].strip() for line in err.splitlines()
-               if 'file=libgcc_s.so.1' in line and 'dynamically loaded' in line}
-    check(loaders == {str(p.pid)}, 'libgcc_s loaded by %s, parent %d' % (sorted(loaders), p.pid))
     # the first sample (a 16 MiB block at the default rate, sampled with
     # probability 1 - e^-32) waits for the writer's load and keeps its stack
     d = ctx.path('first')
