@@ -210,9 +210,13 @@ static void *writer_main(void *arg)
 		int want_unwinder = unwind_req;
 		pthread_mutex_unlock(&state_lock);
 
-		load_unwinder_due(want_unwinder);   /* first: a sample may be waiting */
-
 		int sig = atomic_exchange(&sig_pending, 0);
+		/* First, as a sample may be waiting. A requested file also loads
+		 * it: the process asking is no short one, and a sample waiting
+		 * for the load must not wait behind the file and miss it (a dump
+		 * just after start would hold no live block). */
+		load_unwinder_due(want_unwinder || want_dump || want_snap || sig);
+
 		if (want_dump || sig) {
 			int rc = write_dump(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
 			if (want_dump) {
