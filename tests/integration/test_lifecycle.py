@@ -46,7 +46,10 @@ Tests (run as `test_lifecycle.py NAME --inspect BIN --apps DIR`):
                          loader's list (dl_iterate_phdr) exit, with their
                          final snapshots and their executable's frames: the
                          child never waits for the loader lock glibc leaves
-                         taken in it
+                         taken in it; at the default rate, children forked
+                         before the parent loaded the unwinder load it
+                         themselves only when no other parent thread could
+                         have been in the loader (else: unknown stacks)
 """
 
 import os
@@ -486,6 +489,29 @@ def t_fork_loader(ctx):
     mods = [m['path'] for m in files[0]['modules']]
     check(any(m.endswith('/fork_loader') for m in mods),
           "the child's module map lacks its executable: %s" % mods)
+    # At the default rate the unwinder is loaded lazily: children forked in
+    # the parent's first milliseconds find it absent and sample a 16 MiB
+    # block at once. With the walker alive the child must not load it (it
+    # would hang in dlopen): it exits at once, its sample on the unknown
+    # stack or, once the parent has loaded it, on the full one. Without
+    # another thread in the parent, the child loads it and keeps the stack.
+    for walker in (1, 0):
+        out = ctx.path('early%d' % walker)
+        p = subprocess.run([ctx.app('fork_loader'), '--forks', '4', '--hold-kib', '16384',
+                            '--walker', str(walker)], env=ctx.env(out, interval=None),
+                           capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0 and p.stdout.strip() == 'forks=4',
+              'early forks, walker %d: exited %d: %s%s'
+              % (walker, p.returncode, p.stdout, p.stderr[-500:]))
+        kids = subdirs(out)
+        check(len(kids) == 4, 'early forks, walker %d: %d child directories' % (walker, len(kids)))
+        for k in kids:
+            ex = exit_file(ctx.inspect(os.path.join(out, k)))
+            held = [st for st in ex['stacks'] if st['inuse_bytes'] >= 16 << 20]
+            check(len(held) == 1, 'child %s: the 16 MiB block is not in its exit file' % k)
+            want = ('child_block', '') if walker else ('child_block',)
+            check(held[0]['site_base'] in want, 'child %s, walker %d: the block\'s site is %r'
+                  % (k, walker, held[0]['site_base']))
 
 if __name__ == '__main__':
     main(globals())
