@@ -41,7 +41,8 @@ Tests (run as `test_lifecycle.py NAME --inspect BIN --apps DIR`):
                          sample; by the writer thread in a process that lives
                          longer; at once at LEAKWATCH_RATE=1; and the first
                          sample of a process, which waits for it, has its
-                         full stack
+                         full stack; one taken inside the loader's lock
+                         waits a bounded time
   fork_loader            children forked while another thread walks the
                          loader's list (dl_iterate_phdr) exit, with their
                          final snapshots and their executable's frames: the
@@ -368,6 +369,17 @@ def t_unwinder_lazy(ctx):
     held = [st for st in ex['stacks'] if st['site_base'] == 'hold']
     check(held and len(held[0]['frames']) >= 2,
           'the first sample\'s stack: %s' % (held[0] if held else None))
+    # a first sample taken inside dl_iterate_phdr: the writer's dlopen waits
+    # for the loader's lock that thread holds, so the sample waits its
+    # bounded time (200 ms once the load began) and keeps the unknown stack
+    d = ctx.path('inloader')
+    t0 = time.monotonic()
+    p = ctx.run([probe, 'hold-in-loader', '0'], ctx.env(d, interval=None))
+    took = time.monotonic() - t0
+    check(took < 5, 'a sample inside the loader\'s lock held the process %.1f s' % took)
+    ex = exit_file(ctx.inspect(d))
+    check([st for st in ex['stacks'] if st['inuse_bytes'] >= 16 << 20],
+          'hold-in-loader: the 16 MiB block is not in the exit file')
 
 
 # ---- leakwatch run and signals -------------------------------------------------------
