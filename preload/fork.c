@@ -44,12 +44,14 @@ static void prepare(void)
 	 * Never a dlopen here (unwind.c): it can deadlock on glibc's atfork
 	 * lock, which this thread holds while the handlers run. */
 	lw_modmap_refresh();
+	lw_unwind_fork_prepare();
 	lw_fork_lock_all();
 }
 
 static void parent(void)
 {
 	lw_fork_unlock_all();
+	lw_unwind_fork_parent();
 	lw_guard_leave();
 }
 

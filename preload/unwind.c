@@ -47,7 +47,9 @@
  * atfork lock there, which a dlclose elsewhere needs while it holds the
  * loader's lock (__cxa_finalize unregisters the library's handlers), so a
  * dlopen in the prepare handler can deadlock. A child forked before its
- * parent loaded the unwinder loads it itself, from its own writer thread.
+ * parent loaded the unwinder loads it itself, from its own writer thread,
+ * when the parent ran no other thread that could have been inside the
+ * loader at the fork (lw_unwind_fork_prepare); else it does without.
  * Invariants: the shim's text range [text_lo, text_hi) is computed once from
  * the PT_LOAD segment with PF_X of the object that contains this file's code
  * (dladdr + dl_iterate_phdr). Until it is known, nothing is stripped.
@@ -58,10 +60,12 @@
 #include "unwind.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unwind_cache.h"
 #include "util.h"
@@ -89,22 +93,79 @@ static pthread_rwlock_t unwind_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIAL
 static uintptr_t text_lo, text_hi;
 
 /* 1 once load_unwinder() has run, whatever its outcome (release: the
- * entry points and fast_state are set before it). load_lock serializes
- * loaders; a forked child re-initializes it (a parent's thread may have
- * been loading). */
+ * entry points and fast_state are set before it), or in a forked child that
+ * must do without (lw_unwind_fork_prepare). load_lock serializes loaders
+ * and is held across the dlopen; a forked child re-initializes it. */
 static atomic_int loaded;
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Set by the prepare handler of a fork while the unwinder is not loaded:
+ * 1 when load_lock was free, so the prepare handler holds it until the
+ * fork is done; child_may_load: the child may load the unwinder itself. */
+static int fork_holds_load_lock, child_may_load;
 
 void lw_unwind_rdlock(void) { pthread_rwlock_rdlock(&unwind_lock); }
 void lw_unwind_rdunlock(void) { pthread_rwlock_unlock(&unwind_lock); }
 void lw_unwind_wrlock(void) { pthread_rwlock_wrlock(&unwind_lock); }
 void lw_unwind_wrunlock(void) { pthread_rwlock_unlock(&unwind_lock); }
 
+/* Threads of this process from /proc/self/status, 0 if unknown. Plain
+ * open/read: no allocation, no loader call (a fork prepare handler). */
+static long proc_threads(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strstr(buf, "\nThreads:");
+	if (p == NULL)
+		return 0;
+	p += 9;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	long v = 0;
+	while (*p >= '0' && *p <= '9' && v < 1000000)
+		v = v * 10 + (*p++ - '0');
+	return v;
+}
+
+/* A child forked before its parent loaded the unwinder must load it itself,
+ * with dlopen, in a process where glibc may have left the loader's locks
+ * taken (dl_load_write_lock is not reset in the child) or its lists half
+ * changed, if another thread of the parent was inside the loader at the
+ * fork; its writer thread would then hang. Which is safe is decided here,
+ * in the parent, before the fork: only when the parent runs no thread but
+ * the forking one and the shim's writer, and no load is under way (load_lock
+ * free; held until the fork is done, so none starts). Otherwise the child
+ * does without the unwinder: its samples get the unknown stack. Never a
+ * dlopen here (see the top of this file). */
+void lw_unwind_fork_prepare(void)
+{
+	fork_holds_load_lock = 0;
+	if (atomic_load_explicit(&loaded, memory_order_acquire))
+		return;
+	fork_holds_load_lock = pthread_mutex_trylock(&load_lock) == 0;
+	long threads = fork_holds_load_lock ? proc_threads() : 0;
+	child_may_load = threads >= 1 && threads <= 2;
+}
+
+void lw_unwind_fork_parent(void)
+{
+	if (fork_holds_load_lock)
+		pthread_mutex_unlock(&load_lock);
+}
+
 void lw_unwind_reinit(void)
 {
 	pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 	memcpy(&unwind_lock, &fresh, sizeof(fresh));
 	pthread_mutex_init(&load_lock, NULL);
+	if (!atomic_load_explicit(&loaded, memory_order_relaxed) && !child_may_load)
+		atomic_store_explicit(&loaded, 1, memory_order_release);   /* none */
 	lw_ucache_after_fork_child();
 }
 

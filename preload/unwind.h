@@ -67,5 +67,10 @@ void lw_unwind_rdunlock(void);
 void lw_unwind_wrlock(void);     /* fork prepare */
 void lw_unwind_wrunlock(void);   /* fork parent */
 void lw_unwind_reinit(void);     /* fork child */
+/* Fork prepare (before the fork lock order's locks; takes none that can
+ * wait) and parent: whether a child forked before the unwinder was loaded
+ * may load it (unwind.c); lw_unwind_reinit applies the answer. */
+void lw_unwind_fork_prepare(void);
+void lw_unwind_fork_parent(void);
 
 #endif /* LW_UNWIND_H */

@@ -6,7 +6,7 @@
  * highest ticket whose file has been written (with its result in *_rc); a
  * waiter with ticket t sleeps on state_cond until *_done >= t or shutdown.
  * Locks: state_lock (fork order 4) guards the request/ticket fields,
- * unwind_req, unwind_wait_spent, writer_running, writer_busy,
+ * unwind_req, unwind_loading, unwind_wait_spent, writer_running, writer_busy,
  * shutting_down and parked; it is never held during file writing or the
  * unwinder's loading. The semaphore and the signal flag need no lock.
  */
@@ -46,16 +46,20 @@ static int writer_running, shutting_down, parked;
 static int writer_busy;   /* the writer is past its shutting_down check, working */
 static int started;
 static int unwind_req;          /* a sample waits for the unwinder */
-static int unwind_wait_spent;   /* a sample waited LW_UNWIND_WAIT_NS in vain: none waits again */
+static uint64_t unwind_loading; /* when the writer began to load it (0: not yet) */
+static int unwind_wait_spent;   /* a sample's wait ran out: none waits again */
 
 /* The writer loads the unwinder (unwind.h) this long after the process
  * started, or at once when a sample asks: a process that lives shorter and
  * takes no sample never loads it. */
 #define LW_UNWIND_EAGER_NS 10000000ull
-/* How long a sample waits for the writer to load it. Long enough for a busy
- * host; spent in full only if the sampling thread itself holds the loader's
- * lock (an allocation inside a dlopen), and then only once per process. */
+/* How long a sample waits for the writer's dlopen, once begun: spent in
+ * full only if the sampling thread itself holds the loader's lock (an
+ * allocation inside a dlopen), and then only once per process. The wait
+ * for the writer to begin is longer: a busy host may not run it at once,
+ * and nothing can block it there but a file it is writing. */
 #define LW_UNWIND_WAIT_NS 200000000ull
+#define LW_UNWIND_START_WAIT_NS 2000000000ull
 /* At rates below this the first sample comes within the first few
  * allocations, so deferring the unwinder would save nothing: the
  * constructor loads it (exact mode, LEAKWATCH_RATE=1, above all). */
@@ -137,6 +141,10 @@ static void load_unwinder_due(int asked)
 		return;
 	if (!asked && lw_now_mono() - lw_run.start_mono_ns < LW_UNWIND_EAGER_NS)
 		return;
+	pthread_mutex_lock(&state_lock);
+	unwind_loading = lw_now_mono();
+	pthread_cond_broadcast(&state_cond);   /* waiting samples: the shorter bound now */
+	pthread_mutex_unlock(&state_lock);
 	lw_unwind_load();
 	pthread_mutex_lock(&state_lock);
 	unwind_req = 0;
@@ -162,12 +170,19 @@ void lw_writer_need_unwinder(void)
 	unwind_req = 1;
 	pthread_mutex_unlock(&state_lock);
 	sem_post(&wake);
-	struct timespec ts;
-	deadline_after(&ts, lw_now_mono() + LW_UNWIND_WAIT_NS);
+	uint64_t asked = lw_now_mono();
 	pthread_mutex_lock(&state_lock);
-	while (!lw_unwind_loaded() && !unwind_wait_spent)
-		if (pthread_cond_clockwait(&state_cond, &state_lock, CLOCK_MONOTONIC, &ts) == ETIMEDOUT)
+	while (!lw_unwind_loaded() && !unwind_wait_spent) {
+		/* the bound moves when the writer begins (it broadcasts then) */
+		uint64_t until = unwind_loading ? unwind_loading + LW_UNWIND_WAIT_NS
+						: asked + LW_UNWIND_START_WAIT_NS;
+		struct timespec ts;
+		deadline_after(&ts, until);
+		if (lw_now_mono() >= until)
 			unwind_wait_spent = 1;
+		else
+			pthread_cond_clockwait(&state_cond, &state_lock, CLOCK_MONOTONIC, &ts);
+	}
 	pthread_mutex_unlock(&state_lock);
 }
 
@@ -210,9 +225,13 @@ static void *writer_main(void *arg)
 		int want_unwinder = unwind_req;
 		pthread_mutex_unlock(&state_lock);
 
-		load_unwinder_due(want_unwinder);   /* first: a sample may be waiting */
-
 		int sig = atomic_exchange(&sig_pending, 0);
+		/* First, as a sample may be waiting. A requested file also loads
+		 * it: the process asking is no short one, and a sample waiting
+		 * for the load must not wait behind the file and miss it (a dump
+		 * just after start would hold no live block). */
+		load_unwinder_due(want_unwinder || want_dump || want_snap || sig);
+
 		if (want_dump || sig) {
 			int rc = write_dump(want_dump ? LWD_REASON_API : LWD_REASON_SIGNAL);
 			if (want_dump) {
@@ -502,6 +521,7 @@ void lw_writer_child(void)
 	park_state = 0;
 	final_done = 0;
 	unwind_req = 0;
+	unwind_loading = 0;
 	unwind_wait_spent = 0;
 	live_at_start = lw_livetab_count();
 	if (!shutting_down && !lw_outdir_dormant())

@@ -20,6 +20,9 @@
  *   self-exec      the process itself execs /usr/bin/env with its own
  *                  environment (the program is replaced, not a child).
  *   hold-exit N    holds a 16 MiB block, leaves with exit(N).
+ *   hold-in-loader N  the same, the block allocated inside a
+ *                  dl_iterate_phdr callback (the loader's list lock held:
+ *                  a dlopen elsewhere waits for it).
  *   hold-return N  holds a 16 MiB block, returns N from main.
  *   sleep-exit S N sleeps S seconds, then exit(N) holding nothing.
  * "cases" starts with "snapshot point=start rc=R" when the shim is present
@@ -27,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +253,16 @@ LW_APP_NOINLINE static void hold(size_t n)
 	g_held = p;
 }
 
+static int hold_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)info;
+	(void)size;
+	if (*(int *)arg == 0)
+		hold(16u << 20);
+	*(int *)arg = 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -265,6 +279,11 @@ int main(int argc, char **argv)
 		hold(16u << 20);
 		exit(atoi(argv[2]));
 	}
+	if (strcmp(mode, "hold-in-loader") == 0 && argc > 2) {
+		int done = 0;
+		dl_iterate_phdr(hold_cb, &done);
+		exit(atoi(argv[2]));
+	}
 	if (strcmp(mode, "hold-return") == 0 && argc > 2) {
 		hold(16u << 20);
 		return atoi(argv[2]);
@@ -273,7 +292,7 @@ int main(int argc, char **argv)
 		app_sleep(atof(argv[2]));
 		exit(atoi(argv[3]));
 	}
-	fprintf(stderr, "usage: exec_probe cases|self-exec|hold-exit N|hold-return N|"
+	fprintf(stderr, "usage: exec_probe cases|self-exec|hold-exit N|hold-in-loader N|hold-return N|"
 			"sleep-exit S N\n");
 	return 2;
 }

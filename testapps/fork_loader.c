@@ -9,6 +9,11 @@
  * walker held it at the fork. The parent waits up to 10 s for each child;
  * a child that does not exit is reported ("child ... did not exit"), killed,
  * and the program exits 1. Prints "forks=N" when every child exited 0.
+ *
+ * --hold-kib K: each child's block is K KiB (default 4): at 16384 it is
+ * sampled at the default rate with probability 1 - e^-32, so a child forked
+ * in the parent's first milliseconds (before the shim loaded its unwinder)
+ * needs the unwinder for that sample. --walker 0: no walker thread.
  */
 #include <link.h>
 #include <pthread.h>
@@ -72,8 +77,14 @@ static int wait_child(pid_t pid, long i)
 int main(int argc, char **argv)
 {
 	long forks = app_opt_long(argc, argv, "forks", 300);
+	long hold = app_opt_long(argc, argv, "hold-kib", 4);
+	long walkers = app_opt_long(argc, argv, "walker", 1);
 	pthread_t t;
-	if (pthread_create(&t, NULL, walker, NULL) != 0) {
+	if (hold < 1 || hold > 1048576 || walkers < 0 || walkers > 1) {
+		fprintf(stderr, "fork_loader: bad arguments\n");
+		return 2;
+	}
+	if (walkers && pthread_create(&t, NULL, walker, NULL) != 0) {
 		fprintf(stderr, "fork_loader: pthread_create failed\n");
 		return 1;
 	}
@@ -81,7 +92,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < forks && rc == 0; i++) {
 		pid_t pid = fork();
 		if (pid == 0)
-			exit(child_block(4096) ? 0 : 1);
+			exit(child_block((size_t)hold << 10) ? 0 : 1);
 		if (pid < 0) {
 			perror("fork_loader: fork");
 			rc = 1;
@@ -90,7 +101,8 @@ int main(int argc, char **argv)
 		rc = wait_child(pid, i);
 	}
 	stop = 1;
-	pthread_join(t, NULL);
+	if (walkers)
+		pthread_join(t, NULL);
 	if (rc == 0)
 		printf("forks=%ld\n", forks);
 	return rc;

@@ -2,9 +2,11 @@
  *
  * Main and --threads T extra threads (default 1) churn blocks of 16 B ..
  * 64 KiB; main also leaks 128 B from signal_leak every 4096 iterations. It runs
- * until --stop-file exists or --duration S (default 30) passes. At start it
- * requests one snapshot (so the shim is fully set up) and prints
- * "ready pid=PID". With --own-usr2 it installs its own SIGUSR2 handler that
+ * until --stop-file exists or --duration S (default 30) passes. Once every
+ * extra thread has churned WARM_STEPS times (its SLOTS blocks, about 1.5 MiB,
+ * are live: some 24 samples at a 64 KiB rate, so a dump finds sampled blocks
+ * however the threads were scheduled), it requests one snapshot (so the shim
+ * is fully set up) and prints "ready pid=PID". With --own-usr2 it installs its own SIGUSR2 handler that
  * counts signals and prints "usr2 received=N" at the end (used with
  * LEAKWATCH_SIGNAL=none: the program's own handling must be untouched).
  * Prints the leak's truth at point=final and exits 0.
@@ -26,6 +28,10 @@ static struct blk *g_list;
 static uint64_t g_leaks;
 static atomic_int g_stop;
 static volatile sig_atomic_t g_usr2;
+static atomic_long g_warm;   /* extra threads past WARM_STEPS */
+
+#define SLOTS 1024
+#define WARM_STEPS 16384
 
 static void on_usr2(int sig)
 {
@@ -46,7 +52,7 @@ LW_APP_NOINLINE static void signal_leak(void)
 
 static void churn_step(uint64_t *rng, void **slots)
 {
-	unsigned s = (unsigned)(app_rand_r(rng) % 128);
+	unsigned s = (unsigned)(app_rand_r(rng) % SLOTS);
 	uint64_t r = app_rand_r(rng);
 	free(slots[s]);
 	size_t n = r % 32 == 0 ? (size_t)(r >> 40) % 65536 + 1 : (size_t)(r >> 40) % 1024 + 16;
@@ -59,10 +65,13 @@ static void churn_step(uint64_t *rng, void **slots)
 static void *worker(void *arg)
 {
 	uint64_t rng = (uint64_t)(intptr_t)arg * 31 + 7;
-	void *slots[128] = {0};
+	void *slots[SLOTS] = {0};
+	for (int i = 0; i < WARM_STEPS; i++)
+		churn_step(&rng, slots);
+	atomic_fetch_add(&g_warm, 1);
 	while (!atomic_load_explicit(&g_stop, memory_order_relaxed))
 		churn_step(&rng, slots);
-	for (int i = 0; i < 128; i++)
+	for (int i = 0; i < SLOTS; i++)
 		free(slots[i]);
 	return NULL;
 }
@@ -89,11 +98,13 @@ int main(int argc, char **argv)
 	for (long i = 0; i < threads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i) != 0)
 			return 1;
+	while (atomic_load(&g_warm) < threads)
+		app_sleep(0.001);
 	app_snapshot("start");
 	app_ready();
 
 	uint64_t rng = 99;
-	void *slots[128] = {0};
+	void *slots[SLOTS] = {0};
 	double deadline = app_now() + duration;
 	for (uint64_t it = 0;; it++) {
 		if ((it & 1023) == 0 && app_should_stop(deadline, stop_file))
@@ -105,7 +116,7 @@ int main(int argc, char **argv)
 	atomic_store(&g_stop, 1);
 	for (long i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	for (int i = 0; i < 128; i++)
+	for (int i = 0; i < SLOTS; i++)
 		free(slots[i]);
 	app_truth("final", "signal_leak", g_leaks * 128, g_leaks);
 	if (own)

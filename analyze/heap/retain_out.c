@@ -370,6 +370,15 @@ static void node_label(const lw_heap *h, const lw_retainers *r, uint32_t id, cha
 		 lw_fmt_bytes((double)(nd ? nd->bytes : 0), b1, sizeof b1),
 		 lw_fmt_bytes((double)gr->retained, b2, sizeof b2));
 	strncat(buf, line, len - strlen(buf) - 1);
+	/* A group's pointers into itself (lists, trees) are told here: dot
+	 * sets a loop's label against the loop and the node's edge. */
+	for (size_t e = 0; e < r->n_edges; e++)
+		if (r->edges[e].from == id && r->edges[e].to == id) {
+			snprintf(line, sizeof line, "\\nlinks among its blocks: %u ptr%s to %s",
+				 r->edges[e].pointers, r->edges[e].pointers == 1 ? "" : "s",
+				 lw_fmt_bytes((double)r->edges[e].bytes, b1, sizeof b1));
+			strncat(buf, line, len - strlen(buf) - 1);
+		}
 }
 
 Agraph_t *lw_retainers_agraph(const lw_heap *h, const uint8_t *sel, const lw_retainers *r)
@@ -462,6 +471,10 @@ Agraph_t *lw_retainers_agraph(const lw_heap *h, const uint8_t *sel, const lw_ret
 		if (!a)
 			continue;
 		char el[96], pw[16];
+		if (ed->from == ed->to) {   /* told in the node's label */
+			agsafeset(a, "penwidth", "1.5", "1");
+			continue;
+		}
 		snprintf(el, sizeof el, "%u ptr%s\\nto %s (all blocks)", ed->pointers, ed->pointers == 1 ? "" : "s",
 			 lw_fmt_bytes((double)ed->bytes, b1, sizeof b1));   /* all blocks */
 		agsafeset(a, "label", el, "");

@@ -446,6 +446,23 @@ def browser_mode(lw, app, shot):
               "retainer graph not drawn")
         check("g_sessions" in driver.find_element(By.ID, "retainer-graph").text,
               "retainer graph does not name g_sessions")
+        # leak_session_buffer's blocks link to each other: told in its box,
+        # and no edge label is drawn over a box
+        check("links among its blocks" in driver.find_element(By.ID, "retainer-graph").text,
+              "the retainer graph does not tell the site's links among its blocks")
+        overlaps = js("""const g = document.querySelector('#retainer-graph svg');
+            const r = e => e.getBoundingClientRect();
+            const boxes = Array.from(g.querySelectorAll('g.node')).map(r);
+            const cut = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom &&
+                b.top < a.bottom;
+            return Array.from(g.querySelectorAll('g.edge text'))
+                .filter(t => boxes.some(b => cut(r(t), b))).map(t => t.textContent);""")
+        check(overlaps == [], "edge labels drawn over a box: %r" % overlaps)
+        loops = js("""return Array.from(document.querySelectorAll('#retainer-graph svg g.edge'))
+            .filter(e => { const t = e.querySelector('title').textContent.split('->');
+                           return t.length == 2 && t[0] == t[1] && e.querySelector('text'); })
+            .length;""")
+        check(loops == 0, "%d loop edges carry a label (dot sets it against the loop)" % loops)
         # the retainer section says which figures count sampled blocks and
         # ranks the roots by what they hold: g_sessions, not g_churn's ring
         sec = driver.find_element(By.ID, "retainers").text

@@ -41,12 +41,16 @@ Tests (run as `test_lifecycle.py NAME --inspect BIN --apps DIR`):
                          sample; by the writer thread in a process that lives
                          longer; at once at LEAKWATCH_RATE=1; and the first
                          sample of a process, which waits for it, has its
-                         full stack
+                         full stack; one taken inside the loader's lock
+                         waits a bounded time
   fork_loader            children forked while another thread walks the
                          loader's list (dl_iterate_phdr) exit, with their
                          final snapshots and their executable's frames: the
                          child never waits for the loader lock glibc leaves
-                         taken in it
+                         taken in it; at the default rate, children forked
+                         before the parent loaded the unwinder load it
+                         themselves only when no other parent thread could
+                         have been in the loader (else: unknown stacks)
 """
 
 import os
@@ -365,6 +369,17 @@ def t_unwinder_lazy(ctx):
     held = [st for st in ex['stacks'] if st['site_base'] == 'hold']
     check(held and len(held[0]['frames']) >= 2,
           'the first sample\'s stack: %s' % (held[0] if held else None))
+    # a first sample taken inside dl_iterate_phdr: the writer's dlopen waits
+    # for the loader's lock that thread holds, so the sample waits its
+    # bounded time (200 ms once the load began) and keeps the unknown stack
+    d = ctx.path('inloader')
+    t0 = time.monotonic()
+    p = ctx.run([probe, 'hold-in-loader', '0'], ctx.env(d, interval=None))
+    took = time.monotonic() - t0
+    check(took < 5, 'a sample inside the loader\'s lock held the process %.1f s' % took)
+    ex = exit_file(ctx.inspect(d))
+    check([st for st in ex['stacks'] if st['inuse_bytes'] >= 16 << 20],
+          'hold-in-loader: the 16 MiB block is not in the exit file')
 
 
 # ---- leakwatch run and signals -------------------------------------------------------
@@ -486,6 +501,29 @@ def t_fork_loader(ctx):
     mods = [m['path'] for m in files[0]['modules']]
     check(any(m.endswith('/fork_loader') for m in mods),
           "the child's module map lacks its executable: %s" % mods)
+    # At the default rate the unwinder is loaded lazily: children forked in
+    # the parent's first milliseconds find it absent and sample a 16 MiB
+    # block at once. With the walker alive the child must not load it (it
+    # would hang in dlopen): it exits at once, its sample on the unknown
+    # stack or, once the parent has loaded it, on the full one. Without
+    # another thread in the parent, the child loads it and keeps the stack.
+    for walker in (1, 0):
+        out = ctx.path('early%d' % walker)
+        p = subprocess.run([ctx.app('fork_loader'), '--forks', '4', '--hold-kib', '16384',
+                            '--walker', str(walker)], env=ctx.env(out, interval=None),
+                           capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0 and p.stdout.strip() == 'forks=4',
+              'early forks, walker %d: exited %d: %s%s'
+              % (walker, p.returncode, p.stdout, p.stderr[-500:]))
+        kids = subdirs(out)
+        check(len(kids) == 4, 'early forks, walker %d: %d child directories' % (walker, len(kids)))
+        for k in kids:
+            ex = exit_file(ctx.inspect(os.path.join(out, k)))
+            held = [st for st in ex['stacks'] if st['inuse_bytes'] >= 16 << 20]
+            check(len(held) == 1, 'child %s: the 16 MiB block is not in its exit file' % k)
+            want = ('child_block', '') if walker else ('child_block',)
+            check(held[0]['site_base'] in want, 'child %s, walker %d: the block\'s site is %r'
+                  % (k, walker, held[0]['site_base']))
 
 if __name__ == '__main__':
     main(globals())

@@ -683,7 +683,8 @@ function renderRetainers() {
     });
     sec.appendChild(gbox);
     sec.appendChild(h('p', { class: 'small' }, 'Roots are blue, the site red; edges are labelled with the ' +
-      'pointers and the bytes they reach (all blocks). Click the graph for its actual size.'));
+      'pointers and the bytes they reach (all blocks); a box names the links among its own blocks. ' +
+      'Click the graph for its actual size.'));
   } else if (D.retainers_note) {
     sec.appendChild(h('p', { class: 'note' }, D.retainers_note + '.'));
   }
