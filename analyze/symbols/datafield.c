@@ -6,7 +6,7 @@
  * named by its field instead of "sym+0x48".
  *
  * How: an index of the module's statically placed variables (DW_TAG_variable
- * whose location is one DW_OP_addr: globals, file statics, function statics
+ * whose location is one DW_OP_addr or DW_OP_addrx: globals, file statics, function statics
  * and C++ static members, also inside namespaces), sorted by address and
  * built once per module on first need; then the variable's type is walked
  * down to the offset: struct, class and union members (by
@@ -46,18 +46,24 @@ struct lw_df_index {
 
 /* ---- the index ---------------------------------------------------------- */
 
-/* The address of a variable placed at a fixed address (one DW_OP_addr). */
+/* The address of a variable placed at a fixed address: one DW_OP_addr, or
+ * DWARF 5's DW_OP_addrx (clang's default) into .debug_addr. */
 static int static_address(Dwarf_Die *die, Dwarf_Addr *addr)
 {
-	Dwarf_Attribute attr;
+	Dwarf_Attribute attr, a;
 	Dwarf_Op *expr;
 	size_t len;
-	if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &expr, &len) != 0)
+	if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &expr, &len) != 0 ||
+	    len != 1)
 		return -1;
-	if (len != 1 || expr[0].atom != DW_OP_addr)
-		return -1;
-	*addr = expr[0].number;
-	return 0;
+	if (expr[0].atom == DW_OP_addr) {
+		*addr = expr[0].number;
+		return 0;
+	}
+	if (expr[0].atom == DW_OP_addrx || expr[0].atom == DW_OP_GNU_addr_index)
+		return dwarf_getlocation_attr(&attr, &expr[0], &a) == 0 && dwarf_formaddr(&a, addr) == 0
+			       ? 0 : -1;
+	return -1;
 }
 
 static int index_add(lw_df_index *ix, Dwarf_Die *die)
