@@ -60,6 +60,7 @@
 #include "unwind.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -109,15 +110,17 @@ void lw_unwind_wrlock(void) { pthread_rwlock_wrlock(&unwind_lock); }
 void lw_unwind_wrunlock(void) { pthread_rwlock_unlock(&unwind_lock); }
 
 /* Threads of this process from /proc/self/status, 0 if unknown. Plain
- * open/read: no allocation, no loader call (a fork prepare handler). */
+ * open/read: no allocation, no loader call (a fork prepare handler); the
+ * program's errno is kept. */
 static long proc_threads(void)
 {
 	char buf[4096];
+	int e = errno;
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	errno = e;
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
