@@ -60,6 +60,7 @@
 #include "unwind.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -109,15 +110,17 @@ void lw_unwind_wrlock(void) { pthread_rwlock_wrlock(&unwind_lock); }
 void lw_unwind_wrunlock(void) { pthread_rwlock_unlock(&unwind_lock); }
 
 /* Threads of this process from /proc/self/status, 0 if unknown. Plain
- * open/read: no allocation, no loader call (a fork prepare handler). */
+ * open/read: no allocation, no loader call (a fork prepare handler); the
+ * program's errno is kept. */
 static long proc_threads(void)
 {
 	char buf[4096];
+	int e = errno;
 	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	errno = e;
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
@@ -204,13 +207,13 @@ static int find_text_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;   /* go on: libgcc_s may come later in the list */
 }
 
-static void load_unwinder(void)
+/* 0, or -1 when dlopen failed (*why: dlerror's text). */
+static int load_unwinder(const char **why)
 {
 	void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL) {
-		lw_warn("cannot load libgcc_s.so.1: allocation stacks will be empty",
-			(const char *)NULL);
-		return;
+		*why = dlerror();
+		return -1;
 	}
 	gcc_get_ip_info = (uintptr_t (*)(struct _Unwind_Context *, int *))dlsym(h, "_Unwind_GetIPInfo");
 	if (gcc_get_ip_info != NULL)
@@ -220,18 +223,33 @@ static void load_unwinder(void)
 	if (gcc_backtrace != NULL && gcc_get_cfa != NULL && gcc_get_gr != NULL &&
 	    lw_ucache_init() == 0)
 		atomic_store(&fast_state, LW_FAST_UNCHECKED);
+	return 0;
 }
 
-void lw_unwind_load(void)
+int lw_unwind_load(void)
 {
+	static int failures;   /* under load_lock */
+	int rc = 0;
 	if (atomic_load_explicit(&loaded, memory_order_acquire))
-		return;
+		return 0;
 	pthread_mutex_lock(&load_lock);
 	if (!atomic_load_explicit(&loaded, memory_order_relaxed)) {
-		load_unwinder();
-		atomic_store_explicit(&loaded, 1, memory_order_release);
+		const char *why = NULL;
+		int e = errno;
+		rc = load_unwinder(&why);
+		errno = e;
+		/* A failure may pass (no descriptor free, no memory, at that
+		 * moment): the caller may try again, up to LW_UNWIND_TRIES. */
+		if (rc == 0 || ++failures >= LW_UNWIND_TRIES) {
+			if (rc != 0)
+				lw_warn("cannot load libgcc_s.so.1 (", why ? why : "?",
+					"): allocation stacks will be empty", (const char *)NULL);
+			rc = 0;
+			atomic_store_explicit(&loaded, 1, memory_order_release);
+		}
 	}
 	pthread_mutex_unlock(&load_lock);
+	return rc;
 }
 
 int lw_unwind_loaded(void)

@@ -42,12 +42,17 @@ const uint64_t *lw_unwind_capture(struct lw_unwind_buf *buf, uint32_t *depth, in
 /* Constructor: computes the shim's text range; loads the unwinder only if
  * libgcc_s.so.1 is already in the process (unwind.c says when otherwise). */
 void lw_unwind_init(void);
-/* Loads libgcc_s.so.1 and the rule cache, once (later calls return at
+/* Loads libgcc_s.so.1 and the rule cache, once (later calls return 0 at
  * once). From a context that holds no loader, program or shim lock: the
  * constructor, the writer thread, an exit handler; never from inside an
- * allocation. Until it has run, captures return the unknown stack. */
-void lw_unwind_load(void);
-/* 1 once lw_unwind_load() has run (any thread, lock-free). */
+ * allocation. Until it has run, captures return the unknown stack.
+ * Returns -1 when dlopen failed and a later call may try again (a failure
+ * can pass: no descriptor free at that moment); after LW_UNWIND_TRIES
+ * failures it warns once, gives up (stacks stay unknown) and returns 0. */
+#define LW_UNWIND_TRIES 3
+int lw_unwind_load(void);
+/* 1 once lw_unwind_load() has loaded it or given up (any thread,
+ * lock-free). */
 int lw_unwind_loaded(void);
 int lw_unwind_in_shim(uintptr_t pc);
 

@@ -8,7 +8,8 @@
  * Locks: state_lock (fork order 4) guards the request/ticket fields,
  * unwind_req, unwind_loading, unwind_wait_spent, writer_running, writer_busy,
  * shutting_down and parked; it is never held during file writing or the
- * unwinder's loading. The semaphore and the signal flag need no lock.
+ * unwinder's loading. The semaphore and the signal flag need no lock;
+ * unwind_retry_at is the writer thread's alone.
  */
 #include "writer.h"
 
@@ -47,6 +48,7 @@ static int writer_busy;   /* the writer is past its shutting_down check, working
 static int started;
 static int unwind_req;          /* a sample waits for the unwinder */
 static uint64_t unwind_loading; /* when the writer began to load it (0: not yet) */
+static uint64_t unwind_retry_at; /* writer only: no attempt before (after a failure) */
 static int unwind_wait_spent;   /* a sample's wait ran out: none waits again */
 
 /* The writer loads the unwinder (unwind.h) this long after the process
@@ -60,6 +62,9 @@ static int unwind_wait_spent;   /* a sample's wait ran out: none waits again */
  * and nothing can block it there but a file it is writing. */
 #define LW_UNWIND_WAIT_NS 200000000ull
 #define LW_UNWIND_START_WAIT_NS 2000000000ull
+/* After a failed load (lw_unwind_load: one that may pass, e.g. no
+ * descriptor free), the next attempt comes no sooner than this. */
+#define LW_UNWIND_RETRY_NS 1000000000ull
 /* At rates below this the first sample comes within the first few
  * allocations, so deferring the unwinder would save nothing: the
  * constructor loads it (exact mode, LEAKWATCH_RATE=1, above all). */
@@ -134,20 +139,27 @@ static void deadline_after(struct timespec *ts, uint64_t mono_ns)
 }
 
 /* The writer's side of the unwinder's loading: when a sample asked or the
- * process has lived LW_UNWIND_EAGER_NS; then wakes the waiting samples. */
+ * process has lived LW_UNWIND_EAGER_NS, and not within LW_UNWIND_RETRY_NS
+ * of a failed attempt; then wakes the waiting samples (after a failure
+ * they go on with the unknown stack, and none waits again). */
 static void load_unwinder_due(int asked)
 {
-	if (lw_unwind_loaded())
+	uint64_t now = lw_now_mono();
+	if (lw_unwind_loaded() || now < unwind_retry_at)
 		return;
-	if (!asked && lw_now_mono() - lw_run.start_mono_ns < LW_UNWIND_EAGER_NS)
+	if (!asked && now - lw_run.start_mono_ns < LW_UNWIND_EAGER_NS)
 		return;
 	pthread_mutex_lock(&state_lock);
-	unwind_loading = lw_now_mono();
+	unwind_loading = now;
 	pthread_cond_broadcast(&state_cond);   /* waiting samples: the shorter bound now */
 	pthread_mutex_unlock(&state_lock);
-	lw_unwind_load();
+	int failed = lw_unwind_load() < 0;
+	if (failed)
+		unwind_retry_at = lw_now_mono() + LW_UNWIND_RETRY_NS;
 	pthread_mutex_lock(&state_lock);
 	unwind_req = 0;
+	if (failed)
+		unwind_wait_spent = 1;
 	pthread_cond_broadcast(&state_cond);
 	pthread_mutex_unlock(&state_lock);
 }
@@ -199,6 +211,8 @@ static void *writer_main(void *arg)
 		uint64_t due = next;
 		if (!lw_unwind_loaded()) {
 			uint64_t eager = lw_run.start_mono_ns + LW_UNWIND_EAGER_NS;
+			if (eager < unwind_retry_at)
+				eager = unwind_retry_at;
 			if (due == 0 || eager < due)
 				due = eager;
 		}
@@ -522,6 +536,7 @@ void lw_writer_child(void)
 	final_done = 0;
 	unwind_req = 0;
 	unwind_loading = 0;
+	unwind_retry_at = 0;
 	unwind_wait_spent = 0;
 	live_at_start = lw_livetab_count();
 	if (!shutting_down && !lw_outdir_dormant())

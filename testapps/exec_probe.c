@@ -20,6 +20,9 @@
  *   self-exec      the process itself execs /usr/bin/env with its own
  *                  environment (the program is replaced, not a child).
  *   hold-exit N    holds a 16 MiB block, leaves with exit(N).
+ *   hold-no-fds    holds a 16 MiB block allocated while no descriptor is
+ *                  free (RLIMIT_NOFILE lowered to 3), then, 1.5 s after
+ *                  the limit is back, another from hold_later; exit(0).
  *   hold-in-loader N  the same, the block allocated inside a
  *                  dl_iterate_phdr callback (the loader's list lock held:
  *                  a dlopen elsewhere waits for it).
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -244,6 +248,7 @@ static int run_cases(void)
 }
 
 static void *volatile g_held;
+static void *volatile g_held2;
 
 LW_APP_NOINLINE static void hold(size_t n)
 {
@@ -251,6 +256,14 @@ LW_APP_NOINLINE static void hold(size_t n)
 	if (p)
 		p[0] = 1;
 	g_held = p;
+}
+
+LW_APP_NOINLINE static void hold_later(size_t n)
+{
+	char *p = malloc(n);
+	if (p)
+		p[0] = 2;
+	g_held2 = p;
 }
 
 static int hold_cb(struct dl_phdr_info *info, size_t size, void *arg)
@@ -279,6 +292,18 @@ int main(int argc, char **argv)
 		hold(16u << 20);
 		exit(atoi(argv[2]));
 	}
+	if (strcmp(mode, "hold-no-fds") == 0) {
+		struct rlimit old, low;
+		getrlimit(RLIMIT_NOFILE, &old);
+		low = old;
+		low.rlim_cur = 3;
+		setrlimit(RLIMIT_NOFILE, &low);
+		hold(16u << 20);
+		setrlimit(RLIMIT_NOFILE, &old);
+		app_sleep(1.5);
+		hold_later(16u << 20);
+		exit(0);
+	}
 	if (strcmp(mode, "hold-in-loader") == 0 && argc > 2) {
 		int done = 0;
 		dl_iterate_phdr(hold_cb, &done);
@@ -292,7 +317,7 @@ int main(int argc, char **argv)
 		app_sleep(atof(argv[2]));
 		exit(atoi(argv[3]));
 	}
-	fprintf(stderr, "usage: exec_probe cases|self-exec|hold-exit N|hold-in-loader N|hold-return N|"
+	fprintf(stderr, "usage: exec_probe cases|self-exec|hold-exit N|hold-no-fds|hold-in-loader N|hold-return N|"
 			"sleep-exit S N\n");
 	return 2;
 }

@@ -14,13 +14,19 @@
  * sampled at the default rate with probability 1 - e^-32, so a child forked
  * in the parent's first milliseconds (before the shim loaded its unwinder)
  * needs the unwinder for that sample. --walker 0: no walker thread.
+ * --errno-check: first, one fork with no descriptor free (RLIMIT_NOFILE
+ * lowered to 3, so a file the shim's fork handlers open fails) and errno
+ * set to 1234: prints "errno parent=E child=C" (C: 1 when the child saw
+ * 1234), then goes on as usual.
  */
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +80,26 @@ static int wait_child(pid_t pid, long i)
 	return 1;
 }
 
+/* One fork with errno 1234 and no free descriptor; both sides report. */
+static void errno_check(void)
+{
+	struct rlimit old, low;
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = 3;
+	setrlimit(RLIMIT_NOFILE, &low);
+	errno = 1234;
+	pid_t pid = fork();
+	int e = errno;
+	if (pid == 0)
+		_exit(e == 1234 ? 0 : 1);
+	setrlimit(RLIMIT_NOFILE, &old);
+	int st = 0;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	printf("errno parent=%d child=%d\n", e, pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	long forks = app_opt_long(argc, argv, "forks", 300);
@@ -84,6 +110,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fork_loader: bad arguments\n");
 		return 2;
 	}
+	if (app_opt_flag(argc, argv, "errno-check"))
+		errno_check();
 	if (walkers && pthread_create(&t, NULL, walker, NULL) != 0) {
 		fprintf(stderr, "fork_loader: pthread_create failed\n");
 		return 1;

@@ -217,7 +217,10 @@ static int walk_members(Dwarf_Die *agg, Dwarf_Word off, struct df_out *o, int de
 		Dwarf_Attribute a;
 		Dwarf_Word loc = 0, size;
 		Dwarf_Die mt;
-		if (dwarf_hasattr(&c, DW_AT_bit_size) || type_of(&c, &mt) != 0 ||
+		/* bit-fields, and C++ static members (declared here, placed
+		 * elsewhere), hold no word of this object */
+		if (dwarf_hasattr(&c, DW_AT_bit_size) || dwarf_hasattr(&c, DW_AT_declaration) ||
+		    dwarf_hasattr(&c, DW_AT_external) || type_of(&c, &mt) != 0 ||
 		    dwarf_aggregate_size(&mt, &size) != 0)
 			continue;
 		if (dwarf_attr(&c, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &loc) != 0)

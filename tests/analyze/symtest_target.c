@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 void *symtest_cxx_alloc(size_t n);   /* symtest_target_cxx.cpp */
+void *symtest_cxx_field(int which);
 void *symtest_plain(size_t n);
 void *symtest_outer(size_t n);
 void *symtest_ra(void);
@@ -115,6 +116,8 @@ int main(void)
 	printf("field:symtest_cfg.u.p %p\n", (void *)&symtest_cfg.u);
 	printf("field:symtest_cfg.grid[1][3] %p\n", (void *)&symtest_cfg.grid[1][3]);
 	printf("field:symtest_cfg.slots[0].kind+0x2 %p\n", (void *)((char *)&symtest_cfg.slots[0].kind + 2));
+	printf("field:symtest::holder.items[1] %p\n", symtest_cxx_field(1));
+	printf("field:symtest::holder.first %p\n", symtest_cxx_field(0));
 	free(symtest_plain(8));
 	free(symtest_outer(8));
 	fflush(stdout);

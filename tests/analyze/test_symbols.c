@@ -98,8 +98,8 @@ int main(int argc, char **argv)
 	size_t n_mods = 0;
 	char paths[64][512];
 	uint64_t plain = 0, outer = 0, caller_ra = 0, inl_ra = 0, cxx_ra = 0, global = 0;
-	char field_want[8][512];
-	uint64_t field_addr[8];
+	char field_want[12][512];
+	uint64_t field_addr[12];
 	size_t n_fields = 0;
 	char line[1024];
 	while (fgets(line, sizeof(line), p)) {
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(name, "inl_caller_ra")) inl_ra = a;
 			else if (!strcmp(name, "cxx_ra")) cxx_ra = a;
 			else if (!strcmp(name, "global")) global = a;
-			else if (!strncmp(name, "field:", 6) && n_fields < 8) {
+			else if (!strncmp(name, "field:", 6) && n_fields < 12) {
 				snprintf(field_want[n_fields], sizeof field_want[0], "%s", name + 6);
 				field_addr[n_fields++] = a;
 			}
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 	CHECK(start == global - 3 * sizeof(int), "data symbol start %#" PRIx64, start);
 
 	/* Member paths inside globals, from DWARF. */
-	CHECK(n_fields == 7, "target printed %zu field addresses", n_fields);
+	CHECK(n_fields == 9, "target printed %zu field addresses", n_fields);
 	for (size_t i = 0; i < n_fields; i++) {
 		char path[256];
 		int rc = lw_sym_data_field(s, field_addr[i], path, sizeof path);
