@@ -21,7 +21,7 @@
  *                  environment (the program is replaced, not a child).
  *   hold-exit N    holds a 16 MiB block, leaves with exit(N).
  *   hold-no-fds    holds a 16 MiB block allocated while no descriptor is
- *                  free (RLIMIT_NOFILE lowered to 3), then, 1.5 s after
+ *                  free (RLIMIT_NOFILE lowered to 3), then, 2.5 s after
  *                  the limit is back, another from hold_later; exit(0).
  *   hold-in-loader N  the same, the block allocated inside a
  *                  dl_iterate_phdr callback (the loader's list lock held:
@@ -300,7 +300,7 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &low);
 		hold(16u << 20);
 		setrlimit(RLIMIT_NOFILE, &old);
-		app_sleep(1.5);
+		app_sleep(2.5);   /* the writer tries again 1 s after its failure */
 		hold_later(16u << 20);
 		exit(0);
 	}
