@@ -408,9 +408,23 @@ static int cmp_hold_order(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-/* The label of root r's word at address addr: "sym+0x48" for a named
- * global, "module+0x2010" (offset from the load bias, what nm and gdb show)
- * for unnamed data; a thread's stack or registers keep the node's label. */
+/* "sym+0x48" for a word of a named global without DWARF (the symbol
+ * alone for a one-word root at its start), "module+0x2010" (offset from
+ * the load bias, what nm and gdb show) for unnamed data. */
+static void offset_label(const lw_heap_root *rt, uint64_t off, char *lab, size_t len)
+{
+	if (rt->symbol && off == 0 && rt->n_refs == 1)
+		snprintf(lab, len, "%s", rt->symbol);
+	else if (rt->symbol)
+		snprintf(lab, len, "%s+0x%llx", rt->symbol, (unsigned long long)off);
+	else
+		snprintf(lab, len, "%s+0x%llx", rt->module ? rt->module : "??",
+			 (unsigned long long)off);
+}
+
+/* The label of root r's word at address addr: for a named global its
+ * member path when the module has DWARF ("server.db", "g_table[3]"), else
+ * offset_label's; a thread's stack or registers keep the node's label. */
 static int via_label(lw_heap *h, size_t r, uint64_t addr)
 {
 	heap_priv *p = h->priv_;
@@ -420,14 +434,8 @@ static int via_label(lw_heap *h, size_t r, uint64_t addr)
 		rt->via = rt->label;
 		return 0;
 	}
-	uint64_t off = addr - p->root_start[r];
-	if (rt->symbol && off == 0 && rt->n_refs == 1)
-		snprintf(lab, sizeof lab, "%s", rt->symbol);
-	else if (rt->symbol)
-		snprintf(lab, sizeof lab, "%s+0x%llx", rt->symbol, (unsigned long long)off);
-	else
-		snprintf(lab, sizeof lab, "%s+0x%llx", rt->module ? rt->module : "??",
-			 (unsigned long long)off);
+	if (!rt->symbol || !h->sym || lw_sym_data_field(h->sym, addr, lab, sizeof lab) != 0)
+		offset_label(rt, addr - p->root_start[r], lab, sizeof lab);
 	rt->via = lw_arena_strdup(&p->arena, lab);
 	return rt->via ? 0 : -ENOMEM;
 }

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "datafield.h"
 #include "hashmap.h"
 #include "text.h"
 
@@ -73,6 +74,9 @@ typedef struct sym_module {
 	const char *why;           /* why the file at path was not usable */
 	/* CU address index, built on first need (see find_cu) */
 	int cus_built;
+	/* global variables by address (datafield.h), built on first need */
+	int dvars_built;
+	lw_df_index *dvars;
 	struct cu_range { Dwarf_Addr lo, hi; Dwarf_Off off; } *cus;
 	size_t n_cus;
 } sym_module;
@@ -319,8 +323,10 @@ void lw_sym_session_free(lw_sym_session *s)
 	for (size_t i = 0; i < s->n_problems; i++)
 		free(s->problems[i]);
 	free(s->problems);
-	for (size_t i = 0; i < s->n_mods; i++)
+	for (size_t i = 0; i < s->n_mods; i++) {
 		free(s->mods[i].cus);
+		lw_df_index_free(s->mods[i].dvars);
+	}
 	free(s->mods);
 	lw_map_free(&s->qnames);
 	lw_map_free(&s->memo);
@@ -731,6 +737,22 @@ const char *lw_sym_data_symbol(lw_sym_session *s, uint64_t addr, uint64_t *sym_s
 	if (sym_start)
 		*sym_start = addr - off;
 	return demangled_short(s, name);
+}
+
+int lw_sym_data_field(lw_sym_session *s, uint64_t addr, char *buf, size_t len)
+{
+	uint64_t start;
+	const char *name = lw_sym_data_symbol(s, addr, &start);
+	sym_module *sm = find_module(s, addr);
+	Dwfl_Module *mod = name && sm ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+	Dwarf_Addr bias;
+	if (!mod || !dwfl_module_getdwarf(mod, &bias))
+		return -1;
+	if (!sm->dvars_built) {
+		sm->dvars = lw_df_index_build(mod);
+		sm->dvars_built = 1;
+	}
+	return lw_df_path(sm->dvars, addr - bias, start - bias, name, buf, len);
 }
 
 /* ---- allocator frames ---------------------------------------------------- */

@@ -49,6 +49,12 @@ size_t lw_sym_resolve(lw_sym_session *s, uint64_t pc, int is_return_address,
  * Returns the demangled name or NULL. */
 const char *lw_sym_data_symbol(lw_sym_session *s, uint64_t addr, uint64_t *sym_start);
 
+/* The word at `addr` inside a global, named by its member path from the
+ * module's DWARF: "server.db", "g_table[3]", "g_cfg.slots[2].head" (the
+ * ELF symbol's demangled name, then the path; "+0xN" for what DWARF does
+ * not break down). 0, or -1 without DWARF for that variable. */
+int lw_sym_data_field(lw_sym_session *s, uint64_t addr, char *buf, size_t len);
+
 /* Problems found so far, one line each ("libfoo.so: build-id mismatch ..."). */
 size_t lw_sym_problems(const lw_sym_session *s, const char *const **lines);
 

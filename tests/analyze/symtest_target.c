@@ -17,6 +17,24 @@ extern int symtest_table[64];
 const char *symtest_global_name = "symtest";
 int symtest_table[64];
 
+/* A global the member-path lookup (lw_sym_data_field) breaks down. */
+struct symtest_slot {
+	int kind;
+	void *head;
+	char tag[12];
+};
+struct symtest_cfg {
+	long n;
+	struct symtest_slot slots[4];
+	union {
+		void *p;
+		long l;
+	} u;
+	int grid[3][5];
+};
+extern struct symtest_cfg symtest_cfg;
+struct symtest_cfg symtest_cfg;
+
 __attribute__((noinline)) void *symtest_plain(size_t n)
 {
 	void *p = malloc(n);                 /* LINE_PLAIN */
@@ -89,6 +107,14 @@ int main(void)
 	printf("inl_caller_ra %p\n", symtest_inl_caller());
 	printf("cxx_ra %p\n", symtest_cxx_alloc(16));
 	printf("global %p\n", (void *)&symtest_table[3]);
+	/* "field:EXPECTED ADDRESS": the member path the lookup must give */
+	printf("field:symtest_table[3] %p\n", (void *)&symtest_table[3]);
+	printf("field:symtest_cfg.n %p\n", (void *)&symtest_cfg.n);
+	printf("field:symtest_cfg.slots[2].head %p\n", (void *)&symtest_cfg.slots[2].head);
+	printf("field:symtest_cfg.slots[1].tag[5] %p\n", (void *)&symtest_cfg.slots[1].tag[5]);
+	printf("field:symtest_cfg.u.p %p\n", (void *)&symtest_cfg.u);
+	printf("field:symtest_cfg.grid[1][3] %p\n", (void *)&symtest_cfg.grid[1][3]);
+	printf("field:symtest_cfg.slots[0].kind+0x2 %p\n", (void *)((char *)&symtest_cfg.slots[0].kind + 2));
 	free(symtest_plain(8));
 	free(symtest_outer(8));
 	fflush(stdout);

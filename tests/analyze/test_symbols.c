@@ -98,6 +98,9 @@ int main(int argc, char **argv)
 	size_t n_mods = 0;
 	char paths[64][512];
 	uint64_t plain = 0, outer = 0, caller_ra = 0, inl_ra = 0, cxx_ra = 0, global = 0;
+	char field_want[8][512];
+	uint64_t field_addr[8];
+	size_t n_fields = 0;
 	char line[1024];
 	while (fgets(line, sizeof(line), p)) {
 		char name[512];
@@ -120,6 +123,10 @@ int main(int argc, char **argv)
 			else if (!strcmp(name, "inl_caller_ra")) inl_ra = a;
 			else if (!strcmp(name, "cxx_ra")) cxx_ra = a;
 			else if (!strcmp(name, "global")) global = a;
+			else if (!strncmp(name, "field:", 6) && n_fields < 8) {
+				snprintf(field_want[n_fields], sizeof field_want[0], "%s", name + 6);
+				field_addr[n_fields++] = a;
+			}
 		}
 	}
 	int st = pclose(p);
@@ -208,6 +215,19 @@ int main(int argc, char **argv)
 	const char *ds = lw_sym_data_symbol(s, global, &start);
 	CHECK(ds && strcmp(ds, "symtest_table") == 0, "data symbol '%s'", ds ? ds : "(null)");
 	CHECK(start == global - 3 * sizeof(int), "data symbol start %#" PRIx64, start);
+
+	/* Member paths inside globals, from DWARF. */
+	CHECK(n_fields == 7, "target printed %zu field addresses", n_fields);
+	for (size_t i = 0; i < n_fields; i++) {
+		char path[256];
+		int rc = lw_sym_data_field(s, field_addr[i], path, sizeof path);
+		CHECK(rc == 0 && strcmp(path, field_want[i]) == 0, "field %#" PRIx64 ": %d '%s', want '%s'",
+		      field_addr[i], rc, rc == 0 ? path : "", field_want[i]);
+	}
+	char small[12];
+	CHECK(lw_sym_data_field(s, field_addr[2], small, sizeof small) == 0 &&
+	      strlen(small) == sizeof small - 1, "a short buffer: '%s'", small);
+	CHECK(lw_sym_data_field(s, 0x10, small, sizeof small) != 0, "a field at an unmapped address");
 	lw_sym_session_free(s);
 
 	/* Build-id mismatch: reported once, never mis-symbolized. */
@@ -227,6 +247,9 @@ int main(int argc, char **argv)
 	      "mismatched module resolved to '%s' %s:%d", r[0].function, r[0].file, r[0].line);
 	CHECK(strcmp(r[0].module, target) == 0, "mismatch module '%s'", r[0].module);
 	CHECK(lw_sym_data_symbol(s, global, NULL) == NULL, "data symbol in mismatched module");
+	char fp[64];
+	CHECK(n_fields > 0 && lw_sym_data_field(s, field_addr[0], fp, sizeof fp) != 0,
+	      "a member path in a mismatched module");
 	np = lw_sym_problems(s, &probs);
 	CHECK(np == (size_t)seen + (np - (size_t)seen), "problem count stable");
 	lw_sym_session_free(s);

@@ -32,6 +32,13 @@ Usage: test_roots.py LEAKWATCH APPDIR [PROGRAM...]  (only those programs)
 (env LEAKWATCH_SHIM from meson's test_env)."""
 import glob, json, os, re, shutil, subprocess, sys, tempfile
 
+# The word of a global root that holds a site's block, named by its member
+# path from the module's DWARF (lw_sym_data_field).
+VIA = {
+    ("root_globals", "keep_lib_bss"): r"g_table\[2\]",
+    ("root_globals", "keep_exe_bss"): r"g_exe_keep",
+}
+
 # case: (label, program, argv, {site: (size, count, expected root or None)})
 # A root pattern may name {main} / {worker}: the tids the program prints.
 CASES = [
@@ -117,7 +124,8 @@ def leakwatch_site(lw, dump, site):
     if len(d["selected"]) != 1:
         raise RuntimeError("retainers --site %s selected %d groups" % (site, len(d["selected"])))
     g = d["selected"][0]
-    return g, [r["root"] for r in d["reaching_roots"]]
+    vias = {n["label"]: n["via"] for n in d["nodes"] if n["kind"] == "root"}
+    return g, [r["root"] for r in d["reaching_roots"]], vias
 
 
 def run_lsan(prog, argv):
@@ -142,7 +150,7 @@ def check_case(lw, appdir, label, name, argv, sites):
         t = tids(out)
         lsan_out, lsan_lost = run_lsan(os.path.join(appdir, name + "_lsan"), argv)
         for site, (size, count, root) in sites.items():
-            g, roots = leakwatch_site(lw, dump, site)
+            g, roots, vias = leakwatch_site(lw, dump, site)
             lost = g["definitely_lost_blocks"] + g["indirectly_lost_blocks"]
             what = "%s: %s" % (label, site)
             if g["blocks"] != count:
@@ -156,6 +164,13 @@ def check_case(lw, appdir, label, name, argv, sites):
                     fail("%s: no reaching root matches '%s' (roots: %s)" % (what, want, roots))
                 else:
                     print("ok   %s: reachable, root '%s'" % (what, want))
+                via = VIA.get((name, site))
+                if via:
+                    got = [v for r, v in vias.items() if re.fullmatch(want, r)]
+                    if not any(re.fullmatch(via, v) for v in got):
+                        fail("%s: the root holds it through %s, not '%s'" % (what, got, via))
+                    else:
+                        print("ok   %s: held through '%s'" % (what, via))
             else:
                 if g["reachable_blocks"] or g["definitely_lost_blocks"] != count:
                     fail("%s: dropped, but leakwatch says %d reachable, %d definitely lost (roots %s)" %
