@@ -7,8 +7,9 @@
  * watch-time advice.
  *
  * Invariants: report rows point into the caller's lw_series_list; nothing
- * here allocates per site beyond the row itself. Hot path: the per-site
- * analysis (lw_growth_analyze).
+ * here allocates per site beyond the row itself (one set of scratch arrays,
+ * sized for the longest series, serves every site). Locks: none. Hot path:
+ * the per-site analysis (lw_growth_analyze).
  */
 #include "growth.h"
 
@@ -129,6 +130,169 @@ static int judged(const lw_growth_opts *o, int64_t process_id)
 	return 0;
 }
 
+/* One ranking in progress: the report being filled, the scratch arrays of
+ * the series being judged, and the counts the progress callback reports. */
+typedef struct ranking {
+	const lw_growth_opts *o;
+	lw_growth_report *out;
+	scratch sc;
+	size_t nr;      /* rows filled */
+	size_t done;    /* sites looked at */
+	size_t total;   /* sites of the processes with enough snapshots */
+} ranking;
+
+/* Sizes a ranking over the processes judged: g->total sites to look at and
+ * out->best_snaps. Returns the longest series (>= 1), the scratch size. */
+static size_t survey(const lw_series_list *l, ranking *g)
+{
+	size_t maxn = 1;
+	for (size_t p = 0; p < l->n; p++) {
+		const lw_series *s = &l->v[p];
+		if (!judged(g->o, s->process_id))
+			continue;
+		if (s->n_snaps > g->out->best_snaps)
+			g->out->best_snaps = s->n_snaps;
+		if (s->n_snaps >= g->o->min_snaps)
+			g->total += s->n_sites;
+		if (s->n_snaps > maxn)
+			maxn = s->n_snaps;
+	}
+	return maxn;
+}
+
+/* Copies site i of s into the per-site scratch arrays (the snapshot times
+ * and rates are already there). Returns 0 when the series judged is zero in
+ * every snapshot: such a site is left out. */
+static int site_arrays(scratch *sc, const lw_series *s, size_t i, enum lw_sample_type sample)
+{
+	size_t n = s->n_snaps;
+	const lw_values *v = &s->values[i * n];
+	const lw_samples *sm = &s->samples[i * n];
+	int any = 0;
+	for (size_t k = 0; k < n; k++) {
+		sc->a[A_Y][k] = lw_values_get(&v[k], sample);
+		sc->a[A_BYTES][k] = v[k].inuse_bytes;
+		sc->a[A_OBJ][k] = v[k].inuse_objects;
+		sc->a[A_ALLOC][k] = (double)sm[k].alloc;
+		sc->a[A_FREE][k] = (double)sm[k].free;
+		/* a shim may read counters while they change: clamp like the
+		 * estimates (model.h) */
+		sc->a[A_SAMPLES][k] = sm[k].alloc > sm[k].free
+			? (double)(sm[k].alloc - sm[k].free) : 0;
+		sc->a[A_SBYTES][k] = sm[k].alloc_bytes > sm[k].free_bytes
+			? (double)(sm[k].alloc_bytes - sm[k].free_bytes) : 0;
+		any |= sc->a[A_Y][k] != 0;
+	}
+	return any;
+}
+
+/* A row judged on objects: its slope and detection limit in bytes, which
+ * the report's byte columns show (objects/s to bytes/s at the site's
+ * sampled size, else its mean block size). */
+static int bytes_figures(lw_growth_site *row, const scratch *sc, size_t n)
+{
+	lw_ts_fit f;
+	int rc = lw_stats_theil_sen(sc->a[A_T], sc->a[A_BYTES], n, 0, &f);
+	if (rc < 0)
+		return rc;
+	row->slope_bytes = f.slope;
+	double sz = row->r.sample_size > 0 ? row->r.sample_size
+		  : row->last_objects > 0 ? row->last_bytes / row->last_objects : 0;
+	row->detectable_bytes_per_s = row->r.detectable_slope * sz;
+	return 0;
+}
+
+/* Judges site i of s, whose series is in the scratch arrays, into the next
+ * row: its statistics, its latest in-use bytes with their interval, and
+ * its slope and detection limit in bytes. */
+static int judge_site(ranking *g, const lw_series *s, size_t i)
+{
+	const lw_growth_opts *o = g->o;
+	double *const *a = g->sc.a;
+	size_t n = s->n_snaps;
+	const lw_values *v = &s->values[i * n];
+	lw_growth_input in = {
+		.n = n, .t = a[A_T], .y = a[A_Y],
+		.y_is_objects = o->sample == LW_INUSE_OBJECTS,
+		.rate = a[A_RATE], .samples = a[A_SAMPLES],
+		.sample_bytes = a[A_SBYTES], .alloc_samples = a[A_ALLOC],
+		.free_samples = a[A_FREE], .y_bytes = a[A_BYTES],
+		.objects = a[A_OBJ],
+	};
+	lw_growth_site *row = &g->out->sites[g->nr];
+	row->ser = s;
+	row->site = i;
+	row->last_bytes = v[n - 1].inuse_bytes;
+	row->last_objects = v[n - 1].inuse_objects;
+	int rc = lw_growth_analyze(&in, &g->out->params, &row->r);
+	if (rc < 0)
+		return rc;
+	lw_growth_estimate_ci(row->last_bytes, 0, a[A_SAMPLES][n - 1], a[A_SBYTES][n - 1],
+			      a[A_RATE][n - 1], row->r.sample_size, 0.95, &row->last_bytes_lo,
+			      &row->last_bytes_hi);
+	row->slope_bytes = row->r.fit.slope;
+	row->detectable_bytes_per_s = row->r.detectable_slope;
+	if (o->sample != LW_INUSE_SPACE)
+		return bytes_figures(row, &g->sc, n);
+	return 0;
+}
+
+/* One process: its summary, then (with enough snapshots) a row for each
+ * site that is not zero throughout. */
+static int judge_process(ranking *g, const lw_series *s)
+{
+	const lw_growth_opts *o = g->o;
+	lw_growth_report *out = g->out;
+	size_t n = s->n_snaps;
+	process_summary(s, o, &out->params, g->sc.a[A_Y], &out->procs[out->n_procs++]);
+	if (n < o->min_snaps)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		g->sc.a[A_T][k] = s->snaps[k].t_s;
+		g->sc.a[A_RATE][k] = (double)s->snaps[k].sample_rate;
+	}
+	for (size_t i = 0; i < s->n_sites; i++, g->done++) {
+		if (!site_arrays(&g->sc, s, i, o->sample))
+			continue;
+		int rc = judge_site(g, s, i);
+		if (rc < 0)
+			return rc;
+		g->nr++;
+		if (o->progress && (g->done & 63) == 0)
+			o->progress(o->progress_arg, g->done, g->total);
+	}
+	return 0;
+}
+
+/* One multiple-testing adjustment over every site judged (lw_growth_adjust
+ * works on an array of results): q-values and verdicts. */
+static int adjust_all(lw_growth_site *sites, size_t nr, const lw_growth_params *prm)
+{
+	lw_growth_result *res = malloc(nr * sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr; i++)
+		res[i] = sites[i].r;
+	int rc = lw_growth_adjust(res, nr, prm);
+	if (rc == 0)
+		for (size_t i = 0; i < nr; i++)
+			sites[i].r = res[i];
+	free(res);
+	return rc;
+}
+
+/* Sites by verdict, in the whole report and per process. */
+static void count_verdicts(lw_growth_report *out)
+{
+	for (size_t i = 0; i < out->n_sites; i++) {
+		const lw_growth_site *s = &out->sites[i];
+		out->counts[s->r.verdict]++;
+		for (size_t p = 0; p < out->n_procs; p++)
+			if (out->procs[p].ser == s->ser)
+				out->procs[p].counts[s->r.verdict]++;
+	}
+}
+
 int lw_growth_rank(const lw_series_list *l, const lw_growth_opts *o,
 		   lw_growth_report *out)
 {
@@ -140,128 +304,31 @@ int lw_growth_rank(const lw_series_list *l, const lw_growth_opts *o,
 	out->opts.only = NULL;   /* read during the call only */
 	out->opts.n_only = 0;
 	lw_growth_params_default(&out->params);
-	const lw_growth_params *prm = &out->params;
-	size_t total = 0, maxn = 1;
-	for (size_t p = 0; p < l->n; p++) {
-		if (!judged(o, l->v[p].process_id))
-			continue;
-		if (l->v[p].n_snaps > out->best_snaps)
-			out->best_snaps = l->v[p].n_snaps;
-		if (l->v[p].n_snaps >= o->min_snaps)
-			total += l->v[p].n_sites;
-		if (l->v[p].n_snaps > maxn)
-			maxn = l->v[p].n_snaps;
-	}
+	ranking g = { .o = o, .out = out };
+	size_t maxn = survey(l, &g);
 	out->procs = calloc(l->n ? l->n : 1, sizeof(*out->procs));
-	out->sites = calloc(total ? total : 1, sizeof(*out->sites));
-	scratch sc;
-	memset(&sc, 0, sizeof(sc));
-	if (!out->procs || !out->sites || scratch_init(&sc, maxn) < 0) {
-		scratch_free(&sc);
+	out->sites = calloc(g.total ? g.total : 1, sizeof(*out->sites));
+	if (!out->procs || !out->sites || scratch_init(&g.sc, maxn) < 0) {
+		scratch_free(&g.sc);
 		lw_growth_report_free(out);
 		return -ENOMEM;
 	}
-	size_t nr = 0, done = 0;
 	int rc = 0;
-	for (size_t p = 0; p < l->n && rc == 0; p++) {
-		const lw_series *s = &l->v[p];
-		size_t n = s->n_snaps;
-		if (!judged(o, s->process_id))
-			continue;
-		process_summary(s, o, prm, sc.a[A_Y], &out->procs[out->n_procs++]);
-		if (n < o->min_snaps)
-			continue;
-		for (size_t k = 0; k < n; k++) {
-			sc.a[A_T][k] = s->snaps[k].t_s;
-			sc.a[A_RATE][k] = (double)s->snaps[k].sample_rate;
-		}
-		for (size_t i = 0; i < s->n_sites && rc == 0; i++, done++) {
-			const lw_values *v = &s->values[i * n];
-			const lw_samples *sm = &s->samples[i * n];
-			int any = 0;
-			for (size_t k = 0; k < n; k++) {
-				sc.a[A_Y][k] = lw_values_get(&v[k], o->sample);
-				sc.a[A_BYTES][k] = v[k].inuse_bytes;
-				sc.a[A_OBJ][k] = v[k].inuse_objects;
-				sc.a[A_ALLOC][k] = (double)sm[k].alloc;
-				sc.a[A_FREE][k] = (double)sm[k].free;
-				/* a shim may read counters while they change:
-				 * clamp like the estimates (model.h) */
-				sc.a[A_SAMPLES][k] = sm[k].alloc > sm[k].free
-					? (double)(sm[k].alloc - sm[k].free) : 0;
-				sc.a[A_SBYTES][k] = sm[k].alloc_bytes > sm[k].free_bytes
-					? (double)(sm[k].alloc_bytes - sm[k].free_bytes) : 0;
-				any |= sc.a[A_Y][k] != 0;
-			}
-			if (!any)
-				continue;
-			lw_growth_input in = {
-				.n = n, .t = sc.a[A_T], .y = sc.a[A_Y],
-				.y_is_objects = o->sample == LW_INUSE_OBJECTS,
-				.rate = sc.a[A_RATE], .samples = sc.a[A_SAMPLES],
-				.sample_bytes = sc.a[A_SBYTES], .alloc_samples = sc.a[A_ALLOC],
-				.free_samples = sc.a[A_FREE], .y_bytes = sc.a[A_BYTES],
-				.objects = sc.a[A_OBJ],
-			};
-			lw_growth_site *row = &out->sites[nr];
-			row->ser = s;
-			row->site = i;
-			row->last_bytes = v[n - 1].inuse_bytes;
-			row->last_objects = v[n - 1].inuse_objects;
-			if ((rc = lw_growth_analyze(&in, prm, &row->r)) < 0)
-				break;
-			lw_growth_estimate_ci(row->last_bytes, 0, sc.a[A_SAMPLES][n - 1],
-					      sc.a[A_SBYTES][n - 1], sc.a[A_RATE][n - 1],
-					      row->r.sample_size, 0.95, &row->last_bytes_lo,
-					      &row->last_bytes_hi);
-			row->slope_bytes = row->r.fit.slope;
-			row->detectable_bytes_per_s = row->r.detectable_slope;
-			if (o->sample != LW_INUSE_SPACE) {
-				lw_ts_fit f;
-				if ((rc = lw_stats_theil_sen(sc.a[A_T], sc.a[A_BYTES], n, 0, &f)) < 0)
-					break;
-				row->slope_bytes = f.slope;
-				/* objects/s to bytes/s at the site's sampled size */
-				double sz = row->r.sample_size > 0 ? row->r.sample_size
-					  : row->last_objects > 0
-					  ? row->last_bytes / row->last_objects : 0;
-				row->detectable_bytes_per_s = row->r.detectable_slope * sz;
-			}
-			nr++;
-			if (o->progress && (done & 63) == 0)
-				o->progress(o->progress_arg, done, total);
-		}
-	}
-	scratch_free(&sc);
-	if (rc == 0 && nr > 0) {
-		/* one multiple-testing adjustment over every site judged */
-		lw_growth_result *res = malloc(nr * sizeof(*res));
-		if (!res) {
-			rc = -ENOMEM;
-		} else {
-			for (size_t i = 0; i < nr; i++)
-				res[i] = out->sites[i].r;
-			if ((rc = lw_growth_adjust(res, nr, prm)) == 0)
-				for (size_t i = 0; i < nr; i++)
-					out->sites[i].r = res[i];
-			free(res);
-		}
-	}
+	for (size_t p = 0; p < l->n && rc == 0; p++)
+		if (judged(o, l->v[p].process_id))
+			rc = judge_process(&g, &l->v[p]);
+	scratch_free(&g.sc);
+	if (rc == 0 && g.nr > 0)
+		rc = adjust_all(out->sites, g.nr, &out->params);
 	if (rc < 0) {
 		lw_growth_report_free(out);
 		return rc;
 	}
 	if (o->progress)
-		o->progress(o->progress_arg, total, total);
-	out->n_sites = nr;
-	qsort(out->sites, nr, sizeof(*out->sites), cmp_sites);
-	for (size_t i = 0; i < nr; i++) {
-		const lw_growth_site *s = &out->sites[i];
-		out->counts[s->r.verdict]++;
-		for (size_t p = 0; p < out->n_procs; p++)
-			if (out->procs[p].ser == s->ser)
-				out->procs[p].counts[s->r.verdict]++;
-	}
+		o->progress(o->progress_arg, g.total, g.total);
+	out->n_sites = g.nr;
+	qsort(out->sites, g.nr, sizeof(*out->sites), cmp_sites);
+	count_verdicts(out);
 	return 0;
 }
 

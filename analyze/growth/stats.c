@@ -452,6 +452,172 @@ int lw_stats_slope_select_naive(const double *x, const double *y, size_t n,
 /* Below this many pairs every slope is enumerated directly. */
 #define LW_TS_EXACT_PAIRS 4096
 
+/* Checks that every wanted rank is below n_pairs and finds the smallest
+ * and largest (the bracket must hold them all). */
+static int rank_span(const uint64_t *ranks, size_t n_ranks, uint64_t n_pairs,
+		     uint64_t *kmin, uint64_t *kmax)
+{
+	*kmin = UINT64_MAX;
+	*kmax = 0;
+	for (size_t r = 0; r < n_ranks; r++) {
+		if (ranks[r] >= n_pairs)
+			return -EINVAL;
+		if (ranks[r] < *kmin)
+			*kmin = ranks[r];
+		if (ranks[r] > *kmax)
+			*kmax = ranks[r];
+	}
+	return 0;
+}
+
+/* The context's per-point scratch arrays (n slots each). */
+static int sel_alloc(sel_ctx *c)
+{
+	size_t n = c->n;
+	c->u = malloc(n * sizeof *c->u);
+	c->tmp = malloc(n * sizeof *c->tmp);
+	c->idx = malloc(n * sizeof *c->idx);
+	c->itmp = malloc(n * sizeof *c->itmp);
+	c->ka = malloc(n * sizeof *c->ka);
+	c->kb = malloc(n * sizeof *c->kb);
+	c->seq = malloc(n * sizeof *c->seq);
+	if (!c->u || !c->tmp || !c->idx || !c->itmp || !c->ka || !c->kb || !c->seq)
+		return -ENOMEM;
+	return 0;
+}
+
+static void sel_free(sel_ctx *c)
+{
+	free(c->out);
+	free(c->u);
+	free(c->tmp);
+	free(c->idx);
+	free(c->itmp);
+	free(c->ka);
+	free(c->kb);
+	free(c->seq);
+}
+
+/* 1 when every wanted rank is a zero slope. Zero slopes (pairs at the same
+ * level: flat stretches, constant series) are exact at theta = 0, so the
+ * answer is then 0 without enumerating anything. */
+static int only_zero_slopes(sel_ctx *c, uint64_t kmin, uint64_t kmax)
+{
+	return count_neg(c) <= kmin && kmax < count_le(c, 0.0);
+}
+
+/* r pair slopes drawn at random (fixed seed from n) from the sorted points:
+ * the sample that the bracket's ends are taken from. */
+static void sample_slopes(const pt *p, size_t n, double *sample, size_t r)
+{
+	uint64_t seed = UINT64_C(0x6c77677277746873) ^ n;
+	for (size_t s = 0; s < r;) {
+		size_t i = rng_below(&seed, n), j = rng_below(&seed, n);
+		if (p[i].x == p[j].x)
+			continue;
+		sample[s++] = (p[j].y - p[i].y) / (p[j].x - p[i].x);
+	}
+}
+
+/* Lower end of a bracket at sample position plo: midway between the
+ * sample value there and the next smaller distinct one (after selection
+ * all smaller ones lie left of it); -inf when there is none. */
+static double bracket_low(double *sample, size_t r, double plo)
+{
+	if (!(plo >= 0))
+		return -INFINITY;
+	size_t a = (size_t)plo;
+	select_k(sample, r, a);
+	double v = sample[a], best = -INFINITY;
+	for (size_t i = 0; i < a; i++)
+		if (sample[i] < v && sample[i] > best)
+			best = sample[i];
+	return best > -INFINITY ? 0.5 * (best + v) : -INFINITY;
+}
+
+/* Upper end at sample position phi, the mirror of bracket_low; +inf when
+ * phi is past the sample or no larger value exists. */
+static double bracket_high(double *sample, size_t r, double phi)
+{
+	if (!(phi < (double)r))
+		return INFINITY;
+	size_t a = (size_t)phi;
+	select_k(sample, r, a);
+	double v = sample[a], best = INFINITY;
+	for (size_t i = a + 1; i < r; i++)
+		if (sample[i] > v && sample[i] < best)
+			best = sample[i];
+	return best < INFINITY ? 0.5 * (v + best) : INFINITY;
+}
+
+/* Brackets the wanted ranks kmin..kmax between two values taken from a
+ * random sample of pair slopes, verified by counting, so that only the
+ * pairs inside are enumerated: (*lo, *hi] with *c_lo pairs at or below
+ * *lo, and c->out sized for the pairs inside. Up to four tries, each
+ * wider; if none holds, the bracket stays (-inf, inf). */
+static int bracket(sel_ctx *c, uint64_t kmin, uint64_t kmax, double *lo, double *hi,
+		   uint64_t *c_lo)
+{
+	size_t r = 8 * c->n;
+	if (r > c->n_pairs)
+		r = (size_t)c->n_pairs;
+	double *sample = malloc(r * sizeof *sample);
+	if (!sample)
+		return -ENOMEM;
+	sample_slopes(c->p, c->n, sample, r);
+	double qmin = (double)kmin / (double)c->n_pairs;
+	double qmax = (double)(kmax + 1) / (double)c->n_pairs;
+	int rc = 0;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		/* 3 binomial sd (<= sqrt(r)/2) of the sample count, doubled
+		 * on each retry */
+		double w = 3.0 * (double)(1 << attempt) * sqrt((double)r * 0.25) + 2.0;
+		double l = bracket_low(sample, r, floor(qmin * (double)r - w));
+		double h = bracket_high(sample, r, ceil(qmax * (double)r + w));
+		uint64_t cl = isfinite(l) ? count_le(c, l) : 0;
+		if (cl > kmin)
+			continue;
+		uint64_t ch = isfinite(h) ? count_le(c, h) : c->n_pairs;
+		if (ch <= kmax)
+			continue;
+		*lo = l;
+		*hi = h;
+		*c_lo = cl;
+		/* the bracket holds ch - cl pairs: size the buffer once */
+		c->cap_out = (size_t)(ch - cl) + 64;
+		c->out = malloc(c->cap_out * sizeof *c->out);
+		if (!c->out)
+			rc = -ENOMEM;
+		break;
+	}
+	free(sample);
+	return rc;
+}
+
+/* The wanted ranks from the context's points: every slope enumerated for
+ * a few pairs, else only those inside a bracket (or none, when all the
+ * wanted ones are zero). */
+static int select_ranks(sel_ctx *c, const uint64_t *ranks, size_t n_ranks,
+			uint64_t kmin, uint64_t kmax, double *out)
+{
+	double lo = -INFINITY, hi = INFINITY;
+	uint64_t c_lo = 0;
+	if (c->n_pairs > LW_TS_EXACT_PAIRS) {
+		if (only_zero_slopes(c, kmin, kmax)) {
+			for (size_t r = 0; r < n_ranks; r++)
+				out[r] = 0.0;
+			return 0;
+		}
+		int rc = bracket(c, kmin, kmax, &lo, &hi, &c_lo);
+		if (rc < 0)
+			return rc;
+	}
+	enumerate(c, lo, hi);
+	if (c->oom)
+		return -ENOMEM;
+	return ranks_select_from(c->out, c->n_out, ranks, n_ranks, c_lo, out);
+}
+
 int lw_stats_slope_select(const double *x, const double *y, size_t n,
 			  const uint64_t *ranks, size_t n_ranks, double *out)
 {
@@ -463,134 +629,14 @@ int lw_stats_slope_select(const double *x, const double *y, size_t n,
 	sel_ctx c = { .p = p, .n = n };
 	c.xties = xtie_pairs(p, n);
 	c.n_pairs = (uint64_t)n * (n - 1) / 2 - c.xties;
-	int rc = 0;
-	uint64_t kmin = UINT64_MAX, kmax = 0;
-	for (size_t r = 0; r < n_ranks; r++) {
-		if (ranks[r] >= c.n_pairs) {
-			free(p);
-			return -EINVAL;
-		}
-		if (ranks[r] < kmin)
-			kmin = ranks[r];
-		if (ranks[r] > kmax)
-			kmax = ranks[r];
+	uint64_t kmin, kmax;
+	int rc = rank_span(ranks, n_ranks, c.n_pairs, &kmin, &kmax);
+	if (rc == 0 && n_ranks > 0) {
+		rc = sel_alloc(&c);
+		if (rc == 0)
+			rc = select_ranks(&c, ranks, n_ranks, kmin, kmax, out);
+		sel_free(&c);
 	}
-	if (n_ranks == 0) {
-		free(p);
-		return 0;
-	}
-	c.u = malloc(n * sizeof *c.u);
-	c.tmp = malloc(n * sizeof *c.tmp);
-	c.idx = malloc(n * sizeof *c.idx);
-	c.itmp = malloc(n * sizeof *c.itmp);
-	c.ka = malloc(n * sizeof *c.ka);
-	c.kb = malloc(n * sizeof *c.kb);
-	c.seq = malloc(n * sizeof *c.seq);
-	double *sample = NULL;
-	if (!c.u || !c.tmp || !c.idx || !c.itmp || !c.ka || !c.kb || !c.seq) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	double lo = -INFINITY, hi = INFINITY;
-	uint64_t c_lo = 0;
-	if (c.n_pairs > LW_TS_EXACT_PAIRS) {
-		/* Zero slopes (pairs at the same level: flat stretches, constant
-		 * series) are exact at theta = 0; when they hold every wanted rank
-		 * the answer is 0 without enumerating anything. */
-		uint64_t neg = count_neg(&c);
-		if (neg <= kmin) {
-			uint64_t le0 = count_le(&c, 0.0);
-			if (kmax < le0) {
-				for (size_t r = 0; r < n_ranks; r++)
-					out[r] = 0.0;
-				goto out;
-			}
-		}
-		/* Bracket the wanted ranks between two values taken from a random
-		 * sample of pair slopes, verify the bracket by counting, and
-		 * enumerate only the pairs inside it. */
-		size_t r = 8 * n;
-		if (r > c.n_pairs)
-			r = (size_t)c.n_pairs;
-		sample = malloc(r * sizeof *sample);
-		if (!sample) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		uint64_t seed = UINT64_C(0x6c77677277746873) ^ n;
-		for (size_t s = 0; s < r;) {
-			size_t i = rng_below(&seed, n), j = rng_below(&seed, n);
-			if (p[i].x == p[j].x)
-				continue;
-			sample[s++] = (p[j].y - p[i].y) / (p[j].x - p[i].x);
-		}
-		double qmin = (double)kmin / (double)c.n_pairs;
-		double qmax = (double)(kmax + 1) / (double)c.n_pairs;
-		for (int attempt = 0; attempt < 4; attempt++) {
-			/* 3 binomial sd (<= sqrt(r)/2) of the sample count, doubled
-			 * on each retry */
-			double w = 3.0 * (double)(1 << attempt) *
-				   sqrt((double)r * 0.25) + 2.0;
-			double plo = floor(qmin * (double)r - w);
-			double phi = ceil(qmax * (double)r + w);
-			double l = -INFINITY, h = INFINITY;
-			if (plo >= 0) {
-				/* midway to the next smaller distinct sample value
-				 * (after selection all smaller ones lie left of a) */
-				size_t a = (size_t)plo;
-				select_k(sample, r, a);
-				double v = sample[a], best = -INFINITY;
-				for (size_t i = 0; i < a; i++)
-					if (sample[i] < v && sample[i] > best)
-						best = sample[i];
-				if (best > -INFINITY)
-					l = 0.5 * (best + v);
-			}
-			if (phi < (double)r) {
-				size_t a = (size_t)phi;
-				select_k(sample, r, a);
-				double v = sample[a], best = INFINITY;
-				for (size_t i = a + 1; i < r; i++)
-					if (sample[i] > v && sample[i] < best)
-						best = sample[i];
-				if (best < INFINITY)
-					h = 0.5 * (v + best);
-			}
-			uint64_t cl = isfinite(l) ? count_le(&c, l) : 0;
-			if (cl > kmin)
-				continue;
-			uint64_t ch = isfinite(h) ? count_le(&c, h) : c.n_pairs;
-			if (ch <= kmax)
-				continue;
-			lo = l;
-			hi = h;
-			c_lo = cl;
-			/* the bracket holds ch - cl pairs: size the buffer once */
-			c.cap_out = (size_t)(ch - cl) + 64;
-			c.out = malloc(c.cap_out * sizeof *c.out);
-			if (!c.out) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			break;
-		}
-	}
-	enumerate(&c, lo, hi);
-	if (c.oom) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = ranks_select_from(c.out, c.n_out, ranks, n_ranks, c_lo, out);
-out:
-	free(sample);
-	free(c.out);
-	free(c.u);
-	free(c.tmp);
-	free(c.idx);
-	free(c.itmp);
-	free(c.ka);
-	free(c.kb);
-	free(c.seq);
 	free(p);
 	return rc;
 }

@@ -11,6 +11,9 @@
  * made of a dozen long-lived samples far too much: consecutive snapshots
  * share their samples, so a wander looks like a trend.
  *
+ * lw_growth_analyze runs its steps in a fixed order (analyze_series), each
+ * filling the result fields that the later ones read.
+ *
  * Invariants: inputs are never modified; scratch memory is allocated and
  * freed per call. Deterministic. Locks: none.
  * Hot path: lw_growth_analyze once per site; screened (trendless) sites
@@ -90,6 +93,25 @@ static size_t window_start(const double *t, size_t n, double frac)
 	if (n - start < 3)
 		start = n - 3;
 	return start;
+}
+
+/* Smallest and largest of y[0..n). */
+static void y_extremes(const double *y, size_t n, double *lo, double *hi)
+{
+	double ymin = y[0], ymax = y[0];
+	for (size_t i = 1; i < n; i++) {
+		ymin = fmin(ymin, y[i]);
+		ymax = fmax(ymax, y[i]);
+	}
+	*lo = ymin;
+	*hi = ymax;
+}
+
+/* The whole window's Theil–Sen slope, 0 when no pair defines one: the
+ * trend that residuals and differences are taken from. */
+static double fit_slope(const lw_growth_result *r)
+{
+	return isnan(r->fit.slope) ? 0 : r->fit.slope;
 }
 
 /* One-sided Mann–Kendall p over y[from..n). */
@@ -324,11 +346,8 @@ static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_d
 {
 	size_t n = in->n;
 	const double *t = in->t, *y = in->y;
-	double ymin = y[0], ymax = y[0];
-	for (size_t i = 1; i < n; i++) {
-		ymin = fmin(ymin, y[i]);
-		ymax = fmax(ymax, y[i]);
-	}
+	double ymin, ymax;
+	y_extremes(y, n, &ymin, &ymax);
 	double scale = fmax(fabs(ymax), fabs(ymin));
 	double jthr = 4 * out->diff_sd;
 	if (jthr < 1e-12 * scale)
@@ -345,7 +364,7 @@ static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_d
 	}
 	if (jthr < sthr)
 		jthr = sthr;
-	double b = isnan(out->fit.slope) ? 0 : out->fit.slope;
+	double b = fit_slope(out);
 	double jump_sum = 0, last_jump_t = t[0];
 	out->shift_t = NAN;
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -429,30 +448,31 @@ static int drawdowns(const lw_growth_input *in, const lw_growth_params *prm,
 	return rc;
 }
 
-int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
-		      lw_growth_result *out)
+/* ---- one series: the steps of lw_growth_analyze --------------------------- */
+
+/* A zeroed result for this input: its span and latest value; q and the
+ * recency fields NAN until computed (a screened site keeps them so); the
+ * verdict stable until lw_growth_adjust gives one. */
+static void result_init(const lw_growth_input *in, lw_growth_result *out)
 {
-	if (!in || !prm || !out || in->n < 3 || !in->t || !in->y)
-		return -EINVAL;
 	size_t n = in->n;
-	const double *t = in->t, *y = in->y;
 	memset(out, 0, sizeof *out);
 	out->n = n;
 	out->q = NAN;
 	out->verdict = LW_VERDICT_STABLE;
-	out->span_s = t[n - 1] - t[0];
-	out->last = y[n - 1];
+	out->span_s = in->t[n - 1] - in->t[0];
+	out->last = in->y[n - 1];
 	out->recent_slope = out->ref_slope = out->recent_p = NAN;
 	out->cont_p = out->cont_count_p = out->stop_p = out->trough_p = out->shift_t = NAN;
-	double *w = malloc(2 * n * sizeof *w);
-	if (!w)
-		return -ENOMEM;
-	double inflate;
-	sampling_model(in, out, &inflate);
-	if (out->unit > 0)
-		out->level_samples = y[n - 1] / out->unit;
+}
 
-	int rc = lw_stats_mann_kendall(t, y, n, &out->mk);
+/* The whole window: Mann–Kendall, the count test, the site's p-value, and
+ * the Theil–Sen fit (with its interval unless screened). */
+static int whole_window(const lw_growth_input *in, const lw_growth_params *prm,
+			lw_growth_result *out, double inflate)
+{
+	size_t n = in->n;
+	int rc = lw_stats_mann_kendall(in->t, in->y, n, &out->mk);
 	out->p_trend = out->mk.var_s > 0 ? out->mk.p_up : NAN;
 	out->p_count = count_p(in, out, inflate, 0, n - 1);
 	/* the site's p-value: the trend must hold on the estimates (ranks) and
@@ -465,16 +485,29 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 	double pmax = fmax(prm->alpha, prm->alpha_weak);
 	out->screened = !(out->p < pmax);
 	if (rc == 0)
-		rc = lw_stats_theil_sen_mk(t, y, n, out->screened ? 0 : prm->conf, &out->mk,
-					   &out->fit);
-	if (rc < 0) {
-		free(w);
+		rc = lw_stats_theil_sen_mk(in->t, in->y, n, out->screened ? 0 : prm->conf,
+					   &out->mk, &out->fit);
+	if (rc < 0)
 		return rc;
-	}
-	double b = isnan(out->fit.slope) ? 0 : out->fit.slope;
-	out->rise = b * out->span_s;
+	out->rise = fit_slope(out) * out->span_s;
+	return 0;
+}
 
-	/* noise: residuals from the fit, and first differences */
+/* y[i+1] - y[i] less the trend b, for every step, into w[0..n-1). */
+static void detrended_diffs(const lw_growth_input *in, double b, double *w)
+{
+	for (size_t i = 0; i + 1 < in->n; i++)
+		w[i] = detrended_diff(in, b, i);
+}
+
+/* Program noise around the fit: the robust spread of the residuals and of
+ * the detrended first differences, and the range. Returns the differences'
+ * median, the typical step that jumps() measures against. */
+static double noise(const lw_growth_input *in, lw_growth_result *out, double *w)
+{
+	size_t n = in->n;
+	const double *t = in->t, *y = in->y;
+	double b = fit_slope(out);
 	double icpt = isnan(out->fit.intercept) ? 0 : out->fit.intercept;
 	for (size_t i = 0; i < n; i++)
 		w[i] = y[i] - b * t[i] - icpt;
@@ -482,67 +515,80 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 	/* first differences less the trend over their time step (the same
 	 * shift for every difference when snapshots are evenly spaced; with
 	 * uneven spacing, e.g. a history thinned by the disk budget, a wide gap
-	 * is not a jump): their median and robust spread */
-	for (size_t i = 0; i + 1 < n; i++)
-		w[i] = detrended_diff(in, b, i);
+	 * is not a jump): their median and robust spread (each reorders w, so
+	 * the differences are written again for the second) */
+	detrended_diffs(in, b, w);
 	double med_diff = lw_stats_median(w, n - 1);
-	for (size_t i = 0; i + 1 < n; i++)
-		w[i] = detrended_diff(in, b, i);
+	detrended_diffs(in, b, w);
 	out->diff_sd = lw_stats_robust_sd(w, n - 1);
 	out->noise_sd = out->diff_sd / M_SQRT2;
-	double ymin = y[0], ymax = y[0];
-	for (size_t i = 1; i < n; i++) {
-		ymin = fmin(ymin, y[i]);
-		ymax = fmax(ymax, y[i]);
-	}
+	double ymin, ymax;
+	y_extremes(y, n, &ymin, &ymax);
 	out->range = ymax - ymin;
+	return med_diff;
+}
 
-	/* level change: medians of the first and last tenth (>= 1 point) */
+/* Level change: medians of the first and last tenth (>= 1 point), robust
+ * to the ends' noise, and the sampling sd of that rise by the model. */
+static void level_change(const lw_growth_input *in, lw_growth_result *out, double *w)
+{
+	size_t n = in->n;
 	size_t m = n / 10 ? n / 10 : 1;
-	double lvl0 = median_of(y, 0, m, w), lvl1 = median_of(y, n - m, n, w);
+	double lvl0 = median_of(in->y, 0, m, w), lvl1 = median_of(in->y, n - m, n, w);
 	out->rise_level = lvl1 - lvl0;
-	/* sampling noise of the rise: its own estimate's model sd */
 	out->sampling_sd = out->rise_level > 0 ? sqrt(out->unit * out->rise_level) : 0;
+}
 
-	jumps(in, out, med_diff, inflate, w);
-
-	if (!out->screened) {
-		if ((rc = recency(t, y, n, b, prm, out)) < 0) {
-			free(w);
-			return rc;
-		}
-		/* continuation: growth in the last cont_frac of the span, and
-		 * after the last level shift if that is later (one or two
-		 * shifts in a smooth series: a resize, a burst; in a staircase
-		 * the shifts are the growth) */
-		size_t cs = window_start(t, n, prm->cont_frac);
-		if (!out->staircase && out->n_jumps <= 2 && !isnan(out->shift_t))
-			while (cs + 1 < n && t[cs] < out->shift_t)
-				cs++;
-		if (n - cs >= 3) {
-			double pm;
-			if ((rc = mk_p(t, y, cs, n, &pm)) < 0) {
-				free(w);
-				return rc;
-			}
-			out->cont_n = n - cs;
-			out->cont_count_p = out->persistent ? count_p(in, out, inflate, cs, n - 1)
-							    : NAN;
-			out->cont_alpha = out->persistent ? cont_alpha(in, prm, cs) : prm->alpha_cont;
-			out->cont_p = isnan(out->cont_count_p) ? pm : fmax(pm, out->cont_count_p);
-		} else {
-			out->cont_p = 1;
-			out->cont_count_p = out->persistent ? 1 : NAN;
-			out->cont_alpha = prm->alpha_cont;
-		}
-		out->stop_p = stop_p(in, out);
+/* Continuation: growth in the last cont_frac of the span, and after the
+ * last level shift if that is later (one or two shifts in a smooth series:
+ * a resize, a burst; in a staircase the shifts are the growth). Judged on
+ * ranks and, for persistent samples, on counts. */
+static int continuation(const lw_growth_input *in, const lw_growth_params *prm,
+			lw_growth_result *out, double inflate)
+{
+	size_t n = in->n;
+	const double *t = in->t;
+	size_t cs = window_start(t, n, prm->cont_frac);
+	if (!out->staircase && out->n_jumps <= 2 && !isnan(out->shift_t))
+		while (cs + 1 < n && t[cs] < out->shift_t)
+			cs++;
+	if (n - cs < 3) {
+		out->cont_p = 1;
+		out->cont_count_p = out->persistent ? 1 : NAN;
+		out->cont_alpha = prm->alpha_cont;
+		return 0;
 	}
-	if ((rc = drawdowns(in, prm, out, inflate, w, w + n)) < 0) {
-		free(w);
+	double pm;
+	int rc = mk_p(t, in->y, cs, n, &pm);
+	if (rc < 0)
 		return rc;
-	}
+	out->cont_n = n - cs;
+	out->cont_count_p = out->persistent ? count_p(in, out, inflate, cs, n - 1) : NAN;
+	out->cont_alpha = out->persistent ? cont_alpha(in, prm, cs) : prm->alpha_cont;
+	out->cont_p = isnan(out->cont_count_p) ? pm : fmax(pm, out->cont_count_p);
+	return 0;
+}
 
-	/* decisions that do not depend on other sites */
+/* Whether the growth goes on: the recent window, the continuation window
+ * and the stop test. Only for sites not screened (most of the cost). */
+static int recent_growth(const lw_growth_input *in, const lw_growth_params *prm,
+			 lw_growth_result *out, double inflate)
+{
+	int rc = recency(in->t, in->y, in->n, fit_slope(out), prm, out);
+	if (rc < 0)
+		return rc;
+	if ((rc = continuation(in, prm, out, inflate)) < 0)
+		return rc;
+	out->stop_p = stop_p(in, out);
+	return 0;
+}
+
+/* The checks that do not depend on other sites or on recency: a material
+ * rise, a linear one, and whether the noise is the sampler's. */
+static void checks(const lw_growth_input *in, const lw_growth_params *prm,
+		   lw_growth_result *out, double inflate)
+{
+	size_t n = in->n;
 	out->material = out->rise_level > 0 &&
 			out->rise_level >= prm->c_noise * out->noise_sd &&
 			out->rise_level >= prm->c_sampling * out->sampling_sd;
@@ -561,13 +607,20 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 		 * program's own steps, not sampling */
 		out->sampling_noise = inflate <= 2 && dsd * dsd <= 4 * (per + 1);
 	}
+}
+
+/* Continuing or stopped, by the kind of series: a few samples are judged
+ * on counts, a staircase on its steps, a smooth series on its slopes. A
+ * screened site is neither (stable whatever the recency says). */
+static void continuing_or_stopped(const lw_growth_params *prm, lw_growth_result *out)
+{
 	/* growth concentrated early, or no growth beyond sampling noise in the
 	 * continuation window: both say the growth did not go on */
 	int early = !isnan(out->stop_p) && out->stop_p < prm->alpha_stop;
 	int count_flat = !isnan(out->cont_count_p) && !(out->cont_count_p < out->cont_alpha);
-	if (out->screened) {
-		/* stable whatever the recency says */
-	} else if (out->sampling_noise) {
+	if (out->screened)
+		return;
+	if (out->sampling_noise) {
 		/* a handful of samples: growth must go on beyond Poisson noise
 		 * after the last level shift, and not be concentrated early */
 		out->continuing = out->cont_count_p < out->cont_alpha && !early;
@@ -593,9 +646,47 @@ int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
 				(out->recent_n >= 5 && !(out->recent_p < prm->alpha_recent)) ||
 				(out->cont_n >= 5 && !(out->cont_p < prm->alpha_recent)));
 	}
+}
+
+/* Every statistic after the sampling model, each step using the ones
+ * before: the whole window, noise, jumps, recency, drawdowns, the checks,
+ * the detection limit. w holds 2n scratch values. */
+static int analyze_series(const lw_growth_input *in, const lw_growth_params *prm,
+			  lw_growth_result *out, double inflate, double *w)
+{
+	int rc = whole_window(in, prm, out, inflate);
+	if (rc < 0)
+		return rc;
+	double med_diff = noise(in, out, w);
+	level_change(in, out, w);
+	jumps(in, out, med_diff, inflate, w);
+	if (!out->screened && (rc = recent_growth(in, prm, out, inflate)) < 0)
+		return rc;
+	if ((rc = drawdowns(in, prm, out, inflate, w, w + in->n)) < 0)
+		return rc;
+	checks(in, prm, out, inflate);
+	continuing_or_stopped(prm, out);
 	out->detectable_slope = detect_slope(in, prm, out, inflate);
-	free(w);
 	return 0;
+}
+
+int lw_growth_analyze(const lw_growth_input *in, const lw_growth_params *prm,
+		      lw_growth_result *out)
+{
+	if (!in || !prm || !out || in->n < 3 || !in->t || !in->y)
+		return -EINVAL;
+	size_t n = in->n;
+	result_init(in, out);
+	double *w = malloc(2 * n * sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	double inflate;
+	sampling_model(in, out, &inflate);
+	if (out->unit > 0)
+		out->level_samples = in->y[n - 1] / out->unit;
+	int rc = analyze_series(in, prm, out, inflate, w);
+	free(w);
+	return rc;
 }
 
 enum lw_verdict lw_growth_verdict(const lw_growth_result *r,
