@@ -68,11 +68,6 @@ static void scratch_free(scratch *s)
 		free(s->a[i]);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 /* Span, median interval and rate of a process; its run-level detection
  * limit and watch-time advice. */
@@ -90,7 +85,7 @@ static void process_summary(const lw_series *s, const lw_growth_opts *o,
 	if (n >= 2) {
 		for (size_t k = 0; k + 1 < n; k++)
 			scratch_buf[k] = s->snaps[k + 1].t_s - s->snaps[k].t_s;
-		qsort(scratch_buf, n - 1, sizeof(double), cmp_double);
+		qsort(scratch_buf, n - 1, sizeof(double), lw_stats_cmp_double);
 		p->interval_s = scratch_buf[(n - 1) / 2];
 	}
 	/* A new site of small blocks: every sample stands for about `rate`

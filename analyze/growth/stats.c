@@ -105,7 +105,7 @@ static void select_k(double *v, size_t n, size_t k)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
+int lw_stats_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return (x > y) - (x < y);
@@ -189,7 +189,7 @@ uint64_t lw_stats_pair_count(const double *x, size_t n)
 	if (!v)
 		return 0;
 	memcpy(v, x, n * sizeof *v);
-	qsort(v, n, sizeof *v, cmp_double);
+	qsort(v, n, sizeof *v, lw_stats_cmp_double);
 	uint64_t total = (uint64_t)n * (n - 1) / 2, w = 0;
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
@@ -250,7 +250,7 @@ typedef struct sel_ctx {
 
 static int cmp_desc(const void *a, const void *b)
 {
-	return cmp_double(b, a);
+	return lw_stats_cmp_double(b, a);
 }
 
 /* Pairs (x_i < x_j) whose slope is <= theta, as the float predicate
@@ -442,7 +442,7 @@ int lw_stats_slope_select_naive(const double *x, const double *y, size_t n,
 		for (size_t j = i + 1; j < n; j++)
 			if (x[i] != x[j])
 				v[m++] = (y[j] - y[i]) / (x[j] - x[i]);
-	qsort(v, m, sizeof *v, cmp_double);
+	qsort(v, m, sizeof *v, lw_stats_cmp_double);
 	for (size_t r = 0; r < n_ranks; r++)
 		out[r] = v[ranks[r]];
 	free(v);

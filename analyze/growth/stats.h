@@ -21,6 +21,8 @@ double lw_stats_norm_sf(double z);             /* 1 - Phi(z), accurate in the ta
 double lw_stats_norm_quantile(double p);       /* Phi^-1(p), 0 < p < 1 */
 /* Median of v[0..n) (mean of the two middle values for even n); reorders v.
  * NAN for n == 0. */
+/* qsort comparator of doubles, ascending (NaN-free input). */
+int lw_stats_cmp_double(const void *a, const void *b);
 double lw_stats_median(double *v, size_t n);
 /* 1.4826 * median absolute deviation from the median: a robust standard
  * deviation (equal to sigma for Gaussian data). Reorders v. */
