@@ -164,6 +164,7 @@ def real_mode(lw, app, seeds, duration, interval, jobs, table, do_check):
         print("| scenario | site | kind | runs | leak | growing | plateau | stable | "
               "false alarms / found |\n|---|---|---|---:|---:|---:|---:|---:|---|")
     bounded_growing = bounded_sites = 0
+    leak_req = leak_missed = 0
     for k in keys:
         t = tally[k]
         v = [t["v"].get(x, 0) for x in ("leak", "growing", "plateau", "stable")]
@@ -187,16 +188,21 @@ def real_mode(lw, app, seeds, duration, interval, jobs, table, do_check):
                   f"growing {v[1]:4} plateau {v[2]:4} stable {v[3]:4}  {note}")
         if do_check and t["role"] == "bounded":
             check(v[0] == 0, f"{k[0]}/{k[1]}: {v[0]} of {t['runs']} runs read `leak`")
-        if do_check and t["role"] == "leak" and t["req"]:
-            missed = t["req"] - t["found"]
-            check(missed <= t["req"] // 100,
-                  f"{k[0]}/{k[1]}: missed {missed} of {t['req']} leaks with >= 30 samples")
+        if t["role"] == "leak":
+            leak_req += t["req"]
+            leak_missed += t["req"] - t["found"]
     print(f"\n(real programs under the shim, LEAKWATCH_RATE unset = 512 KiB; {seeds} seed(s) "
           f"per scenario, {duration:g} s runs, a snapshot every {interval:g} s +-50%; "
           f"{degraded_runs} run(s) got fewer than 60% of their snapshots)")
     if do_check:
         check(bounded_growing <= max(1, bounded_sites // 100),
               f"{bounded_growing} of {bounded_sites} bounded sites read `growing`")
+        # A leak of 30-60 samples is missed in well under 1% of runs (the
+        # simulated table in docs/GROWTH.md), so one run of each scenario may
+        # meet that miss now and then; what this end-to-end run must catch,
+        # a broken path from allocation to verdict, misses every leak.
+        check(leak_missed <= max(1, leak_req // 100),
+              f"missed {leak_missed} of {leak_req} leaks with >= 30 samples")
     return 0
 
 
