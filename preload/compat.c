@@ -208,26 +208,15 @@ static atomic_uint_fast64_t fig_epoch;   /* 0: never refreshed */
 static size_t anon_rss(void)
 {
 	char buf[160];
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (lw_read_small("/proc/self/statm", buf, sizeof buf) <= 0)
 		return 0;
-	ssize_t n;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	uint64_t v[3] = { 0, 0, 0 };     /* size resident shared */
 	const char *p = buf;
 	for (int i = 0; i < 3; i++) {
-		while (*p == ' ')
-			p++;
-		if (*p < '0' || *p > '9')
+		long long x = lw_scan_dec(&p);
+		if (x < 0)
 			return 0;
-		while (*p >= '0' && *p <= '9')
-			v[i] = v[i] * 10 + (uint64_t)(*p++ - '0');
+		v[i] = (uint64_t)x;
 	}
 	long ps = sysconf(_SC_PAGESIZE);
 	return v[1] > v[2] ? (size_t)((v[1] - v[2]) * (uint64_t)(ps > 0 ? ps : 4096)) : 0;

@@ -61,12 +61,10 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "unwind_cache.h"
 #include "util.h"
@@ -103,6 +101,11 @@ static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
  * 1 when load_lock was free, so the prepare handler holds it until the
  * fork is done; child_may_load: the child may load the unwinder itself. */
 static int fork_holds_load_lock, child_may_load;
+/* The forking thread and the shim's writer: no other thread that could be
+ * inside the loader at the fork. */
+#define LW_FORK_SAFE_THREADS 2
+/* Failed loads (dlopen) tried before the shim gives up (lw_unwind_load). */
+#define LW_UNWIND_TRIES 3
 
 void lw_unwind_rdlock(void) { pthread_rwlock_rdlock(&unwind_lock); }
 void lw_unwind_rdunlock(void) { pthread_rwlock_unlock(&unwind_lock); }
@@ -110,30 +113,19 @@ void lw_unwind_wrlock(void) { pthread_rwlock_wrlock(&unwind_lock); }
 void lw_unwind_wrunlock(void) { pthread_rwlock_unlock(&unwind_lock); }
 
 /* Threads of this process from /proc/self/status, 0 if unknown. Plain
- * open/read: no allocation, no loader call (a fork prepare handler); the
- * program's errno is kept. */
+ * open/read: no allocation, no loader call (a fork prepare handler). */
 static long proc_threads(void)
 {
+	static const char key[] = "\nThreads:";
 	char buf[4096];
-	int e = errno;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	errno = e;
-	if (n <= 0)
+	if (lw_read_small("/proc/self/status", buf, sizeof buf) <= 0)
 		return 0;
-	buf[n] = 0;
-	const char *p = strstr(buf, "\nThreads:");
+	const char *p = strstr(buf, key);
 	if (p == NULL)
 		return 0;
-	p += 9;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	long v = 0;
-	while (*p >= '0' && *p <= '9' && v < 1000000)
-		v = v * 10 + (*p++ - '0');
-	return v;
+	p += sizeof key - 1;
+	long long v = lw_scan_dec(&p);
+	return v > 0 ? (long)v : 0;
 }
 
 /* A child forked before its parent loaded the unwinder must load it itself,
@@ -153,7 +145,7 @@ void lw_unwind_fork_prepare(void)
 		return;
 	fork_holds_load_lock = pthread_mutex_trylock(&load_lock) == 0;
 	long threads = fork_holds_load_lock ? proc_threads() : 0;
-	child_may_load = threads >= 1 && threads <= 2;
+	child_may_load = threads >= 1 && threads <= LW_FORK_SAFE_THREADS;
 }
 
 void lw_unwind_fork_parent(void)

@@ -47,9 +47,9 @@ void lw_unwind_init(void);
  * constructor, the writer thread, an exit handler; never from inside an
  * allocation. Until it has run, captures return the unknown stack.
  * Returns -1 when dlopen failed and a later call may try again (a failure
- * can pass: no descriptor free at that moment); after LW_UNWIND_TRIES
- * failures it warns once, gives up (stacks stay unknown) and returns 0. */
-#define LW_UNWIND_TRIES 3
+ * can pass: no descriptor free at that moment); after three failures
+ * (LW_UNWIND_TRIES, unwind.c) it warns once, gives up (stacks stay
+ * unknown) and returns 0. */
 int lw_unwind_load(void);
 /* 1 once lw_unwind_load() has loaded it or given up (any thread,
  * lock-free). */

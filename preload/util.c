@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -303,6 +304,39 @@ const char *lw_strerror(int err, char *buf, size_t cap)
 	lw_fmt_str(buf, cap, &pos, "error ");
 	lw_fmt_u64(buf, cap, &pos, (uint64_t)(err < 0 ? -err : err));
 	return buf;
+}
+
+long lw_read_small(const char *path, char *buf, size_t cap)
+{
+	int e = errno;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && cap > 0) {
+		do
+			n = read(fd, buf, cap - 1);
+		while (n < 0 && errno == EINTR);
+	}
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return (long)n;
+}
+
+long long lw_scan_dec(const char **p)
+{
+	const char *s = *p;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	long long v = 0;
+	while (*s >= '0' && *s <= '9' && v < (1ll << 56))
+		v = v * 10 + (*s++ - '0');
+	*p = s;
+	return v;
 }
 
 uint64_t lw_random64(void)

@@ -91,6 +91,12 @@ void lw_fmt_str(char *buf, size_t cap, size_t *pos, const char *s);
 void lw_fmt_u64w(char *buf, size_t cap, size_t *pos, uint64_t v, int width);
 /* strerror without locale or allocation ("error 123" when unknown). */
 const char *lw_strerror(int err, char *buf, size_t cap);
+/* Reads a small file (a /proc one) into buf, NUL-terminated: the bytes
+ * read (at most cap - 1), or -1. One open/read/close; errno kept. */
+long lw_read_small(const char *path, char *buf, size_t cap);
+/* The decimal number at *p (blanks skipped first); advances *p past it.
+ * -1 if no digit is there. */
+long long lw_scan_dec(const char **p);
 
 /* 64-bit random value (getrandom, falling back to a time/address mix). */
 uint64_t lw_random64(void);

@@ -188,12 +188,13 @@ void lw_writer_need_unwinder(void)
 		/* the bound moves when the writer begins (it broadcasts then) */
 		uint64_t until = unwind_loading ? unwind_loading + LW_UNWIND_WAIT_NS
 						: asked + LW_UNWIND_START_WAIT_NS;
+		if (lw_now_mono() >= until) {
+			unwind_wait_spent = 1;
+			break;
+		}
 		struct timespec ts;
 		deadline_after(&ts, until);
-		if (lw_now_mono() >= until)
-			unwind_wait_spent = 1;
-		else
-			pthread_cond_clockwait(&state_cond, &state_lock, CLOCK_MONOTONIC, &ts);
+		pthread_cond_clockwait(&state_cond, &state_lock, CLOCK_MONOTONIC, &ts);
 	}
 	pthread_mutex_unlock(&state_lock);
 }

@@ -716,14 +716,18 @@ nostore:;
 	return k;
 }
 
-const char *lw_sym_data_symbol(lw_sym_session *s, uint64_t addr, uint64_t *sym_start)
+/* The ELF symbol containing addr (lw_sym_data_symbol), with its module. */
+static const char *data_symbol(lw_sym_session *s, uint64_t addr, uint64_t *sym_start,
+			       sym_module **smp, Dwfl_Module **modp)
 {
-	const sym_module *sm = find_module(s, addr);
+	sym_module *sm = find_module(s, addr);
 	if (!sm || !sm->good)
 		return NULL;
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	if (!mod)
 		return NULL;
+	*smp = sm;
+	*modp = mod;
 	GElf_Off off = 0;
 	GElf_Sym sym;
 	const char *name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
@@ -739,14 +743,21 @@ const char *lw_sym_data_symbol(lw_sym_session *s, uint64_t addr, uint64_t *sym_s
 	return demangled_short(s, name);
 }
 
+const char *lw_sym_data_symbol(lw_sym_session *s, uint64_t addr, uint64_t *sym_start)
+{
+	sym_module *sm;
+	Dwfl_Module *mod;
+	return data_symbol(s, addr, sym_start, &sm, &mod);
+}
+
 int lw_sym_data_field(lw_sym_session *s, uint64_t addr, char *buf, size_t len)
 {
 	uint64_t start;
-	const char *name = lw_sym_data_symbol(s, addr, &start);
-	sym_module *sm = find_module(s, addr);
-	Dwfl_Module *mod = name && sm ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+	sym_module *sm;
+	Dwfl_Module *mod;
 	Dwarf_Addr bias;
-	if (!mod || !dwfl_module_getdwarf(mod, &bias))
+	const char *name = data_symbol(s, addr, &start, &sm, &mod);
+	if (!name || !dwfl_module_getdwarf(mod, &bias))
 		return -1;
 	if (!sm->dvars_built) {
 		sm->dvars = lw_df_index_build(mod);
