@@ -3,8 +3,10 @@
  * Site slow_leak_record leaks --size bytes (default 64) once every
  * --leak-every iterations (default 100); churn_small allocates and frees a
  * 16..512 B block every iteration. --iterations N (default 100000) or
- * --duration S with --leak-rate R leaks per second (then iterations are
- * paced by sleeping). --points K checkpoints evenly over the run, truth lines
+ * --duration S with --leak-rate R leaks per second (then iteration i is due
+ * at i / (R x leak-every) seconds and the loop sleeps only while it is ahead:
+ * on a loaded host a sleep can overshoot by milliseconds, and pacing by
+ * sleep lengths alone would make the leak rate follow the host's load). --points K checkpoints evenly over the run, truth lines
  * before each and at point=final. Single-threaded.
  */
 #include <stdio.h>
@@ -69,7 +71,8 @@ int main(int argc, char **argv)
 
 	double start = app_now();
 	double deadline = duration > 0 ? start + duration : 0;
-	/* in duration mode, pace so that leaks happen leak_rate times a second */
+	/* in duration mode, iteration i is due at start + i x pause, so that
+	 * leaks happen leak_rate times a second of wall time */
 	double pause = duration > 0 ? 1.0 / (leak_rate * (double)leak_every) : 0;
 	int next_point = 0;
 	for (long i = 0;; i++) {
@@ -88,8 +91,11 @@ int main(int argc, char **argv)
 		churn_small((size_t)app_rand_range(&rng, 16, 512));
 		if (i % leak_every == 0)
 			slow_leak_record((size_t)size);
-		if (pause > 0)
-			app_sleep(pause);
+		if (pause > 0) {
+			double ahead = start + (double)(i + 1) * pause - app_now();
+			if (ahead > 0)
+				app_sleep(ahead);
+		}
 	}
 	while (duration <= 0 && next_point < points)
 		checkpoint(next_point++);

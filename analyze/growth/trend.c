@@ -21,6 +21,7 @@
  */
 #include "trend.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -336,11 +337,43 @@ static double detrended_diff(const lw_growth_input *in, double b, size_t i)
 	return in->y[i + 1] - in->y[i] - b * (in->t[i + 1] - in->t[i]);
 }
 
+/* Median over y[from..to) (at most 3 points) of the distance from a line
+ * of slope b: the level of a stretch, the background growth taken off. */
+static double level_off_trend(const lw_growth_input *in, double b, size_t from, size_t to)
+{
+	double r[3];
+	size_t m = 0;
+	assert(to > from && to - from <= 3);
+	for (size_t k = from; k < to; k++)
+		r[m++] = in->y[k] - b * in->t[k];
+	return lw_stats_median(r, m);
+}
+
+/* The background growth that a level shift stands out from: the median
+ * rate between consecutive snapshots (about the trend in a smooth series,
+ * about 0 in a staircase, whose flats outnumber its steps), and the median
+ * time step. */
+static void background(const lw_growth_input *in, double *w, double *rate, double *dt)
+{
+	size_t m = 0;
+	for (size_t i = 0; i + 1 < in->n; i++)
+		if (in->t[i + 1] > in->t[i])
+			w[m++] = (in->y[i + 1] - in->y[i]) / (in->t[i + 1] - in->t[i]);
+	*rate = m ? lw_stats_median(w, m) : 0;
+	for (size_t i = 0; i + 1 < in->n; i++)
+		w[i] = in->t[i + 1] - in->t[i];
+	*dt = lw_stats_median(w, in->n - 1);
+}
+
 /* Jumps (level shifts): first differences that are steps, not spikes, and
  * far above both the typical difference and sampling noise: more
  * equivalent samples in one interval than the series' typical per-interval
  * traffic could bring (mean + 6 sd + 5: a Poisson tail below 1e-8). A leak of small blocks
- * arrives one sample at a time: its steps are sampling, not shifts. */
+ * arrives one sample at a time: its steps are sampling, not shifts. A shift
+ * must also add at least one interval's worth of the background growth: a
+ * steady program's differences can be all but equal (an exact series of a
+ * paced leak has a robust spread near 0), and a snapshot a few
+ * milliseconds late is no level shift. */
 static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_diff,
 		  double inflate, double *w)
 {
@@ -349,7 +382,9 @@ static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_d
 	double ymin, ymax;
 	y_extremes(y, n, &ymin, &ymax);
 	double scale = fmax(fabs(ymax), fabs(ymin));
-	double jthr = 4 * out->diff_sd;
+	double b = fit_slope(out), bg_rate, bg_dt;
+	background(in, w, &bg_rate, &bg_dt);
+	double jthr = fmax(4 * out->diff_sd, fmax(0, bg_rate) * bg_dt);
 	if (jthr < 1e-12 * scale)
 		jthr = 1e-12 * scale;
 	jthr += med_diff;
@@ -364,7 +399,6 @@ static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_d
 	}
 	if (jthr < sthr)
 		jthr = sthr;
-	double b = fit_slope(out);
 	double jump_sum = 0, last_jump_t = t[0];
 	out->shift_t = NAN;
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -372,11 +406,14 @@ static void jumps(const lw_growth_input *in, lw_growth_result *out, double med_d
 		if (!(d > 0 && detrended_diff(in, b, i) > jthr))
 			continue;
 		/* a step, not a spike: the level after stays up (medians of up
-		 * to 3 points on each side rise by at least half of d) */
+		 * to 3 points on each side, background growth taken off, rise
+		 * by at least half of the step's excess over the background;
+		 * on raw levels a spike on a steep trend would pass) */
 		size_t a0 = i >= 2 ? i - 2 : 0, b1 = i + 4 < n ? i + 4 : n;
-		double before = median_of(y, a0, i + 1, w);
-		double after = median_of(y, i + 1, b1, w);
-		if (after - before < 0.5 * d)
+		double excess = d - bg_rate * (t[i + 1] - t[i]);
+		if (level_off_trend(in, bg_rate, i + 1, b1) -
+			    level_off_trend(in, bg_rate, a0, i + 1) <
+		    0.5 * excess)
 			continue;
 		out->n_jumps++;
 		jump_sum += d;

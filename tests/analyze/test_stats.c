@@ -709,6 +709,49 @@ static void test_verdicts(void)
 	      lw_verdict_name(mix[M + 1].verdict), mix[M + 1].q);
 }
 
+/* Exact series (every allocation recorded, no sampling model) of a paced
+ * leak: the differences are all but equal, so their robust spread is about
+ * 0, and a snapshot a few ms late (one difference 3 records larger, the
+ * next 2 smaller) must not read as a level shift: the series is a leak,
+ * continuing. Taken from a real run of slow_leak under `leakwatch run
+ * --rate 1` whose verdict was `growing` (2 jumps, short continuation
+ * window). A burst that does shift the level, and a spike that does not,
+ * on the same trend. */
+static void test_exact_steady(void)
+{
+	static const double dy[15] = { 40960, 40960, 40960, 40960, 40960, 40960, 42496,
+				       39936, 40960, 40448, 41472, 40960, 40448, 40960, 40448 };
+	static const double dt[15] = { .2000, .2000, .1999, .2000, .2000, .2001, .2079,
+				       .1963, .1998, .1958, .2041, .2000, .1960, .2000, .1999 };
+	double t[16] = { 0.2022 }, y[16] = { 41472 };
+	for (int i = 0; i < 15; i++) {
+		t[i + 1] = t[i] + dt[i];
+		y[i + 1] = y[i] + dy[i];
+	}
+	lw_growth_params p;
+	lw_growth_params_default(&p);
+	lw_growth_result r;
+	lw_growth_input in = { .n = 16, .t = t, .y = y, .y_bytes = y };
+	CHECK(lw_growth_analyze(&in, &p, &r) == 0, "exact steady: analyze");
+	lw_growth_adjust(&r, 1, &p);
+	CHECK(r.n_jumps == 0 && r.verdict == LW_VERDICT_LEAK,
+	      "exact steady leak: %s, %d jumps", lw_verdict_name(r.verdict), r.n_jumps);
+
+	/* a burst of 5 intervals' growth at point 6: one shift */
+	double yb[16];
+	for (int i = 0; i < 16; i++)
+		yb[i] = y[i] + (i >= 6 ? 5 * 40960.0 : 0);
+	in.y = in.y_bytes = yb;
+	CHECK(lw_growth_analyze(&in, &p, &r) == 0, "burst: analyze");
+	CHECK(r.n_jumps == 1 && r.shift_t == t[6], "burst: %d jumps, shift at %g", r.n_jumps,
+	      r.shift_t);
+	/* a spike of 5 intervals' growth at point 6 alone: no shift */
+	memcpy(yb, y, sizeof yb);
+	yb[6] += 5 * 40960.0;
+	CHECK(lw_growth_analyze(&in, &p, &r) == 0, "spike: analyze");
+	CHECK(r.n_jumps == 0, "spike on a trend: %d jumps", r.n_jumps);
+}
+
 static void test_edges(void)
 {
 	lw_growth_params p;
@@ -802,6 +845,7 @@ int main(int argc, char **argv)
 	test_mann_kendall();
 	test_bh();
 	test_edges();
+	test_exact_steady();
 	test_counts();
 	test_sampled_counts();
 	test_limits_and_intervals();
