@@ -4,7 +4,8 @@
  * flat arrays (estimates, sampled counts, rate) and judged by trend.c;
  * then one Benjamini–Hochberg adjustment runs over every site judged, the
  * sites are ranked, and each process gets its detection limit and
- * watch-time advice.
+ * watch-time advice. lw_growth_json_fields writes a ranked site as
+ * `growth --json` shows it, one writer per group of fields.
  *
  * Invariants: report rows point into the caller's lw_series_list; nothing
  * here allocates per site beyond the row itself (one set of scratch arrays,
@@ -338,6 +339,8 @@ void lw_growth_report_free(lw_growth_report *r)
 
 /* ---- JSON -------------------------------------------------------------------- */
 
+/* The row's process: who it is and, when it was judged, its window, rate,
+ * detection limit and watch-time advice. */
 static void json_process(lw_json *j, const lw_growth_report *g, const lw_series *ser)
 {
 	const lw_growth_process *p = NULL;
@@ -375,14 +378,19 @@ static void json_process(lw_json *j, const lw_growth_report *g, const lw_series 
 	lw_json_obj_end(j);
 }
 
-void lw_growth_json_fields(lw_json *j, const lw_growth_report *g, size_t i)
+/* [lo, hi]: an interval. */
+static void json_interval(lw_json *j, double lo, double hi)
 {
-	const lw_growth_site *row = &g->sites[i];
-	const lw_growth_result *r = &row->r;
-	lw_json_key(j, "rank");
-	lw_json_int(j, (int64_t)i + 1);
-	lw_json_key(j, "verdict");
-	lw_json_str(j, lw_verdict_name(r->verdict));
+	lw_json_arr_begin(j);
+	lw_json_num(j, lo);
+	lw_json_num(j, hi);
+	lw_json_arr_end(j);
+}
+
+/* The row's figures in bytes: its growth, what it could have shown, and
+ * the latest snapshot with its sampling interval. */
+static void json_estimates(lw_json *j, const lw_growth_site *row)
+{
 	lw_json_key(j, "slope_bytes_per_s");
 	lw_json_num(j, row->slope_bytes);
 	lw_json_key(j, "detectable_slope_bytes_per_s");
@@ -390,21 +398,21 @@ void lw_growth_json_fields(lw_json *j, const lw_growth_report *g, size_t i)
 	lw_json_key(j, "inuse_bytes");
 	lw_json_num(j, row->last_bytes);
 	lw_json_key(j, "inuse_bytes_ci");
-	lw_json_arr_begin(j);
-	lw_json_num(j, row->last_bytes_lo);
-	lw_json_num(j, row->last_bytes_hi);
-	lw_json_arr_end(j);
+	json_interval(j, row->last_bytes_lo, row->last_bytes_hi);
 	lw_json_key(j, "inuse_objects");
 	lw_json_num(j, row->last_objects);
+}
+
+/* The trend of the series judged (opts.sample): slope with its interval,
+ * significance, and the window it was judged over. */
+static void json_trend(lw_json *j, const lw_growth_report *g, const lw_growth_result *r)
+{
 	lw_json_key(j, "sample");
 	lw_json_str(j, lw_sample_type_name(g->opts.sample));
 	lw_json_key(j, "slope_per_s");
 	lw_json_num(j, r->fit.slope);
 	lw_json_key(j, "slope_ci");
-	lw_json_arr_begin(j);
-	lw_json_num(j, r->fit.ci_lo);
-	lw_json_num(j, r->fit.ci_hi);
-	lw_json_arr_end(j);
+	json_interval(j, r->fit.ci_lo, r->fit.ci_hi);
 	lw_json_key(j, "slope_ci_level");
 	lw_json_num(j, r->fit.conf);
 	lw_json_key(j, "recent_slope_per_s");
@@ -421,7 +429,11 @@ void lw_growth_json_fields(lw_json *j, const lw_growth_report *g, size_t i)
 	lw_json_num(j, r->span_s);
 	lw_json_key(j, "rise");
 	lw_json_num(j, r->rise_level);
-	lw_json_key(j, "samples");
+}
+
+/* The sampling model's view of the series: "samples". */
+static void json_samples(lw_json *j, const lw_growth_result *r)
+{
 	lw_json_obj_begin(j);
 	lw_json_key(j, "unit");
 	lw_json_num(j, r->unit);
@@ -434,7 +446,11 @@ void lw_growth_json_fields(lw_json *j, const lw_growth_report *g, size_t i)
 	lw_json_key(j, "p_count");
 	lw_json_num(j, r->p_count);
 	lw_json_obj_end(j);
-	lw_json_key(j, "checks");
+}
+
+/* The shape checks behind the verdict: "checks". */
+static void json_checks(lw_json *j, const lw_growth_result *r)
+{
 	lw_json_obj_begin(j);
 	lw_json_key(j, "material");
 	lw_json_bool(j, r->material);
@@ -453,6 +469,21 @@ void lw_growth_json_fields(lw_json *j, const lw_growth_report *g, size_t i)
 	lw_json_key(j, "drawdowns");
 	lw_json_int(j, r->n_drawdowns);
 	lw_json_obj_end(j);
+}
+
+void lw_growth_json_fields(lw_json *j, const lw_growth_report *g, size_t i)
+{
+	const lw_growth_site *row = &g->sites[i];
+	lw_json_key(j, "rank");
+	lw_json_int(j, (int64_t)i + 1);
+	lw_json_key(j, "verdict");
+	lw_json_str(j, lw_verdict_name(row->r.verdict));
+	json_estimates(j, row);
+	json_trend(j, g, &row->r);
+	lw_json_key(j, "samples");
+	json_samples(j, &row->r);
+	lw_json_key(j, "checks");
+	json_checks(j, &row->r);
 	lw_json_key(j, "process");
 	json_process(j, g, row->ser);
 	lw_json_key(j, "site_id");

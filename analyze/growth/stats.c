@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,19 +167,44 @@ static pt *sorted_points(const double *x, const double *y, size_t n)
 	return p;
 }
 
-/* Pairs with equal x among sorted points. */
-static uint64_t xtie_pairs(const pt *p, size_t n)
+/* Sums over the runs of t equal values in sorted data: the tied pairs,
+ * sum t(t-1)/2, and the terms t(t-1)(2t+5), t(t-1), t(t-1)(t-2) of the
+ * Mann–Kendall variance. One count serves every use of ties: pairs tied in
+ * x define no slope, and ties in x or in y correct S and its variance. */
+typedef struct ties {
+	uint64_t pairs;
+	double v5, v1, v2;
+} ties;
+
+/* The double that starts record i of an array of `size`-byte records. */
+static double key_at(const void *recs, size_t size, size_t i)
 {
-	uint64_t w = 0;
+	return *(const double *)((const char *)recs + i * size);
+}
+
+_Static_assert(offsetof(pt, x) == 0, "tie_sums reads a point's x as its key");
+
+/* Tie sums of n records sorted by the double each one starts with: values
+ * (size = sizeof(double)) or points by x (size = sizeof(pt)). */
+static ties tie_sums(const void *recs, size_t n, size_t size)
+{
+	ties t = { 0, 0, 0, 0 };
 	for (size_t i = 0; i < n;) {
+		double key = key_at(recs, size, i);
 		size_t j = i + 1;
-		while (j < n && p[j].x == p[i].x)
+		while (j < n && key_at(recs, size, j) == key)
 			j++;
-		uint64_t g = j - i;
-		w += g * (g - 1) / 2;
+		if (j - i > 1) {
+			uint64_t m = j - i;
+			double g = (double)m;
+			t.pairs += m * (m - 1) / 2;
+			t.v5 += g * (g - 1) * (2 * g + 5);
+			t.v1 += g * (g - 1);
+			t.v2 += g * (g - 1) * (g - 2);
+		}
 		i = j;
 	}
-	return w;
+	return t;
 }
 
 uint64_t lw_stats_pair_count(const double *x, size_t n)
@@ -190,17 +216,9 @@ uint64_t lw_stats_pair_count(const double *x, size_t n)
 		return 0;
 	memcpy(v, x, n * sizeof *v);
 	qsort(v, n, sizeof *v, lw_stats_cmp_double);
-	uint64_t total = (uint64_t)n * (n - 1) / 2, w = 0;
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && v[j] == v[i])
-			j++;
-		uint64_t g = j - i;
-		w += g * (g - 1) / 2;
-		i = j;
-	}
+	uint64_t w = tie_sums(v, n, sizeof *v).pairs;
 	free(v);
-	return total - w;
+	return (uint64_t)n * (n - 1) / 2 - w;
 }
 
 /* Counts pairs p < q with a[q] <= a[p] and sorts a ascending (merge sort;
@@ -627,7 +645,7 @@ int lw_stats_slope_select(const double *x, const double *y, size_t n,
 	if (!p)
 		return -ENOMEM;
 	sel_ctx c = { .p = p, .n = n };
-	c.xties = xtie_pairs(p, n);
+	c.xties = tie_sums(p, n, sizeof *p).pairs;
 	c.n_pairs = (uint64_t)n * (n - 1) / 2 - c.xties;
 	uint64_t kmin, kmax;
 	int rc = rank_span(ranks, n_ranks, c.n_pairs, &kmin, &kmax);
@@ -741,31 +759,6 @@ static uint64_t count_strict_inv(double *a, double *tmp, size_t n)
 	return c;
 }
 
-/* Tie sums over groups of equal values in sorted v: sum t(t-1)/2,
- * t(t-1)(2t+5), t(t-1), t(t-1)(t-2). */
-typedef struct ties {
-	double pairs, v5, v1, v2;
-} ties;
-
-static ties tie_sums(const double *v, size_t n)
-{
-	ties t = { 0, 0, 0, 0 };
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && v[j] == v[i])
-			j++;
-		double g = (double)(j - i);
-		if (g > 1) {
-			t.pairs += g * (g - 1) / 2;
-			t.v5 += g * (g - 1) * (2 * g + 5);
-			t.v1 += g * (g - 1);
-			t.v2 += g * (g - 1) * (g - 2);
-		}
-		i = j;
-	}
-	return t;
-}
-
 /* Exact null cdf of the number of inversions of a random permutation of
  * n elements: cdf[n][d] = P(inversions <= d). Built once per n. */
 static double *mk_cdf[LW_MK_EXACT_MAX + 1];
@@ -806,6 +799,82 @@ static const double *mk_exact_cdf(size_t n)
 	return f;
 }
 
+/* What S and its variance are made of: the strict inversions of y in
+ * (x, y) order, the ties in x, in y, and in both. */
+typedef struct mk_counts {
+	double inv;
+	ties tx, ty;
+	double joint;
+} mk_counts;
+
+/* Pairs tied in both x and y: runs of equal points in (x, y) order. */
+static double joint_tie_pairs(const pt *p, size_t n)
+{
+	double joint = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j].x == p[i].x && p[j].y == p[i].y)
+			j++;
+		double h = (double)(j - i);
+		joint += h * (h - 1) / 2;
+		i = j;
+	}
+	return joint;
+}
+
+/* Sorts the points by (x, y) and counts what S needs: the inversions by a
+ * merge sort of y, which leaves y sorted for its ties. */
+static int mk_count(const double *x, const double *y, size_t n, mk_counts *k)
+{
+	pt *p = sorted_points(x, y, n);
+	double *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
+	int rc = p && a && tmp ? 0 : -ENOMEM;
+	if (rc == 0) {
+		k->tx = tie_sums(p, n, sizeof *p);
+		k->joint = joint_tie_pairs(p, n);
+		for (size_t i = 0; i < n; i++)
+			a[i] = p[i].y;
+		k->inv = (double)count_strict_inv(a, tmp, n);
+		k->ty = tie_sums(a, n, sizeof *a);
+	}
+	free(p);
+	free(a);
+	free(tmp);
+	return rc;
+}
+
+/* Null variance of S, corrected for ties in x and in y (Kendall). */
+static double mk_variance(size_t n, const ties *tx, const ties *ty)
+{
+	double nn = (double)n;
+	double var = (nn * (nn - 1) * (2 * nn + 5) - tx->v5 - ty->v5) / 18.0;
+	if (n > 1)
+		var += tx->v1 * ty->v1 / (2 * nn * (nn - 1));
+	if (n > 2)
+		var += tx->v2 * ty->v2 / (9 * nn * (nn - 1) * (nn - 2));
+	return var > 0 ? var : 0;
+}
+
+/* z and p_up of out->s: the normal approximation with continuity
+ * correction, replaced by the exact null distribution when there are no
+ * ties and n is small enough. */
+static void mk_p_value(lw_mk *out, size_t n, const mk_counts *k)
+{
+	if (out->var_s == 0)
+		return;
+	double S = out->s, sd = sqrt(out->var_s);
+	out->z = S > 0 ? (S - 1) / sd : S < 0 ? (S + 1) / sd : 0;
+	out->p_up = lw_stats_norm_sf(out->z);
+	const double *cdf = NULL;
+	if (k->tx.pairs == 0 && k->ty.pairs == 0)
+		cdf = mk_exact_cdf(n);
+	if (cdf) {
+		/* no ties: S = n0 - 2 inv, so S >= s iff inv <= (n0 - s)/2 */
+		out->p_up = cdf[(size_t)k->inv];
+		out->exact = 1;
+	}
+}
+
 int lw_stats_mann_kendall(const double *x, const double *y, size_t n,
 			  lw_mk *out)
 {
@@ -815,65 +884,15 @@ int lw_stats_mann_kendall(const double *x, const double *y, size_t n,
 	out->p_up = 1.0;
 	if (n < 2)
 		return 0;
-	pt *p = sorted_points(x, y, n);
-	double *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
-	if (!p || !a || !tmp) {
-		free(p);
-		free(a);
-		free(tmp);
-		return -ENOMEM;
-	}
-	/* ties in x, and joint ties in (x, y) */
-	double xs_pairs = 0, joint = 0, tx5 = 0, tx1 = 0, tx2 = 0;
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && p[j].x == p[i].x)
-			j++;
-		double g = (double)(j - i);
-		xs_pairs += g * (g - 1) / 2;
-		tx5 += g * (g - 1) * (2 * g + 5);
-		tx1 += g * (g - 1);
-		tx2 += g * (g - 1) * (g - 2);
-		for (size_t k = i; k < j;) {
-			size_t l = k + 1;
-			while (l < j && p[l].y == p[k].y)
-				l++;
-			double h = (double)(l - k);
-			joint += h * (h - 1) / 2;
-			k = l;
-		}
-		i = j;
-	}
-	for (size_t i = 0; i < n; i++)
-		a[i] = p[i].y;
-	double D = (double)count_strict_inv(a, tmp, n); /* a is now sorted y */
-	ties ty = tie_sums(a, n);
+	mk_counts k;
+	int rc = mk_count(x, y, n, &k);
+	if (rc < 0)
+		return rc;
 	double nn = (double)n;
 	double n0 = nn * (nn - 1) / 2;
-	double S = n0 - xs_pairs - ty.pairs + joint - 2 * D;
-	double var = (nn * (nn - 1) * (2 * nn + 5) - tx5 - ty.v5) / 18.0;
-	if (n > 1)
-		var += tx1 * ty.v1 / (2 * nn * (nn - 1));
-	if (n > 2)
-		var += tx2 * ty.v2 / (9 * nn * (nn - 1) * (nn - 2));
-	out->s = S;
-	out->var_s = var > 0 ? var : 0;
-	if (out->var_s > 0) {
-		double sd = sqrt(out->var_s);
-		out->z = S > 0 ? (S - 1) / sd : S < 0 ? (S + 1) / sd : 0;
-		out->p_up = lw_stats_norm_sf(out->z);
-		const double *cdf = NULL;
-		if (xs_pairs == 0 && ty.pairs == 0)
-			cdf = mk_exact_cdf(n);
-		if (cdf) {
-			/* no ties: S = n0 - 2D, so S >= s iff D <= (n0 - s)/2 */
-			out->p_up = cdf[(size_t)D];
-			out->exact = 1;
-		}
-	}
-	free(p);
-	free(a);
-	free(tmp);
+	out->s = n0 - (double)k.tx.pairs - (double)k.ty.pairs + k.joint - 2 * k.inv;
+	out->var_s = mk_variance(n, &k.tx, &k.ty);
+	mk_p_value(out, n, &k);
 	return 0;
 }
 
