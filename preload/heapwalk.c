@@ -24,7 +24,8 @@
  *     boundary, not yet seen, inside a readable mapping), so a corrupt list
  *     ends the walk of that list, never the child.
  *
- * Memory: one mmap'd arena sized after a counting pass; never the program heap.
+ * Memory: mmap only, never the program heap: one arena sized after a counting
+ * pass (segments, pages, bitmap, ranks, l2), plus l1 and the maps copy.
  * Lookup: l1[addr >> 25] -> segment; l2[segment][slice] -> page; page start,
  * block size, a live bitmap and a rank array give the dense block index with
  * one division and one popcount (lw_heapwalk_find, the scanner's hot path).
@@ -593,36 +594,22 @@ void lw_heapwalk_free(lw_heapwalk *hw)
 	memset(hw, 0, sizeof *hw);
 }
 
-int lw_heapwalk_run(lw_heapwalk *hw)
+/* ---- the steps of lw_heapwalk_run ---------------------------------------- */
+
+/* Lays out one arena for the segments, pages, bitmap, ranks and l2 tables,
+ * sized by the counting pass, maps it and points *hw into it
+ * (lw_heapwalk_free unmaps it whole). */
+static int arena_map(lw_heapwalk *hw, const counts *k)
 {
-	memset(hw, 0, sizeof *hw);
-	if (mi_version() != 209 || sizeof(void *) != 8)
-		return -ENOTSUP;
-	walkctx *c = map_zero(sizeof *c);
-	if (!c)
-		return -ENOMEM;
-	c->hw = hw;
-	int rc = maps_read(&c->m);
-	if (rc < 0)
-		goto out;
-	rc = cookie_from_canary(c, &c->main_cookie);
-	if (rc < 0)
-		goto out;
-
-	/* pass 1: count */
-	counts k = { 0, 0, 0, 0 };
-	for_segments(c, count_fn, &k);
-	if (k.segs == 0) { rc = -ENOTSUP; goto out; }
-
-	/* one arena for everything */
 	size_t o_segs = 0;
-	size_t o_pages = align_up(o_segs + k.segs * sizeof(lw_hw_segment), 64);
-	size_t o_bm = align_up(o_pages + k.pages * sizeof(lw_hw_page), 64);
-	size_t o_rank = align_up(o_bm + k.words * 8, 64);
-	size_t o_l2 = align_up(o_rank + k.words * 4, 64);
-	size_t o_end = align_up(o_l2 + k.normal * MI_SLICES_PER_SEG * 4, 4096);
+	size_t o_pages = align_up(o_segs + k->segs * sizeof(lw_hw_segment), 64);
+	size_t o_bm = align_up(o_pages + k->pages * sizeof(lw_hw_page), 64);
+	size_t o_rank = align_up(o_bm + k->words * 8, 64);
+	size_t o_l2 = align_up(o_rank + k->words * 4, 64);
+	size_t o_end = align_up(o_l2 + k->normal * MI_SLICES_PER_SEG * 4, 4096);
 	uint8_t *mem = map_zero(o_end);
-	if (!mem) { rc = -ENOMEM; goto out; }
+	if (!mem)
+		return -ENOMEM;
 	hw->mem_ = mem;
 	hw->mem_len_ = o_end;
 	hw->segs = (lw_hw_segment *)(mem + o_segs);
@@ -630,29 +617,63 @@ int lw_heapwalk_run(lw_heapwalk *hw)
 	hw->bm = (uint64_t *)(mem + o_bm);
 	hw->rank = (uint32_t *)(mem + o_rank);
 	hw->l2 = (uint32_t *)(mem + o_l2);
-	hw->n_segs = k.segs;
-	hw->n_pages = k.pages;
-	hw->n_words = k.words;
+	hw->n_segs = k->segs;
+	hw->n_pages = k->pages;
+	hw->n_words = k->words;
+	return 0;
+}
 
-	/* pass 2: pages, all slots live, l2 */
+/* Reads the maps, derives the cookie from a canary, counts the segments and
+ * maps the arena for them. On failure *hw holds nothing to free. */
+static int walk_prepare(walkctx *c, counts *k)
+{
+	int rc = maps_read(&c->m);
+	if (rc < 0)
+		return rc;
+	rc = cookie_from_canary(c, &c->main_cookie);
+	if (rc < 0)
+		return rc;
+	for_segments(c, count_fn, k);
+	if (k->segs == 0)
+		return -ENOTSUP;
+	return arena_map(c->hw, k);
+}
+
+/* Second pass over the segments: pages with every initialized block live,
+ * segments and l2. It must see exactly what the counting pass saw: anything
+ * else means the heap is not frozen and the arena does not fit it. */
+static int pages_fill(walkctx *c, const counts *k)
+{
 	counts f = { 0, 0, 0, 0 };
 	for_segments(c, fill_fn, &f);
-	if (f.segs != k.segs || f.pages != k.pages || f.words != k.words) {
-		rc = -ENOTSUP;             /* the heap changed under us: not frozen */
-		goto fail;
-	}
-	if (hw->n_pages == 0) { rc = -ENOTSUP; goto fail; }
+	if (f.segs != k->segs || f.pages != k->pages || f.words != k->words)
+		return -ENOTSUP;
+	if (c->hw->n_pages == 0)
+		return -ENOTSUP;
+	return 0;
+}
 
-	/* l1 over [lo, hi) */
+/* [lo, hi): from the first page's start to the furthest page end; l1 covers
+ * exactly this span. */
+static void span_bounds(lw_heapwalk *hw)
+{
 	hw->lo = hw->pages[0].start;
 	hw->hi = 0;
 	for (size_t i = 0; i < hw->n_pages; i++)
 		if (hw->pages[i].start + hw->pages[i].span > hw->hi)
 			hw->hi = hw->pages[i].start + hw->pages[i].span;
+}
+
+/* Maps l1 (one entry per 32 MiB of [lo, hi)) and points each entry at the
+ * segment covering it; a huge segment covers several entries. */
+static int l1_build(lw_heapwalk *hw)
+{
 	hw->l1_len = ((hw->hi - 1) >> LW_HW_SEG_SHIFT) - (hw->lo >> LW_HW_SEG_SHIFT) + 1;
-	if (hw->l1_len > (1u << 24)) { rc = -ENOMEM; goto fail; }   /* > 512 TiB span */
+	if (hw->l1_len > (1u << 24))   /* > 512 TiB span */
+		return -ENOMEM;
 	hw->l1 = map_zero(hw->l1_len * 4);
-	if (!hw->l1) { rc = -ENOMEM; goto fail; }
+	if (!hw->l1)
+		return -ENOMEM;
 	for (uint64_t i = 0; i < hw->l1_len; i++)
 		hw->l1[i] = LW_HW_NONE;
 	for (size_t s = 0; s < hw->n_segs; s++) {
@@ -661,34 +682,63 @@ int lw_heapwalk_run(lw_heapwalk *hw)
 		for (; a < sg->end && a < hw->hi; a = (a & ~(MI_SEG_SIZE - 1)) + MI_SEG_SIZE)
 			hw->l1[(a >> LW_HW_SEG_SHIFT) - (hw->lo >> LW_HW_SEG_SHIFT)] = (uint32_t)s;
 	}
+	return 0;
+}
 
-	/* pass 3: free lists per page */
-	{
-		size_t pi = 0;
-		for (size_t s = 0; s < hw->n_segs; s++) {
-			segview sv;
-			if (!is_segment(c, hw->segs[s].base, &sv)) { rc = -ENOTSUP; goto fail; }
-			pageview pv[MI_SLICES_PER_SEG];
-			long n = seg_pages(&sv, pv, MI_SLICES_PER_SEG);
-			for (long i = 0; i < n; i++, pi++) {
-				lw_hw_page *pg = &hw->pages[pi];
-				uint64_t h = pv[i].hdr;
-				int bad = 0;
-				uint64_t nf = walk_list(c, pg, rd64(h + PG_FREE), &bad);
-				uint64_t nl = walk_list(c, pg, rd64(h + PG_LOCAL_FREE), &bad);
-				walk_list(c, pg, rd64(h + PG_XTHREAD_FREE) & ~3ull, &bad);
-				if (bad || nf + nl + pv[i].used != pv[i].capacity)
-					pg->flags |= LW_HW_PAGE_INCONSISTENT;
-				uint64_t heap = rd64(h + PG_XHEAP);
-				if (heap == 0)
-					pg->flags |= LW_HW_PAGE_ABANDONED;
-				else if ((heap & 7) == 0 && readable(&c->m, heap, HEAP_MIN_BYTES))
-					add_heap(c, heap);
-			}
+/* Clears the blocks on the page's free, local_free and xthread_free lists
+ * (xthread_free keeps flags in its low 2 bits). The page is flagged when a
+ * list is corrupt or the lists disagree with `used`: the fork caught the
+ * owner mid-update, and blocks on no list are still reported. */
+static void page_free_lists(walkctx *c, lw_hw_page *pg, const pageview *pv)
+{
+	uint64_t h = pv->hdr;
+	int bad = 0;
+	uint64_t nf = walk_list(c, pg, rd64(h + PG_FREE), &bad);
+	uint64_t nl = walk_list(c, pg, rd64(h + PG_LOCAL_FREE), &bad);
+	walk_list(c, pg, rd64(h + PG_XTHREAD_FREE) & ~3ull, &bad);
+	if (bad || nf + nl + pv->used != pv->capacity)
+		pg->flags |= LW_HW_PAGE_INCONSISTENT;
+}
+
+/* A page without a heap belongs to an exited thread; a page's heap is
+ * recorded (if it looks like one) for its thread_delayed_free list. */
+static void page_owner(walkctx *c, lw_hw_page *pg, const pageview *pv)
+{
+	uint64_t heap = rd64(pv->hdr + PG_XHEAP);
+	if (heap == 0)
+		pg->flags |= LW_HW_PAGE_ABANDONED;
+	else if ((heap & 7) == 0 && readable(&c->m, heap, HEAP_MIN_BYTES))
+		add_heap(c, heap);
+}
+
+/* Third pass: the page headers again, in the order pages_fill stored them
+ * (segments by address, pages by slice), for the free lists and owners.
+ * Each segment is revalidated before its headers are read again. */
+static int free_lists_clear(walkctx *c)
+{
+	lw_heapwalk *hw = c->hw;
+	size_t pi = 0;
+	for (size_t s = 0; s < hw->n_segs; s++) {
+		segview sv;
+		if (!is_segment(c, hw->segs[s].base, &sv))
+			return -ENOTSUP;
+		pageview pv[MI_SLICES_PER_SEG];
+		long n = seg_pages(&sv, pv, MI_SLICES_PER_SEG);
+		for (long i = 0; i < n; i++, pi++) {
+			page_free_lists(c, &hw->pages[pi], &pv[i]);
+			page_owner(c, &hw->pages[pi], &pv[i]);
 		}
 	}
-	/* pass 4: the heaps' delayed-free lists (blocks freed by other threads
-	 * while their page was full) */
+	return 0;
+}
+
+/* Blocks freed by another thread while their page was full wait on the
+ * owning heap's thread_delayed_free list: they are not live. The list is
+ * followed only through live, aligned, readable blocks, and no further than
+ * there are slots, so a corrupt list cannot loop. */
+static void delayed_free_clear(walkctx *c)
+{
+	lw_heapwalk *hw = c->hw;
 	for (size_t i = 0; i < c->n_heaps; i++) {
 		uint64_t p = rd64(c->heaps[i] + HEAP_DELAYED_FREE);
 		for (uint64_t n = 0; p && n <= c->total_slots; n++) {
@@ -699,50 +749,102 @@ int lw_heapwalk_run(lw_heapwalk *hw)
 		}
 	}
 	hw->n_heaps = (uint32_t)c->n_heaps;
+}
 
-	/* self-check: live canaries found at a block start, freed ones not */
+/* The self-check: every live canary is found live at a block start and no
+ * freed one is live, or the layout is not the one this walker assumes. */
+static int canaries_check(const lw_heapwalk *hw)
+{
 	for (int i = 0; i < N_CANARY_LIVE; i++) {
 		uint64_t p = (uint64_t)canary.live[i];
 		uint32_t pi = page_of(hw, p);
 		if (!p || pi == LW_HW_NONE || !slot_live(hw, p) ||
-		    (p - hw->pages[pi].start) % hw->pages[pi].bsize != 0) {
-			rc = -ENOTSUP;
-			goto fail;
-		}
+		    (p - hw->pages[pi].start) % hw->pages[pi].bsize != 0)
+			return -ENOTSUP;
 	}
 	for (int i = 0; i < N_CANARY_FREED; i++) {
 		uint64_t p = (uint64_t)canary.freed[i];
-		if (!p || slot_live(hw, p)) { rc = -ENOTSUP; goto fail; }
+		if (!p || slot_live(hw, p))
+			return -ENOTSUP;
 	}
+	return 0;
+}
+
+/* The canaries are the shim's blocks, not the program's. */
+static void canaries_remove(lw_heapwalk *hw)
+{
 	for (int i = 0; i < N_CANARY_LIVE; i++)
 		clear_slot(hw, (uint64_t)canary.live[i]);
+}
 
-	/* ranks and totals */
-	{
-		uint64_t idx = 0, bytes = 0;
-		for (size_t pi = 0; pi < hw->n_pages; pi++) {
-			lw_hw_page *pg = &hw->pages[pi];
-			uint64_t nw = (pg->nslots + 63) / 64;
-			uint64_t live = 0;
-			for (uint64_t w = 0; w < nw; w++) {
-				hw->rank[pg->bm_off + w] = (uint32_t)idx;
-				uint64_t cnt = (uint64_t)__builtin_popcountll(hw->bm[pg->bm_off + w]);
-				idx += cnt;
-				live += cnt;
-			}
-			bytes += live * pg->bsize;
-			if (pg->flags & LW_HW_PAGE_ABANDONED) hw->n_abandoned_pages++;
-			if (pg->flags & LW_HW_PAGE_INCONSISTENT) hw->n_inconsistent_pages++;
+/* Ranks (dense index of each bitmap word's first live block, which
+ * lw_heapwalk_find adds a popcount to), totals and page statistics. Block
+ * indices are uint32_t with LW_HW_NONE reserved: more blocks cannot be
+ * indexed. */
+static int ranks_count(lw_heapwalk *hw)
+{
+	uint64_t idx = 0, bytes = 0;
+	for (size_t pi = 0; pi < hw->n_pages; pi++) {
+		lw_hw_page *pg = &hw->pages[pi];
+		uint64_t nw = (pg->nslots + 63) / 64;
+		uint64_t live = 0;
+		for (uint64_t w = 0; w < nw; w++) {
+			hw->rank[pg->bm_off + w] = (uint32_t)idx;
+			uint64_t cnt = (uint64_t)__builtin_popcountll(hw->bm[pg->bm_off + w]);
+			idx += cnt;
+			live += cnt;
 		}
-		if (idx >= LW_HW_NONE) { rc = -ENOMEM; goto fail; }
-		hw->n_blocks = idx;
-		hw->live_bytes = bytes;
+		bytes += live * pg->bsize;
+		if (pg->flags & LW_HW_PAGE_ABANDONED) hw->n_abandoned_pages++;
+		if (pg->flags & LW_HW_PAGE_INCONSISTENT) hw->n_inconsistent_pages++;
 	}
-	rc = 0;
-	goto out;
-fail:
-	lw_heapwalk_free(hw);
-out:
+	if (idx >= LW_HW_NONE)
+		return -ENOMEM;
+	hw->n_blocks = idx;
+	hw->live_bytes = bytes;
+	return 0;
+}
+
+/* Builds the result in the arena: pages and l2, l1, then clears every free
+ * block, verifies and removes the canaries and ranks what is left. On
+ * failure the caller frees *hw. */
+static int walk_index(walkctx *c, const counts *k)
+{
+	lw_heapwalk *hw = c->hw;
+	int rc = pages_fill(c, k);
+	if (rc < 0)
+		return rc;
+	span_bounds(hw);
+	rc = l1_build(hw);
+	if (rc < 0)
+		return rc;
+	rc = free_lists_clear(c);
+	if (rc < 0)
+		return rc;
+	delayed_free_clear(c);
+	rc = canaries_check(hw);
+	if (rc < 0)
+		return rc;
+	canaries_remove(hw);
+	return ranks_count(hw);
+}
+
+int lw_heapwalk_run(lw_heapwalk *hw)
+{
+	memset(hw, 0, sizeof *hw);
+	if (mi_version() != 209 || sizeof(void *) != 8)
+		return -ENOTSUP;
+	walkctx *c = map_zero(sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	c->hw = hw;
+	counts k = { 0, 0, 0, 0 };
+	int rc = walk_prepare(c, &k);
+	if (rc == 0) {
+		rc = walk_index(c, &k);
+		if (rc < 0)
+			lw_heapwalk_free(hw);
+	}
 	if (rc == 0) {                 /* keep the maps for the scanner */
 		hw->maps_ = c->m.v;
 		hw->n_maps_ = c->m.n;

@@ -132,10 +132,20 @@ static void *worker(void *arg)
 
 static char plugin_path[4096];
 
+/* Held around dlopen..dlclose and around the forks whose child calls
+ * exit(). glibc's dlclose runs __cxa_finalize under __exit_funcs_lock, which
+ * a forked child inherits as it was and never resets: a child forked in
+ * that window hangs in exit() (seen: one child in a few hundred). Calling
+ * exit() after fork in a threaded program is the program's risk, not the
+ * shim's, so the soak test avoids it; the other children (_exit, exec) may
+ * still fork in the middle of a dlopen or dlclose. */
+static pthread_mutex_t dl_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void *plugin_loop(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&stop)) {
+		pthread_mutex_lock(&dl_lock);
 		void *h = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
 		if (h) {
 			size_t (*fn)(void **, int, size_t) =
@@ -146,6 +156,7 @@ static void *plugin_loop(void *arg)
 			dlclose(h);
 			atomic_fetch_add(&n_dlopens, 1);
 		}
+		pthread_mutex_unlock(&dl_lock);
 		usleep(20000);
 	}
 	return NULL;
@@ -257,7 +268,11 @@ int main(int argc, char **argv)
 	double end = app_now() + duration;
 	while (app_now() < end) {
 		int how = (int)(forks % 4);
+		if (how == 1)
+			pthread_mutex_lock(&dl_lock);
 		pid_t pid = fork();
+		if (how == 1)
+			pthread_mutex_unlock(&dl_lock);
 		if (pid == 0)
 			child(how, self, child_ms);
 		if (pid > 0) {

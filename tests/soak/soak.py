@@ -112,8 +112,11 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith('LEAKWATCH_')}
     env.update(LD_PRELOAD=SHIM, LEAKWATCH_DIR=out, LEAKWATCH_INTERVAL='0.05',
                LEAKWATCH_RATE='8192', LEAKWATCH_MAX_DISK=str(budget), LEAKWATCH_KEEP_DUMPS='2')
+    # its own process group: a hung child is killed with it, and holds no
+    # pipe that communicate() would wait on for ever
     p = subprocess.Popen([app, '--duration', str(duration), '--threads', '4'], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
     line = p.stdout.readline()
     check(line.startswith('ready'), 'no ready line: %r' % line)
     t0 = time.monotonic()
@@ -147,10 +150,18 @@ def main():
             next_report += max(10.0, duration / 60)
         time.sleep(0.1)
     hung = p.poll() is None
+    procs = ''
     if hung:
-        p.kill()
-    stdout, stderr = p.communicate()
-    check(not hung, 'soak did not end within %.0f s of its duration (hang)' % 120)
+        # which process hangs, and where (children the program waits for)
+        procs = subprocess.run(['ps', '-o', 'pid,ppid,stat,wchan:32,etimes,args', '-g',
+                                str(p.pid)], capture_output=True, text=True).stdout
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    stdout, stderr = p.communicate(timeout=60)
+    check(not hung, 'soak did not end within %.0f s of its duration (hang); its processes:\n%s'
+          % (120, procs))
     check(p.returncode == 0, 'soak exited with %s; stderr: %s' % (p.returncode, stderr[-2000:]))
     check('soak done' in stdout, 'no "soak done" line: %r' % stdout[-500:])
     check(stderr == '', 'stderr not empty: %r' % stderr[-2000:])
