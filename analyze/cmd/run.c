@@ -45,6 +45,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
 #include "lw_env.h"
 #include "util.h"
@@ -270,9 +271,10 @@ static void restore_signals(struct saved_signals *sv)
 }
 
 /* ---- the child ---------------------------------------------------------------- */
+/* What the command line asks for; shim and cmd are what the child execs. */
 struct run_opts {
 	const char *dir, *rate, *interval, *sig, *children;
-	const char *shim, *cwd;
+	const char *shim;
 	char **cmd;
 };
 
@@ -341,7 +343,28 @@ static int wait_child(pid_t pid, const char *name)
 	return 1;
 }
 
-int lw_cmd_run(int argc, char **argv)
+/* ---- lw_cmd_run's steps ---------------------------------------------------------- */
+/* A parser's "no exit status yet: go on with the command". */
+enum { RUN_GO_ON = -1 };
+
+/* What the steps of lw_cmd_run share. A step returns 0 to go on, or the
+ * exit status after printing the error; once the child exists, a failing
+ * step also reaps it and restores run's signal handlers. */
+struct run_ctx {
+	struct run_opts o;
+	char shim[PATH_MAX];
+	char cwd[PATH_MAX];
+	pid_t pid;                        /* CMD's */
+	int go, fail;                     /* the parent's ends of the pipes */
+	struct saved_signals sv;          /* run's handlers before it caught them */
+	char want[PATH_MAX * 2];          /* the directory asked for */
+	char outdir[PATH_MAX * 2];        /* the one CMD writes to (want, or below it) */
+	int made;                         /* run created want */
+};
+
+/* Fills o from the command line; returns RUN_GO_ON, or the exit status of
+ * --help or a usage error. The "+" stops at CMD, so its options stay its own. */
+static int parse_run_options(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -352,42 +375,47 @@ int lw_cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { 0 };
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': o.dir = optarg; break;
-		case 'r': o.rate = optarg; break;
-		case 'i': o.interval = optarg; break;
-		case 's': o.sig = optarg; break;
-		case 'c': o.children = optarg; break;
+		case 'o': o->dir = optarg; break;
+		case 'r': o->rate = optarg; break;
+		case 'i': o->interval = optarg; break;
+		case 's': o->sig = optarg; break;
+		case 'c': o->children = optarg; break;
 		case 'h': run_usage(stdout); return 0;
-		case ':':
-			lw_error("'%s': needs a value", argv[optind - 1]);
-			return 2;
-		default:
-			lw_error("'%s': unknown option", argv[optind - 1]);
-			run_usage(stderr);
-			return 2;
+		default: return lw_opt_error(c, argv, optind, run_usage);
 		}
 	}
 	if (optind >= argc) {
 		lw_error("no command given (leakwatch run [options] -- CMD ARGS...)");
 		return 2;
 	}
-	if (check_env_option("--rate", LW_ENV_RATE, o.rate) ||
-	    check_env_option("--interval", LW_ENV_INTERVAL, o.interval) ||
-	    check_env_option("--signal", LW_ENV_SIGNAL, o.sig) ||
-	    check_env_option("--children", LW_ENV_CHILDREN, o.children))
+	o->cmd = argv + optind;
+	return RUN_GO_ON;
+}
+
+/* Refuses, before anything starts, the values the shim would refuse. */
+static int check_run_options(const struct run_opts *o)
+{
+	if (check_env_option("--rate", LW_ENV_RATE, o->rate) ||
+	    check_env_option("--interval", LW_ENV_INTERVAL, o->interval) ||
+	    check_env_option("--signal", LW_ENV_SIGNAL, o->sig) ||
+	    check_env_option("--children", LW_ENV_CHILDREN, o->children))
 		return 2;
-	if (o.dir && !*o.dir) {
+	if (o->dir && !*o->dir) {
 		lw_error("'-o': empty directory name");
 		return 2;
 	}
-	char shim[PATH_MAX];
-	if (find_shim(shim, sizeof(shim)) < 0) {
+	return 0;
+}
+
+/* The shim CMD preloads, and the directory a relative -o is taken from. */
+static int find_paths(struct run_ctx *r)
+{
+	if (find_shim(r->shim, sizeof(r->shim)) < 0) {
 		const char *env = getenv(LW_ENV_SHIM);
 		if (env && *env)
 			lw_error("'%s': LEAKWATCH_SHIM names no file", env);
@@ -395,23 +423,25 @@ int lw_cmd_run(int argc, char **argv)
 			lw_error("cannot find libleakwatch.so (set LEAKWATCH_SHIM to its path)");
 		return 1;
 	}
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd))) {
+	if (!getcwd(r->cwd, sizeof(r->cwd))) {
 		lw_error("cannot get the current directory: %s", strerror(errno));
 		return 1;
 	}
-	o.shim = shim;
-	o.cwd = cwd;
-	o.cmd = argv + optind;
+	r->o.shim = r->shim;
+	return 0;
+}
 
-	/* go: the directory, parent -> child; fail: exec errno, child -> parent
-	 * (CLOEXEC: a successful exec closes it and the parent reads EOF) */
+/* Forks CMD's process, which waits on `go` for its directory.
+ * go: the directory, parent -> child; fail: exec errno, child -> parent
+ * (CLOEXEC: a successful exec closes it and the parent reads EOF). */
+static int start_child(struct run_ctx *r)
+{
 	int go[2], fail[2];
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(fail, O_CLOEXEC) < 0) {
 		lw_error("pipe: %s", strerror(errno));
 		return 1;
 	}
-	fflush(NULL);
+	fflush(NULL);   /* nothing buffered is written twice */
 	pid_t pid = fork();
 	if (pid < 0) {
 		lw_error("fork: %s", strerror(errno));
@@ -420,59 +450,97 @@ int lw_cmd_run(int argc, char **argv)
 	if (pid == 0) {
 		close(go[1]);
 		close(fail[0]);
-		child_main(&o, go[0], fail[1]);
+		child_main(&r->o, go[0], fail[1]);
 	}
 	close(go[0]);
 	close(fail[1]);
+	r->pid = pid;
+	r->go = go[1];
+	r->fail = fail[0];
+	return 0;
+}
 
-	struct saved_signals sv = { .n = 0 };
-	run_child = pid;
-	run_dump_signo = dump_signal_of(o.sig);
-	catch_signal(&sv, SIGINT, 1);
-	catch_signal(&sv, SIGQUIT, 1);
-	catch_signal(&sv, SIGTERM, 0);
-	catch_signal(&sv, SIGHUP, 0);
-	catch_signal(&sv, SIGUSR2, 0);
+/* From here until CMD is reaped, the signals of the file header go to CMD. */
+static void catch_run_signals(struct run_ctx *r)
+{
+	run_child = r->pid;
+	run_dump_signo = dump_signal_of(r->o.sig);
+	catch_signal(&r->sv, SIGINT, 1);
+	catch_signal(&r->sv, SIGQUIT, 1);
+	catch_signal(&r->sv, SIGTERM, 0);
+	catch_signal(&r->sv, SIGHUP, 0);
+	catch_signal(&r->sv, SIGUSR2, 0);
 	/* another dump signal a person would send (not one the kernel sends
 	 * run for its own reasons, such as CHLD or PIPE) */
 	if (run_dump_signo == SIGUSR1 || run_dump_signo >= SIGRTMIN)
-		catch_signal(&sv, run_dump_signo, 0);
+		catch_signal(&r->sv, run_dump_signo, 0);
+}
 
-	char want[PATH_MAX * 2], outdir[PATH_MAX * 2];
+/* Makes and claims CMD's directory. On failure the child, told nothing,
+ * exits 127 and is reaped. */
+static int make_child_dir(struct run_ctx *r)
+{
+	const char *exe = r->o.cmd[0];
 	struct lw_env env;
 	lw_env_defaults(&env);
-	env.dir = o.dir;
+	env.dir = r->o.dir;
 	const char *what = "path too long";
-	int made = 0;
-	int rc = lw_env_outdir(want, sizeof(want), cwd, &env, o.cmd[0], (uint64_t)pid) < 0 ? -1
-		 : make_run_dir(want, o.cmd[0], pid, outdir, sizeof(outdir), &what, &made);
-	if (rc < 0) {
-		lw_error("'%s': %s: %s", want, what, strerror(errno));
-		close(go[1]);   /* the child reads nothing and leaves */
-		close(fail[0]);
-		wait_child(pid, o.cmd[0]);
-		restore_signals(&sv);
-		return 1;
-	}
-	size_t len = strlen(outdir);
-	ssize_t w = write(go[1], outdir, len);
-	close(go[1]);
+	int rc = lw_env_outdir(r->want, sizeof(r->want), r->cwd, &env, exe, (uint64_t)r->pid);
+	if (rc >= 0)
+		rc = make_run_dir(r->want, exe, r->pid, r->outdir, sizeof(r->outdir), &what, &r->made);
+	if (rc >= 0)
+		return 0;
+	lw_error("'%s': %s: %s", r->want, what, strerror(errno));
+	close(r->go);   /* the child reads nothing and leaves */
+	close(r->fail);
+	wait_child(r->pid, exe);
+	restore_signals(&r->sv);
+	return 1;
+}
+
+/* Hands the child its directory and waits until it has exec'd CMD (EOF on
+ * `fail`) or said why it could not: then 127, and the claim is taken back. */
+static int release_child(struct run_ctx *r)
+{
+	size_t len = strlen(r->outdir);
+	ssize_t w = write(r->go, r->outdir, len);
+	close(r->go);
 	int child_errno = 0;
-	ssize_t r;
+	ssize_t n;
 	do
-		r = read(fail[0], &child_errno, sizeof(child_errno));
-	while (r < 0 && errno == EINTR);
-	close(fail[0]);
-	if (w != (ssize_t)len || r == (ssize_t)sizeof(child_errno)) {
-		wait_child(pid, o.cmd[0]);
-		restore_signals(&sv);
-		unmake_run_dir(outdir, made && strcmp(outdir, want) == 0);
-		lw_error("'%s': %s", o.cmd[0], strerror(w != (ssize_t)len ? EPIPE : child_errno));
-		return 127;
-	}
-	fprintf(stderr, "leakwatch: writing to %s\n", outdir);
-	rc = wait_child(pid, o.cmd[0]);
+		n = read(r->fail, &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(r->fail);
+	if (w == (ssize_t)len && n != (ssize_t)sizeof(child_errno))
+		return 0;
+	wait_child(r->pid, r->o.cmd[0]);
+	restore_signals(&r->sv);
+	unmake_run_dir(r->outdir, r->made && strcmp(r->outdir, r->want) == 0);
+	lw_error("'%s': %s", r->o.cmd[0], strerror(w != (ssize_t)len ? EPIPE : child_errno));
+	return 127;
+}
+
+/* Says where the files go, then waits for CMD and takes its status. */
+static int watch_child(struct run_ctx *r)
+{
+	fprintf(stderr, "leakwatch: writing to %s\n", r->outdir);
+	int rc = wait_child(r->pid, r->o.cmd[0]);
 	run_child = 0;
-	restore_signals(&sv);
+	restore_signals(&r->sv);
 	return rc;
+}
+
+int lw_cmd_run(int argc, char **argv)
+{
+	struct run_ctx r = { .o = { 0 } };
+	int rc = parse_run_options(argc, argv, &r.o);
+	if (rc != RUN_GO_ON)
+		return rc;
+	if ((rc = check_run_options(&r.o)) != 0 || (rc = find_paths(&r)) != 0 ||
+	    (rc = start_child(&r)) != 0)
+		return rc;
+	catch_run_signals(&r);
+	if ((rc = make_child_dir(&r)) != 0 || (rc = release_child(&r)) != 0)
+		return rc;
+	return watch_child(&r);
 }

@@ -187,21 +187,57 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int lw_cmd_snapshot(int argc, char **argv)
+/* /proc/PID/<name>'s target, "" when it cannot be read. */
+static void proc_link(int pid, const char *name, char *out, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	ssize_t n = readlink(path, out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/* ---- lw_cmd_snapshot's steps ------------------------------------------------- */
+/* A parser's "no exit status yet: go on with the command". */
+enum { SNAP_GO_ON = -1 };
+
+/* What the steps of lw_cmd_snapshot share. A step returns 0 to go on, or
+ * the exit status after printing the error. */
+struct snap_ctx {
+	double timeout;           /* seconds to wait for the dump */
+	int pid;
+	int signo;                /* its dump signal */
+	char dir[PATH_MAX * 3];   /* where its dumps appear */
+};
+
+/* PID as written: decimal digits only, 1 to INT_MAX. */
+static int parse_pid(const char *arg, int *pid)
+{
+	uint64_t v;
+	if (!isdigit((unsigned char)arg[0]) || lw_parse_u64(arg, &v) < 0 ||
+	    strspn(arg, "0123456789") != strlen(arg) || v == 0 || v > INT_MAX) {
+		lw_error("'%s': not a process id", arg);
+		return 2;
+	}
+	*pid = (int)v;
+	return 0;
+}
+
+/* Fills s from the command line; returns SNAP_GO_ON, or the exit status of
+ * --help or a usage error. */
+static int parse_snapshot_options(int argc, char **argv, struct snap_ctx *s)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	double timeout = 30;
 	int c;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (lw_parse_double(optarg, &timeout) < 0 || timeout <= 0) {
+			if (lw_parse_double(optarg, &s->timeout) < 0 || s->timeout <= 0) {
 				lw_error("'--timeout %s': need a positive number of seconds", optarg);
 				return 2;
 			}
@@ -218,14 +254,12 @@ int lw_cmd_snapshot(int argc, char **argv)
 		snapshot_usage(stderr);
 		return 2;
 	}
-	const char *arg = argv[optind];
-	uint64_t v;
-	if (!isdigit((unsigned char)arg[0]) || lw_parse_u64(arg, &v) < 0 || strspn(arg, "0123456789") != strlen(arg) ||
-	    v == 0 || v > INT_MAX) {
-		lw_error("'%s': not a process id", arg);
-		return 2;
-	}
-	int pid = (int)v;
+	return parse_pid(argv[optind], &s->pid) != 0 ? 2 : SNAP_GO_ON;
+}
+
+/* The process exists and has the shim mapped. */
+static int check_shim_loaded(int pid)
+{
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	struct stat st;
@@ -248,54 +282,56 @@ int lw_cmd_snapshot(int argc, char **argv)
 			 "`leakwatch run` or LD_PRELOAD=libleakwatch.so)", pid, pid);
 		return 1;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	return 0;
+}
+
+/* The dump signal, and in `want` the output directory, that the shim in the
+ * process took from its environment ("" if none can be named). */
+static int read_shim_settings(struct snap_ctx *s, char *want, size_t want_len)
+{
+	char path[PATH_MAX];
+	size_t len;
+	snprintf(path, sizeof(path), "/proc/%d/environ", s->pid);
 	char *env = read_proc(path, &len);
 	if (!env) {
-		lw_error("'%d': cannot read %s: %s", pid, path, strerror(errno));
+		lw_error("'%d': cannot read %s: %s", s->pid, path, strerror(errno));
 		return 1;
 	}
-	/* What the shim in that process made of its environment: the same
-	 * parsers, so an invalid value falls back exactly as the shim did. */
+	/* the same parsers, so an invalid value falls back exactly as the shim did */
 	struct environ_block block = { env, len };
 	struct lw_env cfg;
 	lw_env_read(&cfg, environ_get, NULL, &block);
 	if (cfg.signo == 0) {
-		lw_error("'%d': dumps on signal are disabled in it (%s=%s)", pid, LW_ENV_SIGNAL,
+		lw_error("'%d': dumps on signal are disabled in it (%s=%s)", s->pid, LW_ENV_SIGNAL,
 			 env_lookup(env, len, LW_ENV_SIGNAL));
 		free(env);
 		return 1;
 	}
-	int signo = cfg.signo;
-	char cwd[PATH_MAX], exe[PATH_MAX], want[PATH_MAX * 3];
-	snprintf(path, sizeof(path), "/proc/%d/cwd", pid);
-	ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
-	cwd[n > 0 ? n : 0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	if (lw_env_outdir(want, sizeof(want), cwd, &cfg, exe, (uint64_t)pid) < 0)
+	s->signo = cfg.signo;
+	char cwd[PATH_MAX], exe[PATH_MAX];
+	proc_link(s->pid, "cwd", cwd, sizeof(cwd));
+	proc_link(s->pid, "exe", exe, sizeof(exe));
+	if (lw_env_outdir(want, want_len, cwd, &cfg, exe, (uint64_t)s->pid) < 0)
 		want[0] = '\0';
-	free(env);
-	char dir[PATH_MAX * 3];
-	if (open_dir_of(pid, want[0] ? want : NULL, dir, sizeof(dir)) < 0)
-		snprintf(dir, sizeof(dir), "%s", want);
+	free(env);   /* only now: cfg's strings point into it */
+	return 0;
+}
 
-	int has_lwd;
-	long long before = newest_dump(dir, NULL, 0, &has_lwd);
-	if (kill(pid, signo) < 0) {
-		lw_error("'%d': cannot signal it: %s", pid, strerror(errno));
-		return 1;
-	}
-	double deadline = mono_now() + timeout;
+/* Polls every 50 ms until a dump numbered above `before` appears, the
+ * process exits or the timeout passes. */
+static int wait_for_dump(const struct snap_ctx *s, long long before)
+{
+	double deadline = mono_now() + s->timeout;
 	char name[NAME_MAX + 1];
+	int has_lwd;
 	for (;;) {
-		long long now = newest_dump(dir, name, sizeof(name), &has_lwd);
+		long long now = newest_dump(s->dir, name, sizeof(name), &has_lwd);
 		if (now > before) {
-			printf("%s/%s\n", dir, name);
+			printf("%s/%s\n", s->dir, name);
 			return 0;
 		}
-		if (kill(pid, 0) < 0 && errno == ESRCH) {
-			lw_error("'%d': the process exited before writing a dump", pid);
+		if (kill(s->pid, 0) < 0 && errno == ESRCH) {
+			lw_error("'%d': the process exited before writing a dump", s->pid);
 			return 1;
 		}
 		if (mono_now() > deadline)
@@ -303,6 +339,33 @@ int lw_cmd_snapshot(int argc, char **argv)
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	lw_error("'%d': no new dump appeared in '%s' within %.0f s", pid, dir, timeout);
+	lw_error("'%d': no new dump appeared in '%s' within %.0f s", s->pid, s->dir, s->timeout);
 	return 1;
+}
+
+/* Notes the newest dump, signals the process and waits for a newer one. */
+static int request_dump(const struct snap_ctx *s)
+{
+	int has_lwd;
+	long long before = newest_dump(s->dir, NULL, 0, &has_lwd);
+	if (kill(s->pid, s->signo) < 0) {
+		lw_error("'%d': cannot signal it: %s", s->pid, strerror(errno));
+		return 1;
+	}
+	return wait_for_dump(s, before);
+}
+
+int lw_cmd_snapshot(int argc, char **argv)
+{
+	struct snap_ctx s = { .timeout = 30 };
+	int rc = parse_snapshot_options(argc, argv, &s);
+	if (rc != SNAP_GO_ON)
+		return rc;
+	char want[PATH_MAX * 3];
+	if ((rc = check_shim_loaded(s.pid)) != 0 ||
+	    (rc = read_shim_settings(&s, want, sizeof(want))) != 0)
+		return rc;
+	if (open_dir_of(s.pid, want[0] ? want : NULL, s.dir, sizeof(s.dir)) < 0)
+		snprintf(s.dir, sizeof(s.dir), "%s", want);
+	return request_dump(&s);
 }
