@@ -21,11 +21,12 @@
  */
 #include "trend.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lw_assert.h"
 
 const char *lw_verdict_name(enum lw_verdict v)
 {
@@ -343,7 +344,7 @@ static double level_off_trend(const lw_growth_input *in, double b, size_t from, 
 {
 	double r[3];
 	size_t m = 0;
-	assert(to > from && to - from <= 3);
+	LW_ASSERT(to > from && to - from <= 3);
 	for (size_t k = from; k < to; k++)
 		r[m++] = in->y[k] - b * in->t[k];
 	return lw_stats_median(r, m);
