@@ -6,7 +6,8 @@
  * --duration S with --leak-rate R leaks per second (then iteration i is due
  * at i / (R x leak-every) seconds and the loop sleeps only while it is ahead:
  * on a loaded host a sleep can overshoot by milliseconds, and pacing by
- * sleep lengths alone would make the leak rate follow the host's load). --points K checkpoints evenly over the run, truth lines
+ * sleep lengths alone would make the leak rate follow the host's load).
+ * --points K checkpoints evenly over the run, truth lines
  * before each and at point=final. Single-threaded.
  */
 #include <stdio.h>
